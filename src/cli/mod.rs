@@ -1,0 +1,338 @@
+//! The command line: `import`, `serve`, `demo`, `demo-layers`.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+use crate::config::HouseholdEstimate;
+use crate::http::{AppState, Limits, app};
+use crate::import::{Layer, import_geojson_layer, read_household_counts, read_osm_pbf};
+use crate::index::{Snapshot, SnapshotCell};
+use crate::model::KindCatalogue;
+use crate::store::Store;
+
+/// The repository root, where `data/`, `web/` and `../shared/` are found by default.
+pub const REPO: &str = env!("CARGO_MANIFEST_DIR");
+
+/// gridcircle: grids, shared facilities and ten-minute service circles for neighbourhood
+/// governance. Data © OpenStreetMap contributors (ODbL).
+#[derive(Debug, Parser)]
+#[command(version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Import a file into the store: an OSM extract (.osm.pbf), real household counts (.csv with
+    /// columns osm,households,residents) or a GeoJSON layer (.geojson with --layer).
+    #[command(
+        after_help = "Examples:\n  gridcircle import ../shared/data/nanjing-xinjiekou.osm.pbf --db nanjing.gpkg\n  gridcircle import ../shared/data/porto.osm.pbf --db porto.gpkg --timezone Europe/Lisbon\n  gridcircle import counts.csv --db nanjing.gpkg\n  gridcircle import data/demo/grids.geojson --layer grids --db nanjing.gpkg"
+    )]
+    Import {
+        /// The file to import.
+        file: PathBuf,
+        /// The store: a GeoPackage file path.
+        #[arg(long, default_value = "gridcircle.gpkg", env = "GRIDCIRCLE_DB")]
+        db: String,
+        /// For .geojson files: which layer the features are.
+        #[arg(long, value_enum)]
+        layer: Option<Layer>,
+        /// The city's IANA time zone (opening hours are local time).
+        #[arg(long, default_value = "Asia/Shanghai")]
+        timezone: chrono_tz::Tz,
+        #[command(flatten)]
+        estimate: EstimateArgs,
+    },
+    /// Serve the HTTP API and the web map from an existing store.
+    #[command(
+        after_help = "Examples:\n  gridcircle serve --db nanjing.gpkg\n  gridcircle serve --db porto.gpkg --addr 127.0.0.1:9000"
+    )]
+    Serve {
+        /// The store: a GeoPackage file path.
+        #[arg(long, default_value = "gridcircle.gpkg", env = "GRIDCIRCLE_DB")]
+        db: String,
+        #[command(flatten)]
+        serve: ServeArgs,
+    },
+    /// The demo: on first run, import Nanjing Xinjiekou and the illustrative demo layers
+    /// (street office, communities, grids, shared facilities: not official data), then serve.
+    #[command(
+        after_help = "Example:\n  cargo run --release -- demo      # then open http://127.0.0.1:8080/"
+    )]
+    Demo {
+        /// The store to create (if missing) and serve.
+        #[arg(long, default_value = "gridcircle.gpkg", env = "GRIDCIRCLE_DB")]
+        db: String,
+        /// The OSM extract to import on first run.
+        #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/nanjing-xinjiekou.osm.pbf"))]
+        osm: PathBuf,
+        /// The folder of demo layers (street_offices, communities, grids, facilities .geojson).
+        #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/data/demo"))]
+        layers: PathBuf,
+        #[command(flatten)]
+        serve: ServeArgs,
+    },
+    /// Draw the demo layers for an imported store with the project's own rules (street office
+    /// around the buildings, communities and grids split by household counts, shared
+    /// facilities at real named buildings) and write them as GeoJSON.
+    #[command(
+        after_help = "Example:\n  gridcircle import ../shared/data/nanjing-xinjiekou.osm.pbf --db /tmp/nj.gpkg\n  gridcircle demo-layers --db /tmp/nj.gpkg --out data/demo"
+    )]
+    DemoLayers {
+        /// An imported store.
+        #[arg(long)]
+        db: String,
+        /// Output folder.
+        #[arg(long, default_value = "data/demo")]
+        out: PathBuf,
+        /// Target households per grid.
+        #[arg(long, default_value_t = 400)]
+        households_per_grid: u32,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080", env = "GRIDCIRCLE_ADDR")]
+    addr: SocketAddr,
+    /// The web map folder (index.html, dist/).
+    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/web"))]
+    web: PathBuf,
+    /// Largest request body in bytes.
+    #[arg(long, default_value_t = 1 << 20)]
+    body_limit: usize,
+    /// Request timeout in seconds.
+    #[arg(long, default_value_t = 10)]
+    timeout_secs: u64,
+}
+
+#[derive(Debug, clap::Args)]
+struct EstimateArgs {
+    /// Gross floor area per household (m²) for household estimates.
+    #[arg(long, default_value_t = 90.0)]
+    household_area: f64,
+    /// Levels assumed when building:levels is missing.
+    #[arg(long, default_value_t = 6)]
+    default_levels: u16,
+    /// Persons per household.
+    #[arg(long, default_value_t = 2.62)]
+    persons_per_household: f64,
+}
+
+impl EstimateArgs {
+    fn estimate(&self) -> HouseholdEstimate {
+        HouseholdEstimate {
+            area_per_household_m2: self.household_area,
+            default_levels: self.default_levels,
+            persons_per_household: self.persons_per_household,
+            ..HouseholdEstimate::default()
+        }
+    }
+}
+
+/// Runs the command line.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let catalogue = Arc::new(KindCatalogue::bundled());
+    match cli.command {
+        Command::Import {
+            file,
+            db,
+            layer,
+            timezone,
+            estimate,
+        } => {
+            let store = Store::open(&db).await?;
+            import_file(
+                &store,
+                &catalogue,
+                &file,
+                layer,
+                timezone,
+                &estimate.estimate(),
+                true,
+            )
+            .await?;
+            store.close().await;
+            Ok(())
+        }
+        Command::Serve { db, serve } => {
+            anyhow::ensure!(
+                Path::new(db.trim_start_matches("sqlite://")).exists(),
+                "no store at {db}; run `gridcircle import` or `gridcircle demo` first"
+            );
+            let store = Store::open(&db).await?;
+            serve_store(store, catalogue, &serve).await
+        }
+        Command::Demo {
+            db,
+            osm,
+            layers,
+            serve,
+        } => {
+            let fresh = !Path::new(db.trim_start_matches("sqlite://")).exists();
+            let store = Store::open(&db).await?;
+            if fresh {
+                eprintln!("First run: importing {} into {db}", osm.display());
+                import_file(
+                    &store,
+                    &catalogue,
+                    &osm,
+                    None,
+                    crate::config::default_timezone(),
+                    &HouseholdEstimate::default(),
+                    true,
+                )
+                .await?;
+                for (layer, name) in [
+                    (Layer::StreetOffices, "street_offices"),
+                    (Layer::Communities, "communities"),
+                    (Layer::Grids, "grids"),
+                    (Layer::Facilities, "facilities"),
+                ] {
+                    let path = layers.join(format!("{name}.geojson"));
+                    import_file(
+                        &store,
+                        &catalogue,
+                        &path,
+                        Some(layer),
+                        crate::config::default_timezone(),
+                        &HouseholdEstimate::default(),
+                        false,
+                    )
+                    .await?;
+                }
+                eprintln!(
+                    "Demo layers are illustrative, drawn by `gridcircle demo-layers`: not official boundaries."
+                );
+            }
+            serve_store(store, catalogue, &serve).await
+        }
+        Command::DemoLayers {
+            db,
+            out,
+            households_per_grid,
+        } => {
+            let store = Store::open(&db).await?;
+            let data = store.load(&catalogue).await?;
+            crate::demo::write_demo_layers(&data, households_per_grid, &out)?;
+            eprintln!("wrote demo layers to {}", out.display());
+            Ok(())
+        }
+    }
+}
+
+async fn import_file(
+    store: &Store,
+    catalogue: &KindCatalogue,
+    file: &Path,
+    layer: Option<Layer>,
+    timezone: chrono_tz::Tz,
+    estimate: &HouseholdEstimate,
+    verbose: bool,
+) -> anyhow::Result<()> {
+    let name = file.to_string_lossy().to_lowercase();
+    if name.ends_with(".pbf") {
+        let started = std::time::Instant::now();
+        let path = file.to_owned();
+        let (cat, est) = (catalogue.clone(), estimate.clone());
+        let import =
+            tokio::task::spawn_blocking(move || read_osm_pbf(&path, &cat, &est, true)).await??;
+        store
+            .write_osm_import(&import, timezone)
+            .await
+            .context("writing the import")?;
+        if verbose {
+            println!("{}", import.report);
+            println!("imported in {:.2} s", started.elapsed().as_secs_f64());
+        }
+    } else if name.ends_with(".csv") {
+        let counts = read_household_counts(file)?;
+        let matched = store.write_household_counts(&counts).await?;
+        println!(
+            "{matched} of {} buildings updated with real counts",
+            counts.len()
+        );
+    } else if name.ends_with(".geojson") || name.ends_with(".json") {
+        let layer = layer.context(
+            "a GeoJSON import needs --layer (street-offices, communities, grids or facilities)",
+        )?;
+        let report = import_geojson_layer(store, catalogue, layer, file).await?;
+        if verbose || !report.rejected.is_empty() {
+            println!(
+                "{}: {} imported, {} rejected",
+                file.display(),
+                report.imported,
+                report.rejected.len()
+            );
+        }
+        for (i, why) in &report.rejected {
+            println!("  feature {i}: {why}");
+        }
+        anyhow::ensure!(
+            report.rejected.is_empty() || verbose,
+            "{} features of {} were rejected",
+            report.rejected.len(),
+            file.display()
+        );
+    } else {
+        anyhow::bail!(
+            "don't know how to import {}: expected .osm.pbf, .csv or .geojson",
+            file.display()
+        );
+    }
+    Ok(())
+}
+
+async fn serve_store(
+    store: Store,
+    catalogue: Arc<KindCatalogue>,
+    args: &ServeArgs,
+) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    let data = store.load(&catalogue).await?;
+    let snapshot = Snapshot::build(data, catalogue);
+    tracing::info!(
+        buildings = snapshot.buildings.layer.items().len(),
+        facilities = snapshot.facilities.layer.items().len(),
+        grids = snapshot.grids.layer.items().len(),
+        ms = started.elapsed().as_millis() as u64,
+        "snapshot built"
+    );
+    let state = AppState {
+        store: store.clone(),
+        snapshot: SnapshotCell::new(snapshot),
+        limits: Limits {
+            body_bytes: args.body_limit,
+            timeout: std::time::Duration::from_secs(args.timeout_secs),
+            ..Limits::default()
+        },
+    };
+    let web = args
+        .web
+        .join("index.html")
+        .exists()
+        .then(|| args.web.clone());
+    if web.is_none() {
+        tracing::warn!(dir = %args.web.display(), "no web map found; serving the API only");
+    }
+    let listener = tokio::net::TcpListener::bind(args.addr)
+        .await
+        .with_context(|| format!("binding {}", args.addr))?;
+    let addr = listener.local_addr()?;
+    println!(
+        "gridcircle listening on http://{addr}/  (API: http://{addr}/collections, OpenAPI: http://{addr}/api)"
+    );
+    axum::serve(listener, app(state, web))
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    store.close().await;
+    Ok(())
+}

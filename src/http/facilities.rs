@@ -1,0 +1,99 @@
+//! Writes to the facilities collection. Each write: validate → commit to the store → publish
+//! the next snapshot → answer. The writer lock keeps snapshots in commit order.
+
+use axum::http::StatusCode;
+use axum::response::Response;
+use chrono::Utc;
+
+use super::collections::written;
+use super::error::{ApiError, ApiResult};
+use super::{AppState, feature};
+use crate::model::Facility;
+
+fn in_service_area(state: &AppState, f: &Facility) -> ApiResult<()> {
+    if state
+        .snapshot
+        .current()
+        .serves(f.point, state.limits.service_margin_m)
+    {
+        Ok(())
+    } else {
+        Err(ApiError::invalid(
+            "geometry",
+            "outside_service_area",
+            format!(
+                "point ({}, {}) is more than {} m outside the area this service covers; GeoJSON positions are [lon, lat] — were they given as [lat, lon]?",
+                f.point.lon(),
+                f.point.lat(),
+                state.limits.service_margin_m
+            ),
+        ))
+    }
+}
+
+/// Creates a facility from a Feature body.
+pub async fn create(state: &AppState, body: &[u8]) -> ApiResult<Response> {
+    let draft = feature::facility_draft(body)?;
+    let _writer = state.snapshot.write_lock().await;
+    let snapshot = state.snapshot.current();
+    let mut facility = draft.validate(0, &snapshot.catalogue)?;
+    in_service_area(state, &facility)?;
+    facility.id = state.store.insert_facility(&facility).await?;
+    let mut items = snapshot.facilities.layer.items().to_vec();
+    items.push(facility.clone());
+    let next = snapshot.with_facilities(items);
+    let body = feature::facility(&facility, &next, Utc::now());
+    state.snapshot.publish(next);
+    Ok(written(
+        StatusCode::CREATED,
+        "facilities",
+        facility.id,
+        body,
+    ))
+}
+
+/// Replaces facility `id`; its OSM reference, if any, is kept.
+pub async fn replace(state: &AppState, id: i64, body: &[u8]) -> ApiResult<Response> {
+    let draft = feature::facility_draft(body)?;
+    let _writer = state.snapshot.write_lock().await;
+    let snapshot = state.snapshot.current();
+    let index = snapshot
+        .facilities
+        .layer
+        .index_of(id)
+        .ok_or_else(|| ApiError::not_found(format!("no facilities feature with id {id}")))?;
+    let mut facility = draft.validate(id, &snapshot.catalogue)?;
+    facility.osm = snapshot.facilities.layer.items()[index].osm;
+    in_service_area(state, &facility)?;
+    if !state.store.replace_facility(&facility).await? {
+        return Err(ApiError::not_found(format!(
+            "no facilities feature with id {id}"
+        )));
+    }
+    let mut items = snapshot.facilities.layer.items().to_vec();
+    items[index] = facility.clone();
+    let next = snapshot.with_facilities(items);
+    let body = feature::facility(&facility, &next, Utc::now());
+    state.snapshot.publish(next);
+    Ok(written(StatusCode::OK, "facilities", id, body))
+}
+
+/// Deletes facility `id`.
+pub async fn delete(state: &AppState, id: i64) -> ApiResult<StatusCode> {
+    let _writer = state.snapshot.write_lock().await;
+    let snapshot = state.snapshot.current();
+    let index = snapshot
+        .facilities
+        .layer
+        .index_of(id)
+        .ok_or_else(|| ApiError::not_found(format!("no facilities feature with id {id}")))?;
+    if !state.store.delete_facility(id).await? {
+        return Err(ApiError::not_found(format!(
+            "no facilities feature with id {id}"
+        )));
+    }
+    let mut items = snapshot.facilities.layer.items().to_vec();
+    items.remove(index);
+    state.snapshot.publish(snapshot.with_facilities(items));
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,321 @@
+//! Model records as GeoJSON features (RFC 7946: lon, lat; WGS 84), and GeoJSON request bodies
+//! back into model drafts.
+
+use chrono::{DateTime, Utc};
+use geojson::{Feature, GeometryValue, JsonObject, JsonValue};
+use serde_json::json;
+
+use super::error::{ApiError, ApiResult};
+use crate::index::Snapshot;
+use crate::model::{
+    AreaShape, Building, Community, Facility, FacilityDraft, Grid, OpenAt, StreetOffice, StreetWay,
+};
+
+fn feature(id: i64, geometry: GeometryValue, properties: JsonValue) -> Feature {
+    let JsonValue::Object(mut properties) = properties else {
+        unreachable!("properties are built as objects")
+    };
+    properties.insert("id".into(), id.into());
+    Feature {
+        bbox: None,
+        geometry: Some(geojson::Geometry::new(geometry)),
+        id: Some(geojson::feature::Id::Number(id.into())),
+        properties: Some(properties),
+        foreign_members: None,
+    }
+}
+
+fn area(shape: &AreaShape) -> GeometryValue {
+    if shape.shape().0.len() == 1 {
+        GeometryValue::from(&shape.shape().0[0])
+    } else {
+        GeometryValue::from(shape.shape())
+    }
+}
+
+/// JSON for an opening state.
+pub fn open_json(open: &OpenAt) -> JsonValue {
+    json!({ "state": open.state, "next_change": open.next_change.map(|t| t.to_rfc3339()) })
+}
+
+/// A street office.
+pub fn street_office(s: &StreetOffice) -> Feature {
+    feature(
+        s.id,
+        area(&s.boundary),
+        json!({ "code": s.code, "name": s.name, "demo": s.demo, "area_m2": s.boundary.area_m2().round() }),
+    )
+}
+
+/// A community.
+pub fn community(c: &Community) -> Feature {
+    feature(
+        c.id,
+        area(&c.boundary),
+        json!({ "code": c.code, "name": c.name, "street_office_id": c.street_office_id, "demo": c.demo, "area_m2": c.boundary.area_m2().round() }),
+    )
+}
+
+/// A grid with its member statistics. The chief's phone is personal data and never
+/// appears here.
+pub fn grid(g: &Grid, snapshot: &Snapshot) -> Feature {
+    let stats = snapshot
+        .grids
+        .layer
+        .index_of(g.id)
+        .map(|i| snapshot.grids.stats[i])
+        .unwrap_or_default();
+    feature(
+        g.id,
+        area(&g.boundary),
+        json!({
+            "code": g.code, "name": g.name, "community_id": g.community_id,
+            "chief_name": g.chief.as_ref().map(|p| p.name()),
+            "workers": g.workers.iter().map(|p| p.name()).collect::<Vec<_>>(),
+            "households": stats.households, "residents": stats.residents, "building_count": stats.buildings,
+            "area_m2": g.boundary.area_m2().round(), "version": g.version, "demo": g.demo,
+        }),
+    )
+}
+
+/// A building.
+pub fn building(b: &Building) -> Feature {
+    feature(
+        b.id,
+        area(&b.footprint),
+        json!({
+            "osm": b.osm, "name": b.name, "building": b.building, "levels": b.levels,
+            "area_m2": (b.area_m2() * 10.0).round() / 10.0, "households": b.households, "residents": b.residents,
+            "household_source": b.household_source, "residential": b.is_residential(),
+            "point": [b.point.lon(), b.point.lat()],
+        }),
+    )
+}
+
+/// A facility, with its opening state at `at`.
+pub fn facility(f: &Facility, snapshot: &Snapshot, at: DateTime<Utc>) -> Feature {
+    feature(
+        f.id,
+        GeometryValue::from(&f.point.point()),
+        json!({
+            "osm": f.osm, "kind": f.kind, "name": f.name, "owner": f.owner, "audience": f.audience,
+            "opening_hours": f.hours.as_ref().map(|h| h.raw()), "capacity": f.capacity, "free": f.free,
+            "shared": f.shared, "demo": f.demo, "open": open_json(&snapshot.open_at(f, at)),
+        }),
+    )
+}
+
+/// A street or path.
+pub fn way(w: &StreetWay) -> Feature {
+    feature(
+        w.id,
+        GeometryValue::from(&w.line),
+        json!({ "highway": w.highway, "name": w.name }),
+    )
+}
+
+/// Reads a request body as one GeoJSON Feature: 400 when it is not JSON, 422 when it is not
+/// a Feature.
+pub fn parse_feature(body: &[u8]) -> ApiResult<(Option<geojson::Geometry>, JsonObject)> {
+    let value: JsonValue = serde_json::from_slice(body).map_err(|e| {
+        ApiError::bad_request(
+            "malformed_json",
+            None,
+            format!("the body is not valid JSON: {e}"),
+        )
+    })?;
+    if value.get("type").and_then(JsonValue::as_str) != Some("Feature") {
+        return Err(ApiError::invalid(
+            "type",
+            "not_a_feature",
+            "the body must be a GeoJSON Feature (\"type\": \"Feature\")",
+        ));
+    }
+    let f: Feature = serde_json::from_value(value).map_err(|e| {
+        ApiError::invalid(
+            "geometry",
+            "invalid_geojson",
+            format!("invalid GeoJSON: {e}"),
+        )
+    })?;
+    Ok((f.geometry, f.properties.unwrap_or_default()))
+}
+
+/// Typed access to Feature properties, with field paths in errors, refusing unknown names.
+pub struct Props<'a>(pub &'a JsonObject);
+
+impl Props<'_> {
+    /// Refuses properties outside `writable` and `read_only` (read-only ones, such as `id`,
+    /// are accepted so a client may send back what it read, and are ignored).
+    pub fn only(&self, writable: &[&str], read_only: &[&str]) -> ApiResult<()> {
+        match self
+            .0
+            .keys()
+            .find(|k| !writable.contains(&k.as_str()) && !read_only.contains(&k.as_str()))
+        {
+            Some(k) => Err(ApiError::invalid(
+                &format!("properties.{k}"),
+                "unknown_property",
+                format!("unknown property {k:?}; writable: {}", writable.join(", ")),
+            )),
+            None => Ok(()),
+        }
+    }
+
+    /// An optional string.
+    pub fn text(&self, name: &str) -> ApiResult<Option<String>> {
+        match self.0.get(name) {
+            None | Some(JsonValue::Null) => Ok(None),
+            Some(JsonValue::String(s)) => Ok(Some(s.clone())),
+            Some(_) => Err(ApiError::invalid(
+                &format!("properties.{name}"),
+                "wrong_type",
+                format!("{name} must be a string"),
+            )),
+        }
+    }
+
+    /// A required string.
+    pub fn required_text(&self, name: &str) -> ApiResult<String> {
+        self.text(name)?.ok_or_else(|| {
+            ApiError::invalid(
+                &format!("properties.{name}"),
+                "missing_property",
+                format!("{name} is required"),
+            )
+        })
+    }
+
+    /// An optional integer.
+    pub fn int(&self, name: &str) -> ApiResult<Option<i64>> {
+        match self.0.get(name) {
+            None | Some(JsonValue::Null) => Ok(None),
+            Some(v) => v.as_i64().map(Some).ok_or_else(|| {
+                ApiError::invalid(
+                    &format!("properties.{name}"),
+                    "wrong_type",
+                    format!("{name} must be a whole number"),
+                )
+            }),
+        }
+    }
+
+    /// An optional boolean, `false` when absent.
+    pub fn flag(&self, name: &str) -> ApiResult<bool> {
+        match self.0.get(name) {
+            None | Some(JsonValue::Null) => Ok(false),
+            Some(JsonValue::Bool(b)) => Ok(*b),
+            Some(_) => Err(ApiError::invalid(
+                &format!("properties.{name}"),
+                "wrong_type",
+                format!("{name} must be true or false"),
+            )),
+        }
+    }
+}
+
+/// The geometry, required to be of one of the named GeoJSON types.
+pub fn require_geometry(
+    geometry: Option<geojson::Geometry>,
+    allowed: &[&str],
+) -> ApiResult<GeometryValue> {
+    let g = geometry.ok_or_else(|| {
+        ApiError::invalid(
+            "geometry",
+            "missing_geometry",
+            "the feature has no geometry",
+        )
+    })?;
+    let name = g.value.type_name();
+    if !allowed.contains(&name) {
+        return Err(ApiError::invalid(
+            "geometry",
+            "wrong_geometry_type",
+            format!("geometry must be {}, got {name}", allowed.join(" or ")),
+        ));
+    }
+    Ok(g.value)
+}
+
+/// A facility draft from a Feature body: a Point and the writable properties.
+pub fn facility_draft(body: &[u8]) -> ApiResult<FacilityDraft> {
+    let (geometry, properties) = parse_feature(body)?;
+    let props = Props(&properties);
+    props.only(
+        &[
+            "kind",
+            "name",
+            "owner",
+            "audience",
+            "opening_hours",
+            "capacity",
+            "free",
+            "shared",
+            "demo",
+        ],
+        &["id", "osm", "open"],
+    )?;
+    let GeometryValue::Point { coordinates } = require_geometry(geometry, &["Point"])? else {
+        unreachable!()
+    };
+    if coordinates.len() != 2 {
+        return Err(ApiError::invalid(
+            "geometry",
+            "bad_position",
+            "a position is [lon, lat]",
+        ));
+    }
+    Ok(FacilityDraft {
+        osm: None,
+        lon: coordinates[0],
+        lat: coordinates[1],
+        kind: props.required_text("kind")?,
+        name: props.text("name")?,
+        owner: props.text("owner")?,
+        audience: props.text("audience")?,
+        opening_hours: props.text("opening_hours")?,
+        capacity: props.int("capacity")?,
+        free: props.int("free")?,
+        shared: props.flag("shared")?,
+        demo: props.flag("demo")?,
+    })
+}
+
+/// A validated polygonal area from a Polygon or MultiPolygon geometry.
+pub fn area_from_geometry(geometry: Option<geojson::Geometry>) -> ApiResult<AreaShape> {
+    let value = require_geometry(geometry, &["Polygon", "MultiPolygon"])?;
+    let rings: Vec<&Vec<geojson::Position>> = match &value {
+        GeometryValue::Polygon { coordinates } => coordinates.iter().collect(),
+        GeometryValue::MultiPolygon { coordinates } => coordinates.iter().flatten().collect(),
+        _ => unreachable!("type checked above"),
+    };
+    for ring in rings {
+        if ring.len() < 4 || ring.first() != ring.last() {
+            return Err(ApiError::invalid(
+                "geometry",
+                "unclosed_ring",
+                "each ring needs at least 4 positions and must end where it starts (RFC 7946)",
+            ));
+        }
+        if ring.iter().any(|p| p.len() != 2) {
+            return Err(ApiError::invalid(
+                "geometry",
+                "bad_position",
+                "a position is [lon, lat]",
+            ));
+        }
+    }
+    let shape: geo::Geometry<f64> = value.try_into().map_err(|e: geojson::Error| {
+        ApiError::invalid(
+            "geometry",
+            "invalid_geojson",
+            format!("invalid geometry: {e}"),
+        )
+    })?;
+    let multi = match shape {
+        geo::Geometry::Polygon(p) => geo::MultiPolygon(vec![p]),
+        geo::Geometry::MultiPolygon(m) => m,
+        _ => unreachable!("type checked above"),
+    };
+    Ok(AreaShape::from_multi_polygon(multi, "geometry")?)
+}

@@ -1,0 +1,87 @@
+//! The HTTP API (axum). One module per route group, each with its `router()`; one error type
+//! ([`ApiError`]) that maps to status codes and a JSON body.
+
+mod collections;
+mod error;
+mod facilities;
+mod feature;
+mod grids;
+mod params;
+mod queries;
+mod service;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use tower_http::services::ServeDir;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+pub use error::{ApiError, ApiResult};
+pub use service::ApiDoc;
+
+use crate::index::SnapshotCell;
+use crate::store::Store;
+
+/// Request limits, with defaults that suit a city.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Largest request body, bytes. Default 1 MiB.
+    pub body_bytes: usize,
+    /// Request timeout. Default 10 s.
+    pub timeout: Duration,
+    /// Largest `limit` for items. Default 10,000.
+    pub max_items: usize,
+    /// Largest `k` for nearest. Default 100.
+    pub max_k: usize,
+    /// How far outside the data's extent a written geometry may lie, metres. Default 5 km.
+    pub service_margin_m: f64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            body_bytes: 1 << 20,
+            timeout: Duration::from_secs(10),
+            max_items: 10_000,
+            max_k: 100,
+            service_margin_m: 5_000.0,
+        }
+    }
+}
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    /// The store; writes commit here first.
+    pub store: Store,
+    /// The published snapshot; reads come from here.
+    pub snapshot: SnapshotCell,
+    /// Request limits.
+    pub limits: Limits,
+}
+
+/// The whole application: API routes, the web map from `web_dir`, and the middleware.
+pub fn app(state: AppState, web_dir: Option<PathBuf>) -> Router {
+    let limits = state.limits.clone();
+    let mut router = Router::new()
+        .merge(service::router())
+        .merge(collections::router())
+        .merge(queries::router())
+        .with_state(state);
+    if let Some(dir) = web_dir {
+        router = router.fallback_service(ServeDir::new(dir).append_index_html_on_directories(true));
+    } else {
+        router = router.fallback(|| async { ApiError::not_found("no such route") });
+    }
+    router
+        .layer(DefaultBodyLimit::max(limits.body_bytes))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            limits.timeout,
+        ))
+        .layer(TraceLayer::new_for_http())
+}

@@ -1,0 +1,66 @@
+//! Service routes: `/health` and `/api` (the OpenAPI document).
+
+use axum::extract::State;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{Value, json};
+use utoipa::OpenApi;
+
+use super::AppState;
+
+/// Routes of this group.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/health", get(health))
+        .route("/api", get(api))
+}
+
+/// `GET /health`
+#[utoipa::path(get, path = "/health", responses((status = 200, description = "Service status and snapshot counts")))]
+pub async fn health(State(state): State<AppState>) -> Json<Value> {
+    let s = state.snapshot.current();
+    Json(json!({
+        "status": "ok",
+        "version": env!("CARGO_PKG_VERSION"),
+        "snapshot": s.version,
+        "timezone": s.timezone.name(),
+        "counts": {
+            "street_offices": s.street_offices.items().len(),
+            "communities": s.communities.items().len(),
+            "grids": s.grids.layer.items().len(),
+            "buildings": s.buildings.layer.items().len(),
+            "facilities": s.facilities.layer.items().len(),
+            "roads": s.ways.items().len(),
+        },
+    }))
+}
+
+/// The OpenAPI document of every route.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "gridcircle",
+        description = "Neighbourhood governance maps: grids, shared facilities and ten-minute service circles. Data © OpenStreetMap contributors (ODbL)."
+    ),
+    paths(
+        health,
+        api,
+        super::collections::list,
+        super::collections::describe,
+        super::collections::items,
+        super::collections::item,
+        super::collections::create,
+        super::collections::replace,
+        super::collections::remove,
+        super::queries::locate,
+        super::queries::nearest,
+        super::queries::kinds,
+    )
+)]
+pub struct ApiDoc;
+
+/// `GET /api`
+#[utoipa::path(get, path = "/api", responses((status = 200, description = "This OpenAPI document")))]
+pub async fn api() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}

@@ -1,0 +1,12 @@
+//! gridcircle: neighbourhood governance maps — grids, shared facilities and ten-minute
+//! service circles, answered from an in-memory R-tree snapshot over an sqlx store.
+#![warn(missing_docs)]
+
+pub mod cli;
+pub mod config;
+pub mod demo;
+pub mod http;
+pub mod import;
+pub mod index;
+pub mod model;
+pub mod store;

@@ -1,0 +1,30 @@
+//! Domain types. Each validates when it is built ("parse, don't validate"): a value of one of
+//! these types that exists is valid, so the rest of the code never re-checks it.
+
+mod admin;
+mod area;
+mod building;
+mod code;
+mod error;
+mod facility;
+mod grid;
+mod hours;
+mod kind;
+mod lonlat;
+mod osm_ref;
+mod person;
+mod street_way;
+
+pub use admin::{Community, StreetOffice, parse_name};
+pub use area::AreaShape;
+pub use building::{Building, HouseholdSource};
+pub use code::{CommunityCode, GridCode, StreetOfficeCode};
+pub use error::ModelError;
+pub use facility::{Audience, Facility, FacilityDraft};
+pub use grid::Grid;
+pub use hours::{Hours, OpenAt, OpenState};
+pub use kind::{FacilityKind, KindCatalogue, KindId};
+pub use lonlat::{LonLat, chord_to_metres};
+pub use osm_ref::OsmRef;
+pub use person::Person;
+pub use street_way::StreetWay;
