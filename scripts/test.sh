@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Runs every test of gridcircle. Installs what the tests need when it is missing:
+#   gdal-bin (ogrinfo reads our GeoPackage), osmium-tool (independent OSM counts),
+#   node/npm packages of web/ (to check the committed web build is current).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+command -v ogrinfo >/dev/null || need+=(gdal-bin)
+command -v osmium >/dev/null || need+=(osmium-tool)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "installing: ${need[*]}"
+  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+if [ ! -f ../shared/data/nanjing-xinjiekou.osm.pbf ]; then
+  echo "../shared/data is missing: the tests run on the real OSM extracts kept beside the repo" >&2
+  exit 1
+fi
+
+# The web map's committed build output must match its sources.
+if command -v npm >/dev/null; then
+  (cd web && bash build-check.sh)
+else
+  echo "npm not found: skipping the web build check" >&2
+fi
+
+cargo test --locked --all-features -- --test-threads="${TEST_THREADS:-2}"
+# Benchmarks must keep compiling (they are run by hand: see docs/PERFORMANCE.md).
+cargo bench --locked --no-run --quiet 2>/dev/null || cargo bench --locked --no-run
