@@ -83,7 +83,7 @@ impl AreaShape {
                 format!("invalid polygon: {text}"),
             ));
         }
-        let area_m2 = shape.chamberlain_duquette_unsigned_area();
+        let area_m2 = spherical_area_m2(&shape);
         if !(area_m2 > 0.0) || shape.unsigned_area() <= 0.0 {
             return Err(ModelError::new(
                 field,
@@ -134,6 +134,20 @@ impl AreaShape {
         };
         LonLat::new(point.x(), point.y()).expect("a point inside a valid area is in range")
     }
+}
+
+/// Area on the sphere (Chamberlain–Duquette) with holes subtracted whatever the rings'
+/// orientation. geo 0.33's polygon impl subtracts *signed* hole areas, which adds the holes of a
+/// correctly oriented polygon (exterior counter-clockwise, holes clockwise).
+fn spherical_area_m2(shape: &MultiPolygon<f64>) -> f64 {
+    let ring = |r: &geo::LineString<f64>| {
+        Polygon::new(r.clone(), vec![]).chamberlain_duquette_unsigned_area()
+    };
+    shape
+        .0
+        .iter()
+        .map(|p| ring(p.exterior()) - p.interiors().iter().map(ring).sum::<f64>())
+        .sum()
 }
 
 fn in_bbox(bbox: Rect<f64>, p: LonLat) -> bool {
