@@ -1,0 +1,275 @@
+//! GeoPackage store: one SQLite file laid out as an OGC GeoPackage 1.3, so that QGIS and GDAL
+//! open it directly (layers `street_offices`, `communities`, `grids`, `buildings`,
+//! `facilities`, `ways`, plus the attributes table `settings`). The schema is
+//! `migrations/sqlite/`.
+//!
+//! Connections: one writer connection (a pool of size 1, so that transactions never race for
+//! SQLite's single write lock inside the service, and every write transaction starts with
+//! `BEGIN IMMEDIATE`) and a small pool of read-only connections for `load`. WAL journal,
+//! `synchronous = FULL` (an acknowledged write survives power loss), foreign keys on.
+//!
+//! Geometries are GeoPackageBinary blobs ([`gpkg_binary`]) in WGS 84 (srs_id 4326).
+
+mod gpkg_binary;
+mod load;
+mod write;
+
+use std::borrow::Cow;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+use chrono_tz::Tz;
+use sqlx::SqlSafeStr;
+use sqlx::SqlitePool;
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+
+use super::{Dataset, HouseholdCount, StoreError};
+use crate::import::OsmImport;
+use crate::model::{Community, Facility, Grid, KindCatalogue, StreetOffice};
+
+/// How long a statement waits for another process's lock (QGIS editing the file) before failing.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+/// Read-only connections for `load`.
+const READERS: u32 = 4;
+
+/// The schema migrations, embedded in the binary in version order.
+///
+/// These are the files of `migrations/sqlite/`. (`sqlx::migrate!` would embed them too, but it
+/// needs sqlx's `macros` feature, which this crate does not enable; a unit test checks that
+/// this list and the directory agree.)
+const MIGRATIONS: &[(i64, &str, &str)] = &[(
+    1,
+    "geopackage",
+    include_str!("../../migrations/sqlite/0001_geopackage.sql"),
+)];
+
+fn migrator() -> Migrator {
+    Migrator::with_migrations(
+        MIGRATIONS
+            .iter()
+            .map(|&(version, description, sql)| {
+                Migration::new(
+                    version,
+                    Cow::Borrowed(description),
+                    MigrationType::Simple,
+                    sql.into_sql_str(),
+                    false,
+                )
+            })
+            .collect(),
+    )
+}
+
+/// SQLite file laid out as an OGC GeoPackage 1.3.
+#[derive(Debug, Clone)]
+pub struct GeoPackageStore {
+    /// The single writer connection.
+    writer: SqlitePool,
+    /// Read-only connections.
+    reader: SqlitePool,
+}
+
+/// The file path of a location: `path`, `sqlite://path` or `sqlite:path`.
+fn parse_location(location: &str) -> Result<PathBuf, StoreError> {
+    let path = location
+        .strip_prefix("sqlite://")
+        .or_else(|| location.strip_prefix("sqlite:"))
+        .unwrap_or(location);
+    let path = path.split_once('?').map_or(path, |(p, _)| p);
+    if path.is_empty() {
+        return Err(StoreError::Location(format!("{location:?} names no file")));
+    }
+    if path == ":memory:" || path.starts_with("file::memory:") {
+        return Err(StoreError::Location(
+            "an in-memory database cannot be shared by the writer and the readers; use a file"
+                .into(),
+        ));
+    }
+    if let Some((scheme, _)) = path.split_once("://") {
+        return Err(StoreError::Location(format!(
+            "{location:?} is a {scheme}:// location; the GeoPackage store takes a file path or sqlite://path"
+        )));
+    }
+    Ok(PathBuf::from(path))
+}
+
+impl GeoPackageStore {
+    /// Opens the GeoPackage at `location` (a path or `sqlite://path`), creating the file and
+    /// its schema if missing and applying pending migrations.
+    pub async fn open(location: &str) -> Result<Self, StoreError> {
+        let path = parse_location(location)?;
+        let base = SqliteConnectOptions::new()
+            .filename(&path)
+            .foreign_keys(true)
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(BUSY_TIMEOUT);
+        let cannot_open =
+            |e: sqlx::Error| StoreError::Location(format!("cannot open {}: {e}", path.display()));
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(
+                base.clone()
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal),
+            )
+            .await
+            .map_err(cannot_open)?;
+        migrator().run(&writer).await?;
+        // Readers are opened after the writer switched the file to WAL (a persistent setting),
+        // so they need not (and, read-only, could not) change the journal mode.
+        let reader = SqlitePoolOptions::new()
+            .max_connections(READERS)
+            .connect_with(base.read_only(true))
+            .await
+            .map_err(cannot_open)?;
+        Ok(GeoPackageStore { writer, reader })
+    }
+
+    /// Loads every layer into validated model types, in fid order, from one read snapshot.
+    pub async fn load(&self, catalogue: &KindCatalogue) -> Result<Dataset, StoreError> {
+        load::load(&self.reader, catalogue).await
+    }
+
+    /// Writes an OSM import in one transaction (see [`crate::store::Store::write_osm_import`]).
+    pub async fn write_osm_import(
+        &self,
+        import: &OsmImport,
+        timezone: Tz,
+    ) -> Result<(), StoreError> {
+        write::osm_import(&self.writer, import, timezone).await
+    }
+
+    /// Sets counted households and residents by OSM reference; returns the rows matched.
+    pub async fn write_household_counts(
+        &self,
+        counts: &[HouseholdCount],
+    ) -> Result<usize, StoreError> {
+        write::household_counts(&self.writer, counts).await
+    }
+
+    /// Inserts a facility and returns its fid.
+    pub async fn insert_facility(&self, facility: &Facility) -> Result<i64, StoreError> {
+        write::insert_facility(&self.writer, facility).await
+    }
+
+    /// Replaces facility `facility.id`; false when no such fid.
+    pub async fn replace_facility(&self, facility: &Facility) -> Result<bool, StoreError> {
+        write::replace_facility(&self.writer, facility).await
+    }
+
+    /// Deletes a facility; false when no such fid.
+    pub async fn delete_facility(&self, id: i64) -> Result<bool, StoreError> {
+        write::delete_facility(&self.writer, id).await
+    }
+
+    /// Inserts a grid at version 1 and returns its fid; a duplicate code is a `Conflict`.
+    pub async fn insert_grid(&self, grid: &Grid) -> Result<i64, StoreError> {
+        write::insert_grid(&self.writer, grid).await
+    }
+
+    /// Replaces grid `grid.id` and increments its stored version; false when no such fid.
+    pub async fn replace_grid(&self, grid: &Grid) -> Result<bool, StoreError> {
+        write::replace_grid(&self.writer, grid).await
+    }
+
+    /// Deletes a grid; false when no such fid.
+    pub async fn delete_grid(&self, id: i64) -> Result<bool, StoreError> {
+        write::delete_grid(&self.writer, id).await
+    }
+
+    /// Inserts a street office and returns its fid; a duplicate code is a `Conflict`.
+    pub async fn insert_street_office(&self, office: &StreetOffice) -> Result<i64, StoreError> {
+        write::insert_street_office(&self.writer, office).await
+    }
+
+    /// Inserts a community and returns its fid; a duplicate code is a `Conflict`.
+    pub async fn insert_community(&self, community: &Community) -> Result<i64, StoreError> {
+        write::insert_community(&self.writer, community).await
+    }
+
+    /// Checkpoints the WAL into the main file (so the single `.gpkg` is complete for desktop
+    /// GIS) and closes every connection.
+    pub async fn close(&self) {
+        self.reader.close().await;
+        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(&self.writer)
+            .await
+        {
+            tracing::warn!(error = %e, "WAL checkpoint on close failed");
+        }
+        self.writer.close().await;
+    }
+}
+
+/// Parses a stored time zone name.
+fn parse_timezone(name: &str) -> Result<Tz, String> {
+    Tz::from_str(name).map_err(|e| format!("unknown time zone {name:?}: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locations() {
+        assert_eq!(
+            parse_location("data/x.gpkg").unwrap(),
+            PathBuf::from("data/x.gpkg")
+        );
+        assert_eq!(
+            parse_location("sqlite://data/x.gpkg").unwrap(),
+            PathBuf::from("data/x.gpkg")
+        );
+        assert_eq!(
+            parse_location("sqlite:///tmp/x.gpkg").unwrap(),
+            PathBuf::from("/tmp/x.gpkg")
+        );
+        assert_eq!(
+            parse_location("sqlite:x.gpkg?mode=rwc").unwrap(),
+            PathBuf::from("x.gpkg")
+        );
+        assert!(matches!(parse_location(""), Err(StoreError::Location(_))));
+        assert!(matches!(
+            parse_location("sqlite::memory:"),
+            Err(StoreError::Location(_))
+        ));
+        assert!(matches!(
+            parse_location("postgres://db/x"),
+            Err(StoreError::Location(_))
+        ));
+    }
+
+    #[test]
+    fn embedded_migrations_match_the_directory() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/sqlite");
+        let mut files: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".sql"))
+            .collect();
+        files.sort();
+        assert_eq!(
+            files.len(),
+            MIGRATIONS.len(),
+            "register every file of {dir} in MIGRATIONS"
+        );
+        for (file, &(version, description, sql)) in files.iter().zip(MIGRATIONS) {
+            assert_eq!(file, &format!("{version:04}_{description}.sql"));
+            assert_eq!(
+                std::fs::read_to_string(format!("{dir}/{file}")).unwrap(),
+                sql
+            );
+        }
+    }
+
+    #[test]
+    fn timezones() {
+        assert_eq!(
+            parse_timezone("Asia/Shanghai").unwrap(),
+            chrono_tz::Asia::Shanghai
+        );
+        assert!(parse_timezone("Mars/Olympus").is_err());
+    }
+}
