@@ -46,20 +46,56 @@ fn round7(x: f64) -> f64 {
 }
 
 /// Splits `items` (sorted along an axis by `key`) into `parts` runs of about equal weight and
-/// returns the cut positions between runs (midway between neighbouring items).
+/// returns the cut positions between runs (midway between neighbouring items). Each cut goes
+/// where the running total comes closest to its share, so one large building does not leave a
+/// sliver of a grid behind it.
 fn cuts(items: &[(f64, u32)], parts: usize) -> Vec<f64> {
-    let total: u64 = items.iter().map(|&(_, w)| u64::from(w)).sum();
+    let total: f64 = items.iter().map(|&(_, w)| f64::from(w)).sum();
+    // running[i] = weight of items[..=i]; a cut after item i is possible where the next item
+    // lies strictly further along the axis.
+    let mut running = Vec::with_capacity(items.len());
+    let mut acc = 0.0;
+    for &(_, w) in items {
+        acc += f64::from(w);
+        running.push(acc);
+    }
     let mut out = Vec::new();
-    let mut acc = 0u64;
-    let mut next = 1;
-    for pair in items.windows(2) {
-        acc += u64::from(pair[0].1);
-        if next < parts && acc * parts as u64 >= total * next as u64 && pair[1].0 > pair[0].0 {
-            out.push((pair[0].0 + pair[1].0) / 2.0);
-            next += 1;
+    let mut from = 0;
+    for k in 1..parts {
+        let share = total * k as f64 / parts as f64;
+        let best = (from..items.len().saturating_sub(1))
+            .filter(|&i| items[i + 1].0 > items[i].0)
+            .min_by(|&a, &b| (running[a] - share).abs().total_cmp(&(running[b] - share).abs()));
+        if let Some(i) = best {
+            out.push((items[i].0 + items[i + 1].0) / 2.0);
+            from = i + 1;
         }
     }
     out
+}
+
+/// Removes cuts next to runs lighter than `min_weight`, merging each such run into its
+/// lighter neighbour, so a giant building in a column does not leave tiny grids around it.
+fn merge_light_runs(items: &[(f64, u32)], mut cut_at: Vec<f64>, min_weight: u32) -> Vec<f64> {
+    loop {
+        let mut runs = vec![0u32; cut_at.len() + 1];
+        for &(x, w) in items {
+            runs[cut_at.partition_point(|&c| c < x)] += w;
+        }
+        let Some((light, &weight)) = runs.iter().enumerate().min_by_key(|&(_, w)| *w) else { return cut_at };
+        if weight >= min_weight || cut_at.is_empty() {
+            return cut_at;
+        }
+        // Merge with the lighter neighbour: drop the cut between them.
+        let left = light.checked_sub(1).map(|i| runs[i]);
+        let right = runs.get(light + 1).copied();
+        let drop = match (left, right) {
+            (Some(l), Some(r)) if l <= r => light - 1,
+            (Some(_), None) => light - 1,
+            _ => light,
+        };
+        cut_at.remove(drop);
+    }
 }
 
 fn strips(lo: f64, hi: f64, inner: Vec<f64>) -> Vec<(f64, f64)> {
@@ -168,7 +204,8 @@ pub fn write_demo_layers(
                 .map(|b| (-b.point.lat(), b.households))
                 .collect();
             row_items.sort_by(|a, b| a.0.total_cmp(&b.0));
-            for (top, bottom) in strips(-strip.north, -strip.south, cuts(&row_items, rows)) {
+            let row_cuts = merge_light_runs(&row_items, cuts(&row_items, rows), households_per_grid / 2);
+            for (top, bottom) in strips(-strip.north, -strip.south, row_cuts) {
                 seq += 1;
                 let cell = Cell {
                     west: gw,

@@ -158,7 +158,10 @@ pub async fn items(
     known(&name)?;
     params.only(&["bbox", "limit", "offset"])?;
     let bbox = params.bbox()?;
-    let limit = params.count("limit", 100, 1..=state.limits.max_items)?;
+    // OGC API Features: a limit above the maximum is not an error; the maximum applies.
+    let limit = params
+        .count("limit", 100, 1..=usize::MAX)?
+        .min(state.limits.max_items);
     let offset = params.count("offset", 0, 0..=usize::MAX)?;
     let s = state.snapshot.current();
     let hits = matching(&s, &name, bbox);

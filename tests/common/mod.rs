@@ -1,0 +1,177 @@
+//! Test harness: runs the real `gridcircle` binary on loopback against a store in a temp dir.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// The repository root.
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A real-data file from ../shared/data.
+pub fn shared_data(name: &str) -> PathBuf {
+    repo().join("../shared/data").join(name)
+}
+
+/// A running server process; killed on drop.
+pub struct Server {
+    child: Child,
+    pub base: String,
+    pub db: PathBuf,
+    client: reqwest::blocking::Client,
+}
+
+impl Server {
+    /// `gridcircle demo` on a fresh (or existing) store at `db`, on a free loopback port.
+    pub fn demo(db: &Path) -> Server {
+        Self::spawn(
+            &[
+                "demo",
+                "--db",
+                db.to_str().unwrap(),
+                "--addr",
+                "127.0.0.1:0",
+            ],
+            db,
+        )
+    }
+
+    /// `gridcircle serve` with extra arguments.
+    pub fn serve(db: &Path, extra: &[&str]) -> Server {
+        let mut args = vec![
+            "serve",
+            "--db",
+            db.to_str().unwrap(),
+            "--addr",
+            "127.0.0.1:0",
+        ];
+        args.extend_from_slice(extra);
+        Self::spawn(&args, db)
+    }
+
+    fn spawn(args: &[&str], db: &Path) -> Server {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_gridcircle"))
+            .args(args)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start gridcircle");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(rest) = line.split("listening on ").nth(1) {
+                    let url = rest
+                        .split_whitespace()
+                        .next()
+                        .unwrap()
+                        .trim_end_matches('/')
+                        .to_owned();
+                    let _ = tx.send(url);
+                }
+            }
+        });
+        let base = rx
+            .recv_timeout(Duration::from_secs(120))
+            .expect("server did not start within 120 s");
+        let client = reqwest::blocking::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .unwrap();
+        Server {
+            child,
+            base,
+            db: db.to_owned(),
+            client,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// GET, returning status and JSON body.
+    pub fn get(&self, path: &str) -> (u16, Value) {
+        let r = self.client.get(self.url(path)).send().expect("GET");
+        let status = r.status().as_u16();
+        (status, r.json().unwrap_or(Value::Null))
+    }
+
+    /// A request with a raw body.
+    pub fn send(
+        &self,
+        method: &str,
+        path: &str,
+        body: impl Into<reqwest::blocking::Body>,
+    ) -> (u16, Value) {
+        let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let r = self
+            .client
+            .request(m, self.url(path))
+            .header("content-type", "application/geo+json")
+            .body(body)
+            .send()
+            .expect("request");
+        let status = r.status().as_u16();
+        (status, r.json().unwrap_or(Value::Null))
+    }
+
+    /// Kills the process at once (SIGKILL): no graceful shutdown, no checkpoint.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The bytes of the store file and its WAL, to prove a request changed nothing.
+pub fn store_bytes(db: &Path) -> Vec<u8> {
+    let mut all = std::fs::read(db).unwrap();
+    let wal = PathBuf::from(format!("{}-wal", db.display()));
+    if let Ok(w) = std::fs::read(&wal) {
+        all.extend_from_slice(b"--WAL--");
+        all.extend(w);
+    }
+    all
+}
+
+/// Walks `next` links from `path`, returning every feature.
+pub fn all_features(server: &Server, path: &str) -> Vec<Value> {
+    let mut out = Vec::new();
+    let mut next = Some(path.to_owned());
+    let started = Instant::now();
+    while let Some(p) = next {
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "paging did not finish"
+        );
+        let (status, page) = server.get(&p);
+        assert_eq!(status, 200, "{p}: {page}");
+        out.extend(page["features"].as_array().unwrap().iter().cloned());
+        next = page["links"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["rel"] == "next")
+            .map(|l| l["href"].as_str().unwrap().to_owned());
+    }
+    out
+}
+
+/// A seeded random generator, so "random" points are the same on every run.
+pub fn rng(seed: u64) -> rand::rngs::StdRng {
+    use rand::SeedableRng;
+    rand::rngs::StdRng::seed_from_u64(seed)
+}
