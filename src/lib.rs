@@ -5,6 +5,7 @@
 pub mod cli;
 pub mod config;
 pub mod demo;
+pub mod grids;
 pub mod http;
 pub mod import;
 pub mod index;
