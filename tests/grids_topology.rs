@@ -697,6 +697,38 @@ fn warnings_for_households_and_buildings_left_without_a_grid() {
         panic!()
     };
     assert_eq!(feet.0.len(), expected);
+    // Redrawn as its northern half: the buildings of the southern half are released.
+    let b = g.boundary.bbox();
+    let half = rect(
+        Coord {
+            x: b.min().x,
+            y: (b.min().y + b.max().y) / 2.0,
+        },
+        b.max(),
+    );
+    let report = check_grid(
+        &half,
+        &g.code,
+        Some(g.id),
+        c,
+        &mine,
+        &w.buildings,
+        &TopologyConfig::default(),
+    );
+    let released = w
+        .buildings
+        .iter()
+        .filter(|x| g.boundary.contains(x.point) && !half.contains(x.point))
+        .count();
+    assert!(released > 0);
+    let orphans: Vec<&Problem> = report.of_kind(ProblemKind::BuildingsWithoutGrid).collect();
+    assert!(
+        orphans[0]
+            .message
+            .contains(&format!("{released} of them released by this change")),
+        "{}",
+        orphans[0].message
+    );
     // A guidance the demo grid cannot meet.
     let strict = TopologyConfig {
         households: Some(1..=2),
@@ -1218,4 +1250,46 @@ fn a_block_with_too_many_households_is_cut_between_buildings() {
             "{report:#?}"
         );
     }
+}
+
+#[test]
+fn the_snapshot_call_an_http_write_makes() {
+    let w = world();
+    let snapshot = gridcircle::index::Snapshot::build(
+        gridcircle::store::Dataset {
+            street_offices: vec![w.office.clone()],
+            communities: w.communities.clone(),
+            grids: w.grids.clone(),
+            buildings: w.buildings.clone(),
+            ..Default::default()
+        },
+        KindCatalogue::bundled().into(),
+    );
+    let g = &w.grids[0];
+    let config = TopologyConfig::default();
+    let report = grids::check_grid_in(
+        &snapshot,
+        &g.boundary,
+        &g.code,
+        Some(g.id),
+        g.community_id,
+        &config,
+    )
+    .unwrap();
+    assert!(report.is_ok(), "{:#?}", report.errors);
+    // As a new grid drawn over an existing one: the overlap, and the code in use.
+    let report = grids::check_grid_in(
+        &snapshot,
+        &g.boundary,
+        &g.code,
+        None,
+        g.community_id,
+        &config,
+    )
+    .unwrap();
+    assert_eq!(
+        only_errors(&report),
+        vec![ProblemKind::DuplicateCode, ProblemKind::Overlap]
+    );
+    assert!(grids::check_grid_in(&snapshot, &g.boundary, &g.code, None, -1, &config).is_none());
 }

@@ -175,6 +175,10 @@ pub fn draft_grids(
     )
 }
 
+/// Bisection rounds at most: each round at least doubles the pieces of every block still too
+/// large, so 2^24 pieces is far beyond any community.
+const MAX_ROUNDS: usize = 24;
+
 /// A residential building inside the community, in the local frame.
 struct Home {
     at: Coord<f64>,
@@ -268,16 +272,23 @@ pub fn draft_grids_with(
         .filter_map(|b| frame.area_to_local(&b.footprint).bounding_rect())
         .collect();
 
-    // Blocks, then bisect the large ones until nothing changes.
+    // Blocks, then bisect the large ones until no face is added (a cut that splits nothing,
+    // such as one that only links a hole to the outside, is a bridge and is pruned).
     let mut cuts: Vec<Polyline> = Vec::new();
     let mut blocks = 0;
+    let mut round = 0;
+    let mut faces_before = 0;
     let (sub, owner) = loop {
         let lines: Vec<Polyline> = streets.iter().chain(&cuts).cloned().collect();
         let sub = Subdivision::build(&region, &rings, &lines, frame, config.snap_m);
         let owner = assign(&sub.faces, &homes);
-        if blocks == 0 {
+        if round > 0 && sub.faces.len() <= faces_before {
+            break (sub, owner);
+        }
+        if round == 0 {
             blocks = sub.faces.len();
         }
+        round += 1;
         let mut added = false;
         for (f, face) in sub.faces.iter().enumerate() {
             let members: Vec<&Home> = homes
@@ -295,7 +306,8 @@ pub fn draft_grids_with(
                 added = true;
             }
         }
-        if !added || cuts.len() > 4 * homes.len() + 16 {
+        faces_before = sub.faces.len();
+        if !added || round >= MAX_ROUNDS {
             break (sub, owner);
         }
     };

@@ -15,6 +15,7 @@ use geo::{
 
 use super::measure::{narrow_parts, oriented, perimeter_m, rect_polygon, without_debris};
 use super::{LocalFrame, Problem, ProblemKind, TopologyReport};
+use crate::index::Snapshot;
 use crate::model::{
     AreaShape, Building, Community, CommunityCode, Grid, GridCode, StreetOffice, StreetOfficeCode,
 };
@@ -180,6 +181,37 @@ pub fn check_grid(
     )
 }
 
+/// [`check_grid`] against a snapshot: the parent is community `community_id`, the siblings are
+/// its grids in the snapshot, the buildings are the snapshot's. `None` when the snapshot has no
+/// such community. This is the call an HTTP write makes before committing.
+pub fn check_grid_in(
+    snapshot: &Snapshot,
+    candidate: &AreaShape,
+    code: &GridCode,
+    id: Option<i64>,
+    community_id: i64,
+    config: &TopologyConfig,
+) -> Option<TopologyReport> {
+    let community = snapshot.communities.get(community_id)?;
+    let siblings: Vec<Grid> = snapshot
+        .grids
+        .layer
+        .items()
+        .iter()
+        .filter(|g| g.community_id == community_id)
+        .cloned()
+        .collect();
+    Some(check_grid(
+        candidate,
+        code,
+        id,
+        community,
+        &siblings,
+        snapshot.buildings.layer.items(),
+        config,
+    ))
+}
+
 /// Checks a community inside its street office against the office's other communities. Like
 /// [`check_grid`], without the household guidance.
 pub fn check_community(
@@ -261,7 +293,10 @@ struct Near<'a> {
 ///   [`crate::index::GridLayer`]) fall outside `config.households`; geometry = the candidate.
 /// - **buildings_without_grid** (warning, with a parent): buildings whose representative point
 ///   lies in the parent but in neither the candidate nor any sibling; one problem, geometry =
-///   their footprints, `other_id` = the parent.
+///   their footprints, `other_id` = the parent. All such buildings are reported (a community
+///   still being gridded has many); the message says how many of them the candidate's previous
+///   version (the sibling with the candidate's id, if given) held, i.e. were released by this
+///   change.
 ///
 /// Pieces thinner than `config.noise_m` are ignored throughout.
 pub fn check_area(
@@ -278,6 +313,10 @@ pub fn check_area(
     let out = |m: &MultiPolygon<f64>| frame.geometry_to_lonlat(&Geometry::MultiPolygon(m.clone()));
     let cand = local(candidate.shape);
     let parent_local = parent.map(|p| local(p.shape));
+    let previous = siblings
+        .iter()
+        .find(|s| candidate.id.is_some() && s.id == candidate.id)
+        .map(|s| s.shape);
     let siblings: Vec<Near> = siblings
         .iter()
         .filter(|s| candidate.id.is_none() || s.id != candidate.id)
@@ -432,12 +471,20 @@ pub fn check_area(
             .collect();
         if !orphans.is_empty() {
             let households: u64 = orphans.iter().map(|b| u64::from(b.households)).sum();
+            let released = previous.map_or(0, |old| {
+                orphans.iter().filter(|b| old.contains(b.point)).count()
+            });
+            let by_change = if released > 0 {
+                format!(", {released} of them released by this change")
+            } else {
+                String::new()
+            };
             report.push(Problem {
                 kind: ProblemKind::BuildingsWithoutGrid,
                 other_id: p.id,
                 building_id: None,
                 message: format!(
-                    "{} building{} ({households} households) of the {} lie in no {noun}",
+                    "{} building{} ({households} households) of the {} lie in no {noun}{by_change}",
                     orphans.len(),
                     if orphans.len() == 1 { "" } else { "s" },
                     level.parent_noun()
