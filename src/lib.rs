@@ -11,3 +11,4 @@ pub mod import;
 pub mod index;
 pub mod model;
 pub mod store;
+pub mod walk;
