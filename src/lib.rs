@@ -11,4 +11,5 @@ pub mod import;
 pub mod index;
 pub mod model;
 pub mod store;
+pub mod synth;
 pub mod walk;

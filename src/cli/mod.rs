@@ -1,4 +1,4 @@
-//! The command line: `import`, `serve`, `demo`, `demo-layers`.
+//! The command line: `import`, `serve`, `demo`, `demo-layers`, `synth`.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -94,6 +94,9 @@ enum Command {
         #[arg(long, default_value_t = 400)]
         households_per_grid: u32,
     },
+    /// Build a larger city for scale work: N×N shifted copies of an extract (Porto by default)
+    /// with renumbered ids and joined street networks, as an OSM file or into a store.
+    Synth(crate::synth::SynthArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -224,6 +227,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             eprintln!("wrote demo layers to {}", out.display());
             Ok(())
         }
+        Command::Synth(args) => crate::synth::run(args).await,
     }
 }
 

@@ -1,0 +1,524 @@
+//! The gridcircle side of the side-by-side benchmarks (bench/compare, docs/PERFORMANCE.md).
+//!
+//! ```text
+//! bench_compare prepare --osm ../shared/data/porto.osm.pbf --tile 4 --work DIR
+//!     tiles the extract (synth), imports it into DIR/city.gpkg, and writes the inputs every
+//!     contender loads: DIR/buildings.csv, facilities.csv, points.csv, meta.json
+//! bench_compare worker --work DIR
+//!     loads the store into a snapshot, then answers commands on stdin, one per line:
+//!       W1 <save>   radius coverage gap: buildings with no facility of the kind within 500 m,
+//!                   for each benchmark kind
+//!       W2 <save>   the 3 nearest facilities of each kind for each of the random points
+//!       W5 <save>   import of the OSM file until queries can be answered
+//!       quit
+//!     and prints `ok <seconds> <json>` for each (time measured in-process around the work
+//!     only); with save = 1 the answer is written to DIR/answers/<workload>-gridcircle.tsv.
+//! ```
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+use rand::{Rng, SeedableRng};
+use rstar::RTree;
+use rstar::primitives::GeomWithData;
+use serde_json::json;
+
+use gridcircle::config::HouseholdEstimate;
+use gridcircle::import::read_osm_pbf;
+use gridcircle::index::{Snapshot, SpherePoint};
+use gridcircle::model::{KindCatalogue, KindId, LonLat, chord_to_metres};
+use gridcircle::store::Store;
+use gridcircle::synth;
+
+/// Radius of W1, metres.
+const RADIUS_M: f64 = 500.0;
+/// Neighbours per point in W2.
+const K: usize = 3;
+/// Facility kinds benchmarked (the most numerous in the data).
+const KINDS: usize = 8;
+/// Mean Earth radius of the haversine metric (geo's `Haversine`).
+const EARTH_RADIUS_M: f64 = 6_371_008.8;
+
+fn arg(args: &[String], name: &str) -> Option<String> {
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1).cloned())
+}
+
+fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    let work = PathBuf::from(arg(&args, "--work").context("--work DIR is required")?);
+    match args.get(1).map(String::as_str) {
+        Some("prepare") => {
+            let osm = PathBuf::from(arg(&args, "--osm").context("--osm FILE is required")?);
+            let tile: u32 = arg(&args, "--tile").map_or(Ok(1), |t| t.parse())?;
+            let points: usize = arg(&args, "--points").map_or(Ok(10_000), |t| t.parse())?;
+            prepare(&osm, tile, points, &work)
+        }
+        Some("worker") => {
+            let threads: usize = arg(&args, "--threads").map_or_else(
+                || Ok(std::thread::available_parallelism().map_or(1, |n| n.get())),
+                |t| t.parse(),
+            )?;
+            worker(&work, threads)
+        }
+        _ => bail!("usage: bench_compare prepare|worker --work DIR [...] (see the source)"),
+    }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+}
+
+fn timezone_for(lon: f64) -> chrono_tz::Tz {
+    if lon < 60.0 {
+        chrono_tz::Europe::Lisbon
+    } else {
+        gridcircle::config::default_timezone()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// prepare
+
+fn prepare(osm: &Path, tile: u32, points: usize, work: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(work.join("answers"))?;
+    let catalogue = KindCatalogue::bundled();
+    let estimate = HouseholdEstimate::default();
+    let started = Instant::now();
+    let pbf = if tile > 1 {
+        let base = read_osm_pbf(osm, &catalogue, &estimate, false)?;
+        let out = work.join("city.osm.pbf");
+        let summary = synth::write_tiled_pbf(osm, &base, tile, &out)?;
+        eprintln!(
+            "[prepare] tiled {tile}x{tile} copies of {} -> {} ({} nodes, {} ways incl. {} connectors, {} relations, {:.1} MB) in {:.1} s",
+            osm.display(),
+            out.display(),
+            summary.nodes,
+            summary.ways,
+            summary.connectors,
+            summary.relations,
+            summary.bytes as f64 / 1e6,
+            started.elapsed().as_secs_f64()
+        );
+        out
+    } else {
+        osm.to_owned()
+    };
+    let import = read_osm_pbf(&pbf, &catalogue, &estimate, false)?;
+    let lon0 = import.buildings.first().map_or(0.0, |b| b.point.lon());
+    let db = work.join("city.gpkg");
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+    }
+    let data = runtime().block_on(async {
+        let store = Store::open(&db.to_string_lossy()).await?;
+        store.write_osm_import(&import, timezone_for(lon0)).await?;
+        let data = store.load(&catalogue).await?;
+        store.close().await;
+        anyhow::Ok(data)
+    })?;
+    eprintln!(
+        "[prepare] imported {} buildings, {} facilities, {} ways into {} ({:.1} s so far)",
+        data.buildings.len(),
+        data.facilities.len(),
+        data.ways.len(),
+        db.display(),
+        started.elapsed().as_secs_f64()
+    );
+
+    let mut csv = String::from("id,lon,lat\n");
+    for b in &data.buildings {
+        writeln!(csv, "{},{},{}", b.id, b.point.lon(), b.point.lat())?;
+    }
+    std::fs::write(work.join("buildings.csv"), &csv)?;
+    let mut csv = String::from("id,kind,lon,lat\n");
+    for f in &data.facilities {
+        writeln!(
+            csv,
+            "{},{},{},{}",
+            f.id,
+            f.kind.as_str(),
+            f.point.lon(),
+            f.point.lat()
+        )?;
+    }
+    std::fs::write(work.join("facilities.csv"), &csv)?;
+
+    // Random query points, uniform over the buildings' extent (seeded: the same every run).
+    let (mut min, mut max) = ([f64::MAX; 2], [f64::MIN; 2]);
+    for b in &data.buildings {
+        min = [min[0].min(b.point.lon()), min[1].min(b.point.lat())];
+        max = [max[0].max(b.point.lon()), max[1].max(b.point.lat())];
+    }
+    let mut rng = rand::rngs::StdRng::seed_from_u64(20_261_122);
+    let mut csv = String::from("id,lon,lat\n");
+    for i in 0..points {
+        let lon = rng.random_range(min[0]..=max[0]);
+        let lat = rng.random_range(min[1]..=max[1]);
+        writeln!(csv, "{},{},{}", i + 1, lon, lat)?;
+    }
+    std::fs::write(work.join("points.csv"), &csv)?;
+
+    let mut per_kind: BTreeMap<&str, usize> = BTreeMap::new();
+    for f in &data.facilities {
+        *per_kind.entry(f.kind.as_str()).or_default() += 1;
+    }
+    let mut kinds: Vec<(&str, usize)> = per_kind.iter().map(|(k, n)| (*k, *n)).collect();
+    kinds.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    kinds.truncate(KINDS);
+    let meta = json!({
+        "osm": osm,
+        "pbf": pbf,
+        "tile": tile,
+        "buildings": data.buildings.len(),
+        "facilities": data.facilities.len(),
+        "ways": data.ways.len(),
+        "points": points,
+        "kinds": kinds.iter().map(|k| k.0).collect::<Vec<_>>(),
+        "facilities_per_kind": per_kind,
+        "centre": [(min[0] + max[0]) / 2.0, (min[1] + max[1]) / 2.0],
+        "bbox": [min[0], min[1], max[0], max[1]],
+        "radius_m": RADIUS_M,
+        "k": K,
+        "earth_radius_m": EARTH_RADIUS_M,
+        "prepare_s": started.elapsed().as_secs_f64(),
+    });
+    std::fs::write(work.join("meta.json"), serde_json::to_string_pretty(&meta)?)?;
+    eprintln!("[prepare] done in {:.1} s", started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// worker
+
+struct Loaded {
+    snapshot: Snapshot,
+    kinds: Vec<KindId>,
+    points: Vec<(i64, LonLat)>,
+    /// Building indices in the order of the building point R-tree's leaves (spatially
+    /// coherent), with their unit vectors.
+    order: Vec<(usize, [f64; 3])>,
+    pbf: PathBuf,
+}
+
+fn load(work: &Path) -> anyhow::Result<Loaded> {
+    let meta: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(work.join("meta.json")).context("run prepare first")?,
+    )?;
+    let catalogue = Arc::new(KindCatalogue::bundled());
+    let db = work.join("city.gpkg");
+    let data = runtime().block_on(async {
+        let store = Store::open(&db.to_string_lossy()).await?;
+        let data = store.load(&catalogue).await?;
+        store.close().await;
+        anyhow::Ok(data)
+    })?;
+    let snapshot = Snapshot::build(data, catalogue.clone());
+    let kinds = meta["kinds"]
+        .as_array()
+        .context("meta.kinds")?
+        .iter()
+        .map(|k| catalogue.parse_kind(k.as_str().unwrap_or(""), "kind"))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut points = Vec::new();
+    for line in std::fs::read_to_string(work.join("points.csv"))?
+        .lines()
+        .skip(1)
+    {
+        let mut it = line.split(',');
+        let id: i64 = it.next().context("id")?.parse()?;
+        let lon: f64 = it.next().context("lon")?.parse()?;
+        let lat: f64 = it.next().context("lat")?.parse()?;
+        points.push((id, LonLat::new(lon, lat)?));
+    }
+    let items = snapshot.buildings.layer.items();
+    let order = snapshot
+        .buildings
+        .points
+        .iter()
+        .map(|e| (e.index, items[e.index].point.unit_vector()))
+        .collect();
+    Ok(Loaded {
+        snapshot,
+        kinds,
+        points,
+        order,
+        pbf: PathBuf::from(meta["pbf"].as_str().context("meta.pbf")?),
+    })
+}
+
+fn worker(work: &Path, threads: usize) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let loaded = load(work)?;
+    println!(
+        "ready {:.3} {}",
+        started.elapsed().as_secs_f64(),
+        json!({"buildings": loaded.snapshot.buildings.layer.items().len(), "threads": threads})
+    );
+    std::io::stdout().flush()?;
+    let stdin = std::io::stdin();
+    for line in stdin.lock().lines() {
+        let line = line?;
+        let mut words = line.split_whitespace();
+        let cmd = words.next().unwrap_or("");
+        let save = words.next() == Some("1");
+        let answer = match cmd {
+            "W1" => w1(
+                &loaded,
+                threads,
+                save.then(|| work.join("answers/W1-gridcircle.tsv")),
+            ),
+            "W2" => w2(
+                &loaded,
+                threads,
+                save.then(|| work.join("answers/W2-gridcircle.tsv")),
+            ),
+            "W5" => w5(&loaded, work),
+            "quit" | "" => break,
+            other => Err(anyhow::anyhow!("unknown command {other}")),
+        };
+        match answer {
+            Ok((secs, extra)) => println!("ok {secs:.6} {extra}"),
+            Err(e) => println!("error {}", format!("{e:#}").replace('\n', " ")),
+        }
+        std::io::stdout().flush()?;
+    }
+    Ok(())
+}
+
+/// Chord between unit vectors for a great-circle distance in metres.
+fn chord_of(metres: f64) -> f64 {
+    2.0 * (metres / (2.0 * EARTH_RADIUS_M)).sin()
+}
+
+fn chord2(a: &[f64; 3], b: &[f64; 3]) -> f64 {
+    let d = [a[0] - b[0], a[1] - b[1], a[2] - b[2]];
+    d[0] * d[0] + d[1] * d[1] + d[2] * d[2]
+}
+
+/// The buildings of `order` with no facility of `tree` within `radius_m` (index into the
+/// layer). Walks the buildings in R-tree order, keeping the last answer as a certificate:
+/// the facility that covered the previous building covers this one too when it is within
+/// the radius (one distance), and the previous building's nearest facility distance `D`
+/// proves this one uncovered when `D − step > radius` (triangle inequality on chords). Only
+/// the others need a tree query.
+fn uncovered(order: &[(usize, [f64; 3])], tree: &RTree<SpherePoint>, radius_m: f64) -> Vec<usize> {
+    let c_r = chord_of(radius_m);
+    let c_r2 = c_r * c_r;
+    let mut out = Vec::new();
+    let mut cover: Option<[f64; 3]> = None;
+    // (unit vector of the last building queried, chord to its nearest facility)
+    let mut gap: Option<([f64; 3], f64)> = None;
+    for (index, u) in order {
+        if let Some(f) = &cover
+            && chord2(f, u) <= c_r2
+        {
+            continue;
+        }
+        if let Some((at, d)) = &gap
+            && d - chord2(at, u).sqrt() > c_r
+        {
+            out.push(*index);
+            continue;
+        }
+        match tree.nearest_neighbor_iter_with_distance_2(*u).next() {
+            Some((f, d2)) if d2 <= c_r2 => {
+                cover = Some(f.at);
+            }
+            Some((_, d2)) => {
+                gap = Some((*u, d2.sqrt()));
+                out.push(*index);
+            }
+            None => out.push(*index),
+        }
+    }
+    out
+}
+
+fn parallel<T: Send>(
+    threads: usize,
+    n: usize,
+    f: impl Fn(std::ops::Range<usize>) -> Vec<T> + Sync,
+) -> Vec<T> {
+    let threads = threads.max(1).min(n.max(1));
+    let chunk = n.div_ceil(threads);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                let f = &f;
+                s.spawn(move || f(t * chunk..((t + 1) * chunk).min(n)))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("worker thread"))
+            .collect()
+    })
+}
+
+fn w1(l: &Loaded, threads: usize, save: Option<PathBuf>) -> anyhow::Result<(f64, String)> {
+    let items = l.snapshot.buildings.layer.items();
+    let empty = RTree::new();
+    let started = Instant::now();
+    let mut answers: Vec<Vec<usize>> = Vec::with_capacity(l.kinds.len());
+    for kind in &l.kinds {
+        let tree = l.snapshot.facilities.by_kind.get(kind).unwrap_or(&empty);
+        answers.push(parallel(threads, l.order.len(), |r| {
+            uncovered(&l.order[r], tree, RADIUS_M)
+        }));
+    }
+    let secs = started.elapsed().as_secs_f64();
+    let counts: Vec<usize> = answers.iter().map(Vec::len).collect();
+    if let Some(path) = save {
+        let mut out = String::new();
+        for (kind, a) in l.kinds.iter().zip(&answers) {
+            let mut ids: Vec<i64> = a.iter().map(|&i| items[i].id).collect();
+            ids.sort_unstable();
+            for id in ids {
+                writeln!(out, "{}\t{id}", kind.as_str())?;
+            }
+        }
+        std::fs::write(path, out)?;
+    }
+    Ok((secs, json!({ "uncovered": counts }).to_string()))
+}
+
+/// The `K` nearest facilities of `tree` to each point of `points` taken in `order`
+/// (spatially sorted), as (facility index, squared chord) pairs, nearest first. The previous
+/// point's neighbours bound this one's: the K-th smallest chord from this point to them is at
+/// least its K-th nearest distance, so one bounded ball query (no priority queue) returns
+/// every candidate.
+fn k_nearest(
+    points: &[(i64, LonLat)],
+    order: &[usize],
+    tree: &RTree<SpherePoint>,
+) -> Vec<(usize, [(usize, f64); K])> {
+    let mut out = Vec::with_capacity(order.len());
+    let mut prev: Vec<[f64; 3]> = Vec::with_capacity(K);
+    let mut cand: Vec<(f64, usize, [f64; 3])> = Vec::new();
+    for &pi in order {
+        let u = points[pi].1.unit_vector();
+        cand.clear();
+        if prev.len() == K {
+            let mut d = [0.0f64; K];
+            for (slot, f) in d.iter_mut().zip(&prev) {
+                *slot = chord2(f, &u);
+            }
+            d.sort_by(f64::total_cmp);
+            // A hair wider than the bound, so rounding never drops the K-th.
+            let r2 = d[K - 1] * (1.0 + 1e-9) + 1e-24;
+            for f in tree.locate_within_distance(u, r2) {
+                cand.push((chord2(&f.at, &u), f.index, f.at));
+            }
+            cand.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        } else {
+            for (f, d2) in tree.nearest_neighbor_iter_with_distance_2(u).take(K) {
+                cand.push((d2, f.index, f.at));
+            }
+        }
+        let mut best = [(usize::MAX, 0.0f64); K];
+        prev.clear();
+        for (slot, &(d2, index, at)) in best.iter_mut().zip(cand.iter()) {
+            *slot = (index, d2);
+            prev.push(at);
+        }
+        out.push((pi, best));
+    }
+    out
+}
+
+fn w2(l: &Loaded, threads: usize, save: Option<PathBuf>) -> anyhow::Result<(f64, String)> {
+    let facilities = l.snapshot.facilities.layer.items();
+    let empty = RTree::new();
+    let started = Instant::now();
+    // The points in the leaf order of an R-tree over them: neighbours follow each other.
+    let point_order: Vec<usize> = RTree::bulk_load(
+        l.points
+            .iter()
+            .enumerate()
+            .map(|(i, (_, p))| GeomWithData::new([p.lon(), p.lat()], i))
+            .collect(),
+    )
+    .iter()
+    .map(|g: &GeomWithData<[f64; 2], usize>| g.data)
+    .collect();
+    let mut answers = Vec::with_capacity(l.kinds.len());
+    for kind in &l.kinds {
+        let tree = l.snapshot.facilities.by_kind.get(kind).unwrap_or(&empty);
+        let mut found = parallel(threads, point_order.len(), |r| {
+            k_nearest(&l.points, &point_order[r], tree)
+        });
+        found.sort_unstable_by_key(|f| f.0);
+        answers.push(found);
+    }
+    let secs = started.elapsed().as_secs_f64();
+    if let Some(path) = save {
+        let mut out = String::new();
+        for (kind, a) in l.kinds.iter().zip(&answers) {
+            for (pi, best) in a {
+                let pid = l.points[*pi].0;
+                let found: Vec<_> = best.iter().filter(|b| b.0 != usize::MAX).collect();
+                let ids: Vec<String> = found
+                    .iter()
+                    .map(|b| facilities[b.0].id.to_string())
+                    .collect();
+                let ds: Vec<String> = found
+                    .iter()
+                    .map(|b| format!("{:.4}", chord_to_metres(b.1.sqrt())))
+                    .collect();
+                writeln!(
+                    out,
+                    "{}\t{pid}\t{}\t{}",
+                    kind.as_str(),
+                    ids.join(","),
+                    ds.join(",")
+                )?;
+            }
+        }
+        std::fs::write(path, out)?;
+    }
+    Ok((
+        secs,
+        json!({ "queries": l.points.len() * l.kinds.len() }).to_string(),
+    ))
+}
+
+/// W5: the OSM file into a fresh store, then the snapshot that answers queries.
+fn w5(l: &Loaded, work: &Path) -> anyhow::Result<(f64, String)> {
+    let catalogue = Arc::new(KindCatalogue::bundled());
+    let db = work.join("w5.gpkg");
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+    }
+    let started = Instant::now();
+    let import = read_osm_pbf(&l.pbf, &catalogue, &HouseholdEstimate::default(), false)?;
+    let read_s = started.elapsed().as_secs_f64();
+    let tz = timezone_for(import.buildings.first().map_or(0.0, |b| b.point.lon()));
+    let (snapshot, store_s) = runtime().block_on(async {
+        let store = Store::open(&db.to_string_lossy()).await?;
+        store.write_osm_import(&import, tz).await?;
+        let store_s = started.elapsed().as_secs_f64();
+        let data = store.load(&catalogue).await?;
+        store.close().await;
+        anyhow::Ok((Snapshot::build(data, catalogue.clone()), store_s))
+    })?;
+    let secs = started.elapsed().as_secs_f64();
+    let extra = json!({
+        "buildings": snapshot.buildings.layer.items().len(),
+        "facilities": snapshot.facilities.layer.items().len(),
+        "read_s": read_s,
+        "write_s": store_s - read_s,
+        "load_and_index_s": secs - store_s,
+    });
+    drop(snapshot);
+    Ok((secs, extra.to_string()))
+}
