@@ -86,13 +86,6 @@ fn bench(c: &mut Criterion) {
             })
             .collect();
         let style = IsochroneStyle::default();
-        if std::env::var("WALK_DIAG").is_ok() {
-            for s in &starts[..5] {
-                reach.run(g, std::slice::from_ref(s), budget, false);
-                gridcircle::walk::diag(g, &reach, budget, &style);
-            }
-            continue;
-        }
         let mut k = 0;
         c.bench_function(&format!("{city}/isochrone_10min"), |b| {
             b.iter(|| {

@@ -89,7 +89,7 @@ pub fn is_walkable(way: &StreetWay) -> bool {
         return false;
     }
     let foot_allowed = matches!(foot, Some("yes" | "designated" | "permissive"));
-    !(matches!(way.access.as_deref(), Some("private" | "no")) && !foot_allowed)
+    !matches!(way.access.as_deref(), Some("private" | "no")) || foot_allowed
 }
 
 /// Haversine metres between two `[lon, lat]` positions: the same formula and radius as

@@ -61,10 +61,10 @@ fn offer(best: &mut Vec<(f64, usize)>, k: usize, d: f64, target: usize) {
         slot.0 = slot.0.min(d);
     } else if best.len() < k {
         best.push((d, target));
-    } else if let Some(worst) = best.iter_mut().max_by(|x, y| x.0.total_cmp(&y.0)) {
-        if d < worst.0 {
-            *worst = (d, target);
-        }
+    } else if let Some(worst) = best.iter_mut().max_by(|x, y| x.0.total_cmp(&y.0))
+        && d < worst.0
+    {
+        *worst = (d, target);
     }
 }
 
