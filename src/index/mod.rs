@@ -2,11 +2,17 @@
 //! that publishes a new snapshot atomically after each committed write.
 
 mod cell;
+mod circle_layer;
 mod entry;
 mod layers;
+mod load;
 mod snapshot;
+mod walk_layer;
 
 pub use cell::SnapshotCell;
+pub use load::{load_snapshot, refresh_facility_circles};
+pub use circle_layer::CircleLayer;
 pub use entry::{EnvelopeEntry, PointEntry, SpherePoint};
 pub use layers::{AdminLayer, BuildingLayer, FacilityLayer, GridLayer, GridStats, WayLayer};
-pub use snapshot::{Located, NearestFacility, Snapshot};
+pub use snapshot::{Located, NearestFacility, Snapshot, WalkNearest};
+pub use walk_layer::{KindTargets, WalkLayer, with_reach};

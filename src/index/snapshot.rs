@@ -7,9 +7,11 @@ use chrono_tz::Tz;
 use geo::Rect;
 
 use super::layers::Layer;
-use super::{BuildingLayer, FacilityLayer, GridLayer, WayLayer};
+use super::{BuildingLayer, FacilityLayer, GridLayer, KindTargets, WalkLayer, WayLayer};
+use crate::coverage::CoverageCache;
+use crate::walk::{Snap, WalkConfig};
 use crate::model::{
-    Audience, Building, Community, Facility, Grid, KindCatalogue, KindId, LonLat, OpenAt,
+    Audience, Building, CircleDef, Community, Facility, Grid, KindCatalogue, KindId, LonLat, OpenAt,
     OpenState, StreetOffice, chord_to_metres,
 };
 use crate::store::Dataset;
@@ -36,6 +38,19 @@ pub struct Snapshot {
     pub facilities: Arc<FacilityLayer>,
     /// Streets and paths.
     pub ways: Arc<WayLayer>,
+    /// The walking network and building snaps (rebuilt only when streets or buildings change).
+    pub walk: Arc<WalkLayer>,
+    /// Per facility (same order as `facilities`): where it joins the walking network.
+    pub facility_snaps: Arc<Vec<Option<Snap>>>,
+    /// Walking-distance targets per kind, for nearest-by-walking.
+    pub walk_targets: Arc<KindTargets>,
+    /// Service circle definitions.
+    pub circles: Arc<Vec<CircleDef>>,
+    /// Each facility's materialised circle per definition it serves.
+    pub facility_circles: Arc<super::CircleLayer>,
+    /// Coverage results computed on this snapshot, carried over to the next one for circles
+    /// whose facilities did not change.
+    pub coverage_cache: Arc<CoverageCache>,
 }
 
 /// What contains a point: `GET /locate`.
@@ -62,6 +77,42 @@ pub struct NearestFacility<'a> {
     pub open: OpenAt,
 }
 
+/// One answer of a nearest-by-walking query.
+#[derive(Debug, Clone)]
+pub struct WalkNearest<'a> {
+    /// The facility.
+    pub facility: &'a Facility,
+    /// Walking metres, both connectors included.
+    pub distance_m: f64,
+    /// The walk from the query point to the facility.
+    pub route: geo::LineString<f64>,
+    /// Opening state at the query instant.
+    pub open: OpenAt,
+}
+
+/// Kinds of the facilities that differ between two facility lists (sorted by id).
+fn changed_kinds(old: &[Facility], new: &[Facility]) -> std::collections::HashSet<KindId> {
+    let old_by_id: std::collections::HashMap<i64, &Facility> = old.iter().map(|f| (f.id, f)).collect();
+    let new_ids: std::collections::HashSet<i64> = new.iter().map(|f| f.id).collect();
+    let mut kinds = std::collections::HashSet::new();
+    for f in new {
+        match old_by_id.get(&f.id) {
+            Some(o) if *o == f => {}
+            Some(o) => {
+                kinds.insert(o.kind.clone());
+                kinds.insert(f.kind.clone());
+            }
+            None => {
+                kinds.insert(f.kind.clone());
+            }
+        }
+    }
+    for o in old.iter().filter(|o| !new_ids.contains(&o.id)) {
+        kinds.insert(o.kind.clone());
+    }
+    kinds
+}
+
 fn first_containing<'a, T: super::layers::Record>(
     layer: &'a Layer<T>,
     p: LonLat,
@@ -80,6 +131,11 @@ impl Snapshot {
     pub fn build(data: Dataset, catalogue: Arc<KindCatalogue>) -> Snapshot {
         let buildings = BuildingLayer::new(data.buildings);
         let grids = GridLayer::new(data.grids, &buildings);
+        let ways = Layer::new(data.ways);
+        let walk = WalkLayer::new(ways.items(), buildings.layer.items(), WalkConfig::default());
+        let facilities = FacilityLayer::new(data.facilities);
+        let facility_snaps = walk.snap_facilities(facilities.layer.items());
+        let circles = if data.circles.is_empty() { CircleDef::bundled(&catalogue) } else { data.circles };
         Snapshot {
             version: 1,
             catalogue,
@@ -90,17 +146,51 @@ impl Snapshot {
             communities: Arc::new(Layer::new(data.communities)),
             grids: Arc::new(grids),
             buildings: Arc::new(buildings),
-            facilities: Arc::new(FacilityLayer::new(data.facilities)),
-            ways: Arc::new(Layer::new(data.ways)),
+            facilities: Arc::new(facilities),
+            ways: Arc::new(ways),
+            walk: Arc::new(walk),
+            facility_snaps: Arc::new(facility_snaps),
+            walk_targets: Arc::new(KindTargets::default()),
+            circles: Arc::new(circles),
+            facility_circles: Arc::new(super::CircleLayer::default()),
+            coverage_cache: Arc::new(CoverageCache::default()),
         }
     }
 
     /// The next snapshot with a new set of facilities; every other layer is shared.
     pub fn with_facilities(&self, facilities: Vec<Facility>) -> Snapshot {
+        let changed_kinds = changed_kinds(self.facilities.layer.items(), &facilities);
+        let layer = FacilityLayer::new(facilities);
+        let facility_snaps = self.walk.snap_facilities(layer.layer.items());
+        let keep: Vec<String> = self
+            .circles
+            .iter()
+            .filter(|c| !c.kinds.iter().any(|k| changed_kinds.contains(k)))
+            .map(|c| c.id.clone())
+            .collect();
         Snapshot {
-            facilities: Arc::new(FacilityLayer::new(facilities)),
+            facilities: Arc::new(layer),
+            facility_snaps: Arc::new(facility_snaps),
+            walk_targets: Arc::new(KindTargets::default()),
+            coverage_cache: Arc::new(self.coverage_cache.carry_over(&keep)),
             ..self.clone()
         }
+    }
+
+    /// The next snapshot with new circle definitions (cache kept only for unchanged ones).
+    pub fn with_circles(&self, circles: Vec<CircleDef>) -> Snapshot {
+        let keep: Vec<String> = circles.iter().filter(|c| self.circles.contains(c)).map(|c| c.id.clone()).collect();
+        Snapshot { circles: Arc::new(circles), coverage_cache: Arc::new(self.coverage_cache.carry_over(&keep)), ..self.clone() }
+    }
+
+    /// The next snapshot with these facility circles.
+    pub fn with_facility_circles(&self, circles: Vec<crate::store::FacilityCircle>) -> Snapshot {
+        Snapshot { facility_circles: Arc::new(super::CircleLayer::new(circles)), ..self.clone() }
+    }
+
+    /// The circle with this id or name (`health` or `健康`).
+    pub fn circle(&self, id_or_name: &str) -> Option<&CircleDef> {
+        self.circles.iter().find(|c| c.id == id_or_name || c.name == id_or_name)
     }
 
     /// The next snapshot with a new set of grids (membership recomputed); the rest is shared.
@@ -191,6 +281,57 @@ impl Snapshot {
             })
             .take(k)
             .collect()
+    }
+
+    /// The `k` facilities of `kind` nearest to `p` by walking on the street network, with the
+    /// route to each. `None` when `p` cannot join the network (no street within the connector
+    /// limit). Unreachable facilities (other components, or no street near them) never appear.
+    #[allow(clippy::too_many_arguments)]
+    pub fn nearest_walking(
+        &self,
+        p: LonLat,
+        kind: &KindId,
+        k: usize,
+        at: DateTime<Utc>,
+        open_only: bool,
+        audience: Option<Audience>,
+    ) -> Option<Vec<WalkNearest<'_>>> {
+        let origin = self.walk.network.snap(p)?;
+        let items = self.facilities.layer.items();
+        let targets = self.walk_targets.get(kind, &self.walk, items, &self.facility_snaps);
+        let (targets, indices) = (&targets.0, &targets.1);
+        let graph = self.walk.network.graph();
+        let keep = |i: usize| {
+            let f = &items[i];
+            let open = self.open_at(f, at);
+            let ok = audience.is_none_or(|who| f.audience.serves(who)) && (!open_only || open.state == OpenState::Open);
+            ok.then_some(open)
+        };
+        Some(super::with_reach(graph, |reach| {
+            // Ask for k, then more while filters (open now, audience) drop candidates.
+            let mut want = k;
+            let chosen: Vec<(usize, f64, OpenAt)> = loop {
+                let found = crate::walk::nearest_k(graph, reach, &origin, targets, want, f64::INFINITY);
+                let passing: Vec<(usize, f64, OpenAt)> =
+                    found.iter().filter_map(|&(t, d)| keep(indices[t]).map(|open| (indices[t], d, open))).take(k).collect();
+                if passing.len() >= k || found.len() < want {
+                    break passing;
+                }
+                want *= 2;
+            };
+            let Some(farthest) = chosen.iter().map(|c| c.1).reduce(f64::max) else { return Vec::new() };
+            // One search from the query point, with predecessors, gives every route.
+            reach.run(graph, std::slice::from_ref(&origin), farthest + 1.0, true);
+            chosen
+                .into_iter()
+                .map(|(i, d, open)| {
+                    let snap = self.facility_snaps[i].expect("targets are snapped");
+                    let mut line = crate::walk::route(graph, reach, &snap).map(|r| r.line).unwrap_or_else(|| geo::LineString::new(Vec::new()));
+                    line.0.reverse();
+                    WalkNearest { facility: &items[i], distance_m: d, route: line, open }
+                })
+                .collect()
+        }))
     }
 
     /// Grid of the building at index `building_index`, if any.

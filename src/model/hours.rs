@@ -75,13 +75,17 @@ impl Hours {
                 "opening_hours is 1 to 512 characters",
             ));
         }
-        let parsed: OpeningHours = raw.parse().map_err(|e| {
+        let parsed: OpeningHours = raw.parse::<OpeningHours>().map_err(|e| {
             ModelError::new(
                 field,
                 "invalid_opening_hours",
                 format!("cannot parse opening_hours {raw:?}: {e}"),
             )
         })?;
+        // Attach the public-holiday calendar, else `PH` rules are silently ignored.
+        let calendar = super::HolidayCalendar::current();
+        let holidays = opening_hours::ContextHolidays::new(calendar.holidays(), Default::default());
+        let parsed = parsed.with_context(opening_hours::Context::default().with_holidays(holidays));
         Ok(Hours {
             raw: raw.to_owned(),
             parsed,
@@ -96,15 +100,30 @@ impl Hours {
     /// The state at `at`, evaluated in local time of `tz` (the city's zone).
     pub fn state_at(&self, at: DateTime<Utc>, tz: Tz) -> OpenAt {
         let local = at.with_timezone(&tz).naive_local();
-        let state = match self.parsed.state(local).0 {
+        // A make-up working day (调休) keeps the hours of the weekday it stands in for: evaluate
+        // at the same time on a plain day of that weekday, and stop the next change at midnight.
+        let calendar = super::HolidayCalendar::current();
+        let (eval_at, shift) = match calendar.works_as(local.date()) {
+            Some(w) => {
+                let reference = calendar.reference_day(local.date(), w);
+                let shift = reference.signed_duration_since(local.date());
+                (local + shift, Some(shift))
+            }
+            None => (local, None),
+        };
+        let state = match self.parsed.state(eval_at).0 {
             RuleKind::Open => OpenState::Open,
             RuleKind::Closed => OpenState::Closed,
             RuleKind::Unknown => OpenState::Unknown,
         };
-        let next_change = self
-            .parsed
-            .next_change(local)
-            .and_then(|naive| tz.from_local_datetime(&naive).earliest());
+        let next_local = self.parsed.next_change(eval_at).map(|n| match shift {
+            None => n,
+            Some(shift) => {
+                let midnight = (local.date() + chrono::Days::new(1)).and_hms_opt(0, 0, 0).expect("midnight exists");
+                (n - shift).min(midnight)
+            }
+        });
+        let next_change = next_local.and_then(|naive| tz.from_local_datetime(&naive).earliest());
         OpenAt { state, next_change }
     }
 }
