@@ -6,15 +6,17 @@
 //! - one street office: the bounding box of the buildings' representative points, padded;
 //! - three communities: vertical strips holding equal thirds of the households;
 //! - grids: each community split into columns and then rows, cut between buildings so that
-//!   each grid holds about `households_per_grid` households; sequence numbers run west→east
-//!   by column, then north→south inside a column;
+//!   each grid holds about `households_per_grid` households; sequence numbers follow the
+//!   service's own rule ([`crate::grids::sequence_order`], DB11/T 2157): west→east, then
+//!   north→south, so renumbering the demo changes nothing;
 //! - shared facilities at real named buildings, owned by the organisation in that building.
 
 use std::path::Path;
 
 use serde_json::{Value, json};
 
-use crate::model::{Building, HouseholdSource};
+use crate::grids::sequence_order;
+use crate::model::{AreaShape, Building, HouseholdSource};
 use crate::store::Dataset;
 
 /// Illustrative codes: Nanjing Qinhuai district (320104), street 001.
@@ -38,6 +40,20 @@ impl Cell {
             [self.west, self.south],
         ];
         json!({ "type": "Polygon", "coordinates": [ring.iter().map(|p| [round7(p[0]), round7(p[1])]).collect::<Vec<_>>()] })
+    }
+}
+
+impl Cell {
+    /// The cell as written (coordinates rounded to 7 decimals), as an area.
+    fn area(&self) -> AreaShape {
+        let (w, e, s, n) = (
+            round7(self.west),
+            round7(self.east),
+            round7(self.south),
+            round7(self.north),
+        );
+        AreaShape::from_polygon(geo::Rect::new((w, s), (e, n)).to_polygon(), "geometry")
+            .expect("a demo cell is a valid rectangle")
     }
 }
 
@@ -65,7 +81,11 @@ fn cuts(items: &[(f64, u32)], parts: usize) -> Vec<f64> {
         let share = total * k as f64 / parts as f64;
         let best = (from..items.len().saturating_sub(1))
             .filter(|&i| items[i + 1].0 > items[i].0)
-            .min_by(|&a, &b| (running[a] - share).abs().total_cmp(&(running[b] - share).abs()));
+            .min_by(|&a, &b| {
+                (running[a] - share)
+                    .abs()
+                    .total_cmp(&(running[b] - share).abs())
+            });
         if let Some(i) = best {
             out.push((items[i].0 + items[i + 1].0) / 2.0);
             from = i + 1;
@@ -82,7 +102,9 @@ fn merge_light_runs(items: &[(f64, u32)], mut cut_at: Vec<f64>, min_weight: u32)
         for &(x, w) in items {
             runs[cut_at.partition_point(|&c| c < x)] += w;
         }
-        let Some((light, &weight)) = runs.iter().enumerate().min_by_key(|&(_, w)| *w) else { return cut_at };
+        let Some((light, &weight)) = runs.iter().enumerate().min_by_key(|&(_, w)| *w) else {
+            return cut_at;
+        };
         if weight >= min_weight || cut_at.is_empty() {
             return cut_at;
         }
@@ -188,7 +210,7 @@ pub fn write_demo_layers(
             .map(|b| (b.point.lon(), b.households))
             .collect();
         col_items.sort_by(|a, b| a.0.total_cmp(&b.0));
-        let mut seq = 0u16;
+        let mut cells = Vec::new();
         for (gw, ge) in strips(cw, ce, cuts(&col_items, columns)) {
             let column: Vec<&Building> = inside
                 .iter()
@@ -204,31 +226,40 @@ pub fn write_demo_layers(
                 .map(|b| (-b.point.lat(), b.households))
                 .collect();
             row_items.sort_by(|a, b| a.0.total_cmp(&b.0));
-            let row_cuts = merge_light_runs(&row_items, cuts(&row_items, rows), households_per_grid / 2);
+            let row_cuts =
+                merge_light_runs(&row_items, cuts(&row_items, rows), households_per_grid / 2);
             for (top, bottom) in strips(-strip.north, -strip.south, row_cuts) {
-                seq += 1;
-                let cell = Cell {
+                cells.push(Cell {
                     west: gw,
                     east: ge,
                     north: -top,
                     south: -bottom,
-                };
-                let households = households_in(&homes, &cell);
-                let surname = SURNAMES[(ci * 7 + usize::from(seq)) % SURNAMES.len()];
-                grids.push(json!({
-                    "type": "Feature",
-                    "geometry": cell.polygon(),
-                    "properties": {
-                        "code": format!("{community_code}{seq:03}"),
-                        "name": format!("第{seq}网格"),
-                        "community_code": community_code,
-                        "chief_name": format!("{surname}网格长（示例）"),
-                        "chief_phone": format!("139{:08}", 10_000 + ci * 1000 + usize::from(seq)),
-                        "households_at_drawing": households,
-                        "demo": true,
-                    },
-                }));
+                });
             }
+        }
+        // Sequence numbers by the DB11/T 2157 rule the service itself uses: west to east, then
+        // north to south (rows of grids, read like text).
+        let shapes: Vec<AreaShape> = cells.iter().map(Cell::area).collect();
+        let refs: Vec<&AreaShape> = shapes.iter().collect();
+        let ties: Vec<i64> = (0..cells.len() as i64).collect();
+        for (i, at) in sequence_order(&refs, &ties).into_iter().enumerate() {
+            let seq = i + 1;
+            let cell = &cells[at];
+            let households = households_in(&homes, cell);
+            let surname = SURNAMES[(ci * 7 + seq) % SURNAMES.len()];
+            grids.push(json!({
+                "type": "Feature",
+                "geometry": cell.polygon(),
+                "properties": {
+                    "code": format!("{community_code}{seq:03}"),
+                    "name": format!("第{seq}网格"),
+                    "community_code": community_code,
+                    "chief_name": format!("{surname}网格长（示例）"),
+                    "chief_phone": format!("139{:08}", 10_000 + ci * 1000 + seq),
+                    "households_at_drawing": households,
+                    "demo": true,
+                },
+            }));
         }
     }
 

@@ -652,8 +652,20 @@ fn a_boundary_through_a_building_is_a_warning_with_its_footprint() {
         &config,
     );
     assert!(after.errors.is_empty(), "{:#?}", after.errors);
+    // Where the grid grows over the one below, its side edges run where that grid's did: the
+    // buildings those cut were cut before too.
+    let before_below = check_grid(
+        &s.boundary,
+        &s.code,
+        Some(s.id),
+        c,
+        &mine,
+        &w.buildings,
+        &config,
+    );
     let was: HashSet<i64> = before
         .of_kind(ProblemKind::CutBuilding)
+        .chain(before_below.of_kind(ProblemKind::CutBuilding))
         .filter_map(|p| p.building_id)
         .collect();
     let new: Vec<&Problem> = after

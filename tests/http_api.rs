@@ -299,8 +299,22 @@ fn writes_survive_a_killed_process() {
         "",
     );
     assert_eq!(status, 204);
-    // Move a grid's first vertex... by replacing it with its own shape and a new name.
-    let mut new_grid = json!({ "type": "Feature", "geometry": grid["geometry"], "properties": {
+    // Split a grid in two: it keeps the north half (with a new name and chief), and a new grid
+    // takes the south half (grids are topology-checked: a new grid may not overlap it).
+    let ring = grid["geometry"]["coordinates"][0].as_array().unwrap();
+    let lats: Vec<f64> = ring.iter().map(|p| p[1].as_f64().unwrap()).collect();
+    let lons: Vec<f64> = ring.iter().map(|p| p[0].as_f64().unwrap()).collect();
+    let (w, e) = (
+        lons.iter().copied().fold(f64::MAX, f64::min),
+        lons.iter().copied().fold(f64::MIN, f64::max),
+    );
+    let (s, n) = (
+        lats.iter().copied().fold(f64::MAX, f64::min),
+        lats.iter().copied().fold(f64::MIN, f64::max),
+    );
+    let mid = (s + n) / 2.0;
+    let half = |s: f64, n: f64| json!({ "type": "Polygon", "coordinates": [[[w, s], [e, s], [e, n], [w, n], [w, s]]] });
+    let mut new_grid = json!({ "type": "Feature", "geometry": half(mid, n), "properties": {
         "code": grid["properties"]["code"], "name": "改名网格", "community_id": grid["properties"]["community_id"], "chief_name": "新网格长", "chief_phone": "13900000000" } });
     let gid = grid["id"].as_i64().unwrap();
     let (status, body) = server.send(
@@ -320,6 +334,7 @@ fn writes_survive_a_killed_process() {
         &grid["properties"]["code"].as_str().unwrap()[..12]
     ));
     new_grid["properties"]["name"] = json!("新网格");
+    new_grid["geometry"] = half(s, mid);
     let (status, body) = server.send("POST", "/collections/grids/items", new_grid.to_string());
     assert_eq!(status, 201, "{body}");
     let new_grid_id = body["id"].as_i64().unwrap();
@@ -347,9 +362,10 @@ fn writes_survive_a_killed_process() {
             .0,
         200
     );
+    // Deleting a grid that has buildings hands them (and its area) to a neighbour.
     let (status, _) = server.send(
         "DELETE",
-        &format!("/collections/grids/items/{new_grid_id}"),
+        &format!("/collections/grids/items/{new_grid_id}?reassign_to={gid}"),
         "",
     );
     assert_eq!(status, 204);
@@ -586,8 +602,8 @@ fn bad_input_gets_a_json_4xx_and_changes_nothing() {
                 [lon, lat]
             ]))
             .replace(&fresh_code, &code),
-            409,
-            "conflict",
+            422,
+            "topology",
             None,
         ),
         (

@@ -495,7 +495,12 @@ async fn every_layer_round_trips_through_the_file() {
         assert_eq!(layers.get("facilities"), Some(&expect("Point", 3)));
         assert_eq!(layers.get("ways"), Some(&expect("Line String", 2)));
         assert_eq!(layers.get("settings"), Some(&expect("None", 1)));
-        assert_eq!(layers.len(), 7, "{layers:?}");
+        // One history row per boundary written: the office, the community, two grids.
+        assert_eq!(
+            layers.get("boundary_history"),
+            Some(&expect("Multi Polygon", 4))
+        );
+        assert_eq!(layers.len(), 10, "{layers:?}");
     }
     validate_gpkg(&path);
 }

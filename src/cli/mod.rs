@@ -9,7 +9,10 @@ use clap::{Parser, Subcommand};
 
 use crate::config::HouseholdEstimate;
 use crate::http::{AppState, Limits, app};
-use crate::import::{Layer, import_geojson_layer, read_household_counts, read_osm_pbf};
+use crate::import::{
+    Layer, LayerOptions, export_geojson_layer, import_geojson_layer_with, read_household_counts,
+    read_osm_pbf,
+};
 use crate::index::{Snapshot, SnapshotCell};
 use crate::model::KindCatalogue;
 use crate::store::Store;
@@ -31,7 +34,7 @@ enum Command {
     /// Import a file into the store: an OSM extract (.osm.pbf), real household counts (.csv with
     /// columns osm,households,residents) or a GeoJSON layer (.geojson with --layer).
     #[command(
-        after_help = "Examples:\n  gridcircle import ../shared/data/nanjing-xinjiekou.osm.pbf --db nanjing.gpkg\n  gridcircle import ../shared/data/porto.osm.pbf --db porto.gpkg --timezone Europe/Lisbon\n  gridcircle import counts.csv --db nanjing.gpkg\n  gridcircle import data/demo/grids.geojson --layer grids --db nanjing.gpkg"
+        after_help = "Examples:\n  gridcircle import ../shared/data/nanjing-xinjiekou.osm.pbf --db nanjing.gpkg\n  gridcircle import ../shared/data/porto.osm.pbf --db porto.gpkg --timezone Europe/Lisbon\n  gridcircle import counts.csv --db nanjing.gpkg\n  gridcircle import data/demo/grids.geojson --layer grids --db nanjing.gpkg\n  gridcircle import grids.geojson --layer grids --parent-field community_code --db nanjing.gpkg"
     )]
     Import {
         /// The file to import.
@@ -42,6 +45,10 @@ enum Command {
         /// For .geojson files: which layer the features are.
         #[arg(long, value_enum)]
         layer: Option<Layer>,
+        /// For communities and grids: the property holding the parent's code (default
+        /// street_office_code for communities, community_code for grids).
+        #[arg(long)]
+        parent_field: Option<String>,
         /// The city's IANA time zone (opening hours are local time).
         #[arg(long, default_value = "Asia/Shanghai")]
         timezone: chrono_tz::Tz,
@@ -76,6 +83,25 @@ enum Command {
         layers: PathBuf,
         #[command(flatten)]
         serve: ServeArgs,
+    },
+    /// Export a layer as GeoJSON in the format `import` reads (parents by code). The
+    /// GeoPackage itself is also readable by GDAL and QGIS.
+    #[command(
+        after_help = "Examples:\n  gridcircle export --layer grids --out grids.geojson --db nanjing.gpkg\n  ogr2ogr -f GeoJSON grids.geojson nanjing.gpkg grids     # the same layer through GDAL"
+    )]
+    Export {
+        /// The store.
+        #[arg(long, default_value = "gridcircle.gpkg", env = "GRIDCIRCLE_DB")]
+        db: String,
+        /// street-offices, communities or grids.
+        #[arg(long, value_enum)]
+        layer: Layer,
+        /// The GeoJSON file to write.
+        #[arg(long)]
+        out: PathBuf,
+        /// Include the phones of grid chiefs and workers (personal data; off by default).
+        #[arg(long)]
+        with_personal_data: bool,
     },
     /// Draw the demo layers for an imported store with the project's own rules (street office
     /// around the buildings, communities and grids split by household counts, shared
@@ -147,6 +173,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             file,
             db,
             layer,
+            parent_field,
             timezone,
             estimate,
         } => {
@@ -156,6 +183,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 &catalogue,
                 &file,
                 layer,
+                parent_field,
                 timezone,
                 &estimate.estimate(),
                 true,
@@ -187,6 +215,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     &catalogue,
                     &osm,
                     None,
+                    None,
                     crate::config::default_timezone(),
                     &HouseholdEstimate::default(),
                     true,
@@ -204,6 +233,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                         &catalogue,
                         &path,
                         Some(layer),
+                        None,
                         crate::config::default_timezone(),
                         &HouseholdEstimate::default(),
                         false,
@@ -215,6 +245,23 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 );
             }
             serve_store(store, catalogue, &serve).await
+        }
+        Command::Export {
+            db,
+            layer,
+            out,
+            with_personal_data,
+        } => {
+            anyhow::ensure!(
+                Path::new(db.trim_start_matches("sqlite://")).exists(),
+                "no store at {db}"
+            );
+            let store = Store::open(&db).await?;
+            let n =
+                export_geojson_layer(&store, &catalogue, layer, &out, with_personal_data).await?;
+            store.close().await;
+            eprintln!("wrote {n} features to {}", out.display());
+            Ok(())
         }
         Command::DemoLayers {
             db,
@@ -231,11 +278,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn import_file(
     store: &Store,
     catalogue: &KindCatalogue,
     file: &Path,
     layer: Option<Layer>,
+    parent_field: Option<String>,
     timezone: chrono_tz::Tz,
     estimate: &HouseholdEstimate,
     verbose: bool,
@@ -266,7 +315,11 @@ async fn import_file(
         let layer = layer.context(
             "a GeoJSON import needs --layer (street-offices, communities, grids or facilities)",
         )?;
-        let report = import_geojson_layer(store, catalogue, layer, file).await?;
+        let options = LayerOptions {
+            parent_field,
+            ..LayerOptions::default()
+        };
+        let report = import_geojson_layer_with(store, catalogue, layer, file, &options).await?;
         if verbose || !report.rejected.is_empty() {
             println!(
                 "{}: {} imported, {} rejected",
@@ -274,6 +327,9 @@ async fn import_file(
                 report.imported,
                 report.rejected.len()
             );
+            if !report.warnings.is_empty() {
+                println!("  warnings (not blocking): {:?}", report.warnings);
+            }
         }
         for (i, why) in &report.rejected {
             println!("  feature {i}: {why}");

@@ -1,6 +1,6 @@
 //! OGC API Features: `/collections`, `/collections/{name}/items` (bbox, limit, offset, next
 //! links) and `/collections/{name}/items/{id}`, plus create / replace / delete for the
-//! writable collections (facilities, grids).
+//! writable collections (facilities, grids; communities and street offices: create and replace).
 
 use axum::Json;
 use axum::Router;
@@ -15,7 +15,8 @@ use serde_json::{Value, json};
 
 use super::error::{ApiError, ApiResult};
 use super::params::Params;
-use super::{AppState, facilities, feature, grids};
+use super::grids::Caller;
+use super::{AppState, admin_areas, facilities, feature, grids};
 use crate::index::Snapshot;
 
 /// The collections, in the order `/collections` lists them.
@@ -245,7 +246,9 @@ fn read_only(name: &str) -> ApiError {
     ApiError::new(
         StatusCode::METHOD_NOT_ALLOWED,
         "read_only_collection",
-        format!("collection {name} is read-only over HTTP; facilities and grids are writable"),
+        format!(
+            "collection {name} is read-only over HTTP; facilities, grids, communities and street_offices are writable (communities and street offices: create and replace)"
+        ),
     )
 }
 
@@ -273,13 +276,16 @@ pub fn written(status: StatusCode, name: &str, id: i64, feature: Feature) -> Res
 pub async fn create(
     State(state): State<AppState>,
     Path(name): Path<String>,
+    caller: Caller,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> ApiResult<Response> {
     known(&name)?;
     let body = body?;
     match name.as_str() {
         "facilities" => facilities::create(&state, &body).await,
-        "grids" => grids::create(&state, &body).await,
+        "grids" => grids::create(&state, &body, &caller).await,
+        "communities" => admin_areas::create_community(&state, &body, &caller).await,
+        "street_offices" => admin_areas::create_street_office(&state, &body, &caller).await,
         _ => Err(read_only(&name)),
     }
 }
@@ -290,6 +296,7 @@ pub async fn create(
 pub async fn replace(
     State(state): State<AppState>,
     Path((name, id)): Path<(String, String)>,
+    caller: Caller,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> ApiResult<Response> {
     known(&name)?;
@@ -297,23 +304,28 @@ pub async fn replace(
     let body = body?;
     match name.as_str() {
         "facilities" => facilities::replace(&state, id, &body).await,
-        "grids" => grids::replace(&state, id, &body).await,
+        "grids" => grids::replace(&state, id, &body, &caller).await,
+        "communities" => admin_areas::replace_community(&state, id, &body, &caller).await,
+        "street_offices" => admin_areas::replace_street_office(&state, id, &body, &caller).await,
         _ => Err(read_only(&name)),
     }
 }
 
 /// `DELETE /collections/{name}/items/{id}`
-#[utoipa::path(delete, path = "/collections/{name}/items/{id}", params(("name" = String, Path), ("id" = i64, Path)),
-    responses((status = 204), (status = 404)))]
+#[utoipa::path(delete, path = "/collections/{name}/items/{id}", params(("name" = String, Path), ("id" = i64, Path),
+        ("reassign_to" = Option<i64>, Query, description = "grids: the grid of the same community that takes over the deleted grid's area and buildings (required when it has buildings)")),
+    responses((status = 204), (status = 404), (status = 409, description = "a grid that still has buildings, without reassign_to")))]
 pub async fn remove(
     State(state): State<AppState>,
     Path((name, id)): Path<(String, String)>,
+    params: Params,
+    caller: Caller,
 ) -> ApiResult<StatusCode> {
     known(&name)?;
     let id = parse_id(&id)?;
     match name.as_str() {
         "facilities" => facilities::delete(&state, id).await,
-        "grids" => grids::delete(&state, id).await,
+        "grids" => grids::delete(&state, id, &params, &caller).await,
         _ => Err(read_only(&name)),
     }
 }

@@ -1,5 +1,6 @@
 //! The one error type of the HTTP layer. Every failure becomes a status code and a JSON body
-//! `{ "error": code, "message": text, "field": name? }`.
+//! `{ "error": code, "message": text, "field": name? }`, plus members a route adds (a
+//! topology failure lists its `problems`).
 
 use axum::Json;
 use axum::http::StatusCode;
@@ -19,6 +20,8 @@ pub struct ApiError {
     pub message: String,
     /// The request field at fault, if one is.
     pub field: Option<String>,
+    /// More members of the body (e.g. `problems` of a topology check), merged into it.
+    pub extra: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 /// Handler result.
@@ -32,7 +35,16 @@ impl ApiError {
             code,
             message: message.into(),
             field: None,
+            extra: None,
         }
+    }
+
+    /// The same error with more members in its body (never `error`, `message` or `field`).
+    pub fn with(mut self, key: &str, value: serde_json::Value) -> Self {
+        self.extra
+            .get_or_insert_with(Default::default)
+            .insert(key.to_owned(), value);
+        self
     }
 
     /// 400: the request cannot be read (malformed JSON, bad query parameter).
@@ -68,6 +80,7 @@ impl From<ModelError> for ApiError {
             code: e.code,
             message: e.message,
             field: Some(e.field),
+            extra: None,
         }
     }
 }
@@ -122,6 +135,12 @@ impl IntoResponse for ApiError {
         let mut body = serde_json::json!({ "error": self.code, "message": self.message });
         if let Some(field) = self.field {
             body["field"] = field.into();
+        }
+        for (key, value) in self.extra.into_iter().flatten() {
+            body.as_object_mut()
+                .expect("built as an object")
+                .entry(key)
+                .or_insert(value);
         }
         (self.status, Json(body)).into_response()
     }

@@ -1,6 +1,7 @@
 //! The HTTP API (axum). One module per route group, each with its `router()`; one error type
 //! ([`ApiError`]) that maps to status codes and a JSON body.
 
+mod admin_areas;
 mod collections;
 mod error;
 mod facilities;
@@ -71,6 +72,7 @@ pub fn app(state: AppState, web_dir: Option<PathBuf>) -> Router {
         .merge(service::router())
         .merge(collections::router())
         .merge(queries::router())
+        .merge(grids::router())
         .with_state(state);
     if let Some(dir) = web_dir {
         router = router.fallback_service(ServeDir::new(dir).append_index_html_on_directories(true));

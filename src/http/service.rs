@@ -62,5 +62,5 @@ pub struct ApiDoc;
 /// `GET /api`
 #[utoipa::path(get, path = "/api", responses((status = 200, description = "This OpenAPI document")))]
 pub async fn api() -> Json<utoipa::openapi::OpenApi> {
-    Json(ApiDoc::openapi())
+    Json(ApiDoc::openapi().merge_from(super::grids::GridsApi::openapi()))
 }

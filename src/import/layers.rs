@@ -1,17 +1,25 @@
-//! GeoJSON layer import: street offices, communities, grids and facilities drawn outside the
-//! service (or by its own tools), with parents named by code.
+//! GeoJSON layer import and export: street offices, communities, grids and facilities drawn
+//! outside the service (or by its own tools), with parents named by code.
+//!
+//! Import checks every feature like an HTTP write: the model rules, the parent by code, and the
+//! topology checks of [`crate::grids`] against the parent and the siblings already in the store
+//! or imported before it from the same file. Every rejected feature is reported with every
+//! problem; the others are written, each in its own transaction with its history row (actor
+//! `import`) and, for grids, the membership of its buildings.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use anyhow::{Context, bail};
 use geojson::{FeatureCollection, JsonObject, JsonValue};
+use serde_json::json;
 
+use crate::grids::{self, TopologyConfig, TopologyReport};
 use crate::model::{
     AreaShape, Community, CommunityCode, FacilityDraft, Grid, GridCode, KindCatalogue, ModelError,
     Person, StreetOffice, StreetOfficeCode, parse_name,
 };
-use crate::store::Store;
+use crate::store::{ChangeBy, Store};
 
 /// The layers a GeoJSON file can fill.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -20,10 +28,22 @@ pub enum Layer {
     StreetOffices,
     /// Communities: `code` (12 digits), `name`, parent `street_office_code`, `demo`.
     Communities,
-    /// Grids: `code` (15 digits), `name`, parent `community_code`, `chief_name`, `chief_phone`, `demo`.
+    /// Grids: `code` (15 digits), `name`, parent `community_code`, `chief_name`, `chief_phone`,
+    /// `workers` ([{name, phone}]), `demo`.
     Grids,
     /// Facilities: `kind`, `name`, `owner`, `audience`, `opening_hours`, `capacity`, `free`, `shared`, `demo`.
     Facilities,
+}
+
+impl Layer {
+    /// The property that names the parent by code, unless `--parent-field` says otherwise.
+    pub fn default_parent_field(self) -> Option<&'static str> {
+        match self {
+            Layer::Communities => Some("street_office_code"),
+            Layer::Grids => Some("community_code"),
+            Layer::StreetOffices | Layer::Facilities => None,
+        }
+    }
 }
 
 /// What a layer import did.
@@ -31,8 +51,33 @@ pub enum Layer {
 pub struct LayerReport {
     /// Features written.
     pub imported: usize,
-    /// Features refused, with the reason: `(feature index, reason)`.
+    /// Features refused, with the reason: `(feature index, reason)`. A topology refusal names
+    /// every problem.
     pub rejected: Vec<(usize, String)>,
+    /// Warnings of the written features, by kind (cut buildings, households outside the
+    /// guidance, buildings left in no grid): shown, not blocking.
+    pub warnings: BTreeMap<String, usize>,
+}
+
+/// How to import a layer.
+#[derive(Debug, Clone)]
+pub struct LayerOptions {
+    /// The property naming the parent's code (default: [`Layer::default_parent_field`]).
+    pub parent_field: Option<String>,
+    /// The topology thresholds.
+    pub topology: TopologyConfig,
+    /// Who the history records.
+    pub actor: String,
+}
+
+impl Default for LayerOptions {
+    fn default() -> Self {
+        LayerOptions {
+            parent_field: None,
+            topology: TopologyConfig::default(),
+            actor: "import".into(),
+        }
+    }
 }
 
 fn text(p: &JsonObject, name: &str) -> Option<String> {
@@ -53,7 +98,9 @@ fn flag(p: &JsonObject, name: &str) -> bool {
     p.get(name).and_then(JsonValue::as_bool).unwrap_or(false)
 }
 
-fn area(feature: &geojson::Feature) -> Result<AreaShape, ModelError> {
+/// The feature's area, through [`grids::check_raw`]: an invalid polygon is refused with the
+/// place it crosses itself.
+fn area(feature: &geojson::Feature) -> anyhow::Result<AreaShape> {
     let geometry = feature
         .geometry
         .as_ref()
@@ -66,24 +113,76 @@ fn area(feature: &geojson::Feature) -> Result<AreaShape, ModelError> {
             .map_err(|e: geojson::Error| {
                 ModelError::new("geometry", "invalid_geojson", e.to_string())
             })?;
-    match shape {
-        geo::Geometry::Polygon(p) => AreaShape::from_polygon(p, "geometry"),
-        geo::Geometry::MultiPolygon(m) => AreaShape::from_multi_polygon(m, "geometry"),
-        other => Err(ModelError::new(
-            "geometry",
-            "wrong_geometry_type",
-            format!("expected a polygon, got {other:?}"),
-        )),
+    let multi = match shape {
+        geo::Geometry::Polygon(p) => geo::MultiPolygon(vec![p]),
+        geo::Geometry::MultiPolygon(m) => m,
+        other => {
+            return Err(ModelError::new(
+                "geometry",
+                "wrong_geometry_type",
+                format!("expected a polygon, got {other:?}"),
+            )
+            .into());
+        }
+    };
+    grids::check_raw(multi, "geometry").map_err(|p| anyhow::anyhow!("{}: {}", p.kind, p.message))
+}
+
+fn workers(p: &JsonObject) -> anyhow::Result<Vec<Person>> {
+    match p.get("workers") {
+        None | Some(JsonValue::Null) => Ok(Vec::new()),
+        Some(JsonValue::Array(list)) => list
+            .iter()
+            .map(|w| {
+                let name = w.get("name").and_then(JsonValue::as_str).unwrap_or("");
+                Ok(Person::new(
+                    name,
+                    w.get("phone").and_then(JsonValue::as_str),
+                )?)
+            })
+            .collect(),
+        Some(_) => bail!("workers is a list of {{name, phone}}"),
     }
 }
 
-/// Imports every feature of a GeoJSON FeatureCollection into `layer`. Each feature is checked
-/// like an HTTP write; a feature that fails is reported and skipped, the rest are written.
+/// Refuses on errors (each problem with the other party), counts warnings.
+fn topology(report: TopologyReport, warnings: &mut BTreeMap<String, usize>) -> anyhow::Result<()> {
+    if !report.is_ok() {
+        let problems: Vec<String> = report
+            .errors
+            .iter()
+            .map(|p| match p.other_id {
+                Some(id) => format!("{} (with {id}): {}", p.kind, p.message),
+                None => format!("{}: {}", p.kind, p.message),
+            })
+            .collect();
+        bail!("topology: {}", problems.join("; "));
+    }
+    for p in &report.warnings {
+        *warnings.entry(p.kind.to_string()).or_default() += 1;
+    }
+    Ok(())
+}
+
+/// Imports every feature of a GeoJSON FeatureCollection into `layer`, with the default options.
 pub async fn import_geojson_layer(
     store: &Store,
     catalogue: &KindCatalogue,
     layer: Layer,
     path: &Path,
+) -> anyhow::Result<LayerReport> {
+    import_geojson_layer_with(store, catalogue, layer, path, &LayerOptions::default()).await
+}
+
+/// Imports every feature of a GeoJSON FeatureCollection into `layer`. Each feature is checked
+/// like an HTTP write (see the module documentation); a feature that fails is reported and
+/// skipped, the rest are written.
+pub async fn import_geojson_layer_with(
+    store: &Store,
+    catalogue: &KindCatalogue,
+    layer: Layer,
+    path: &Path,
+    options: &LayerOptions,
 ) -> anyhow::Result<LayerReport> {
     let text_in =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
@@ -91,47 +190,79 @@ pub async fn import_geojson_layer(
         .parse()
         .with_context(|| format!("{} is not a GeoJSON FeatureCollection", path.display()))?;
     let existing = store.load(catalogue).await?;
-    let offices: HashMap<String, i64> = existing
-        .street_offices
-        .iter()
-        .map(|s| (s.code.to_string(), s.id))
-        .collect();
-    let communities: HashMap<String, i64> = existing
-        .communities
-        .iter()
-        .map(|c| (c.code.to_string(), c.id))
-        .collect();
+    let mut offices = existing.street_offices;
+    let mut communities = existing.communities;
+    let mut all_grids = existing.grids;
+    let buildings = existing.buildings;
+    let parent_field = options
+        .parent_field
+        .clone()
+        .or_else(|| layer.default_parent_field().map(str::to_owned));
+    if parent_field.is_some() && layer.default_parent_field().is_none() {
+        bail!("--parent-field applies to communities and grids only");
+    }
+    let by = ChangeBy::new(options.actor.clone());
+    let config = &options.topology;
     let mut report = LayerReport::default();
     for (i, feature) in collection.features.iter().enumerate() {
         let empty = JsonObject::new();
         let p = feature.properties.as_ref().unwrap_or(&empty);
+        let parent_code = || -> anyhow::Result<String> {
+            let field = parent_field
+                .as_deref()
+                .expect("layers with parents have a field");
+            text(p, field)
+                .with_context(|| format!("property {field} (the parent's code) is required"))
+        };
         let outcome: anyhow::Result<()> = async {
             match layer {
                 Layer::StreetOffices => {
-                    let office = StreetOffice {
+                    let mut office = StreetOffice {
                         id: 0,
                         code: StreetOfficeCode::parse(&required(p, "code")?, "code")?,
                         name: parse_name(&required(p, "name")?, "name")?,
                         boundary: area(feature)?,
                         demo: flag(p, "demo"),
                     };
-                    store.insert_street_office(&office).await?;
+                    topology(
+                        grids::check_street_office(&office.boundary, &office.code, None, &offices, &buildings, config),
+                        &mut report.warnings,
+                    )?;
+                    office.id = store.create_street_office(&office, &by).await?.id;
+                    offices.push(office);
                 }
                 Layer::Communities => {
                     let code = CommunityCode::parse(&required(p, "code")?, "code")?;
-                    let parent = required(p, "street_office_code")?;
-                    let Some(&street_office_id) = offices.get(&parent) else { bail!("no street office with code {parent}") };
+                    let parent = parent_code()?;
+                    let Some(office) = offices.iter().find(|o| o.code.as_str() == parent) else {
+                        bail!("no street office with code {parent}")
+                    };
                     if code.street_office().as_str() != parent {
                         bail!("community code {code} does not start with its street office code {parent}");
                     }
-                    let community =
-                        Community { id: 0, code, name: parse_name(&required(p, "name")?, "name")?, street_office_id, boundary: area(feature)?, demo: flag(p, "demo") };
-                    store.insert_community(&community).await?;
+                    let mut community = Community {
+                        id: 0,
+                        code,
+                        name: parse_name(&required(p, "name")?, "name")?,
+                        street_office_id: office.id,
+                        boundary: area(feature)?,
+                        demo: flag(p, "demo"),
+                    };
+                    let siblings: Vec<Community> =
+                        communities.iter().filter(|c| c.street_office_id == office.id).cloned().collect();
+                    topology(
+                        grids::check_community(&community.boundary, &community.code, None, office, &siblings, &buildings, config),
+                        &mut report.warnings,
+                    )?;
+                    community.id = store.create_community(&community, &by).await?.id;
+                    communities.push(community);
                 }
                 Layer::Grids => {
                     let code = GridCode::parse(&required(p, "code")?, "code")?;
-                    let parent = required(p, "community_code")?;
-                    let Some(&community_id) = communities.get(&parent) else { bail!("no community with code {parent}") };
+                    let parent = parent_code()?;
+                    let Some(community) = communities.iter().find(|c| c.code.as_str() == parent) else {
+                        bail!("no community with code {parent}")
+                    };
                     if code.community().as_str() != parent {
                         bail!("grid code {code} does not start with its community code {parent}");
                     }
@@ -139,18 +270,25 @@ pub async fn import_geojson_layer(
                         Some(n) => Some(Person::new(&n, text(p, "chief_phone").as_deref())?),
                         None => None,
                     };
-                    let grid = Grid {
+                    let mut grid = Grid {
                         id: 0,
                         code,
                         name: parse_name(&required(p, "name")?, "name")?,
-                        community_id,
+                        community_id: community.id,
                         chief,
-                        workers: Vec::new(),
+                        workers: workers(p)?,
                         boundary: area(feature)?,
                         demo: flag(p, "demo"),
                         version: 1,
                     };
-                    store.insert_grid(&grid).await?;
+                    let siblings: Vec<Grid> =
+                        all_grids.iter().filter(|g| g.community_id == community.id).cloned().collect();
+                    topology(
+                        grids::check_grid(&grid.boundary, &grid.code, None, community, &siblings, &buildings, config),
+                        &mut report.warnings,
+                    )?;
+                    grid.id = store.create_grid(&grid, &by).await?.id;
+                    all_grids.push(grid);
                 }
                 Layer::Facilities => {
                     let Some(geojson::GeometryValue::Point { coordinates }) = feature.geometry.as_ref().map(|g| &g.value) else {
@@ -178,8 +316,91 @@ pub async fn import_geojson_layer(
         .await;
         match outcome {
             Ok(()) => report.imported += 1,
-            Err(e) => report.rejected.push((i, format!("{e:#}"))),
+            Err(e) => {
+                let label = text(p, "code")
+                    .map(|c| format!("code {c}: "))
+                    .unwrap_or_default();
+                report.rejected.push((i, format!("{label}{e:#}")))
+            }
         }
     }
     Ok(report)
+}
+
+fn area_geometry(a: &AreaShape) -> geojson::Geometry {
+    let shape = a.shape();
+    geojson::Geometry::new(if shape.0.len() == 1 {
+        geojson::GeometryValue::from(&shape.0[0])
+    } else {
+        geojson::GeometryValue::from(shape)
+    })
+}
+
+/// Writes `layer` (street offices, communities or grids) as a GeoJSON FeatureCollection in the
+/// format [`import_geojson_layer`] reads, parents by code. Phones of grid chiefs and workers are
+/// personal data: written only with `personal_data`. Returns the number of features.
+pub async fn export_geojson_layer(
+    store: &Store,
+    catalogue: &KindCatalogue,
+    layer: Layer,
+    out: &Path,
+    personal_data: bool,
+) -> anyhow::Result<usize> {
+    let data = store.load(catalogue).await?;
+    let office_code = |id: i64| {
+        data.street_offices
+            .iter()
+            .find(|o| o.id == id)
+            .map(|o| o.code.to_string())
+    };
+    let community_code = |id: i64| {
+        data.communities
+            .iter()
+            .find(|c| c.id == id)
+            .map(|c| c.code.to_string())
+    };
+    let phone = |p: &Person| {
+        if personal_data {
+            p.phone().map(str::to_owned)
+        } else {
+            None
+        }
+    };
+    let features: Vec<serde_json::Value> = match layer {
+        Layer::StreetOffices => data
+            .street_offices
+            .iter()
+            .map(|o| json!({ "type": "Feature", "id": o.id, "geometry": area_geometry(&o.boundary),
+                "properties": { "code": o.code, "name": o.name, "demo": o.demo } }))
+            .collect(),
+        Layer::Communities => data
+            .communities
+            .iter()
+            .map(|c| json!({ "type": "Feature", "id": c.id, "geometry": area_geometry(&c.boundary),
+                "properties": { "code": c.code, "name": c.name, "street_office_code": office_code(c.street_office_id), "demo": c.demo } }))
+            .collect(),
+        Layer::Grids => data
+            .grids
+            .iter()
+            .map(|g| json!({ "type": "Feature", "id": g.id, "geometry": area_geometry(&g.boundary),
+                "properties": {
+                    "code": g.code, "name": g.name, "community_code": community_code(g.community_id),
+                    "chief_name": g.chief.as_ref().map(|p| p.name()),
+                    "chief_phone": g.chief.as_ref().and_then(phone),
+                    "workers": g.workers.iter().map(|w| json!({ "name": w.name(), "phone": phone(w) })).collect::<Vec<_>>(),
+                    "demo": g.demo, "version": g.version,
+                } }))
+            .collect(),
+        Layer::Facilities => bail!("export writes street-offices, communities or grids; facilities are in the GeoPackage (ogr2ogr reads it)"),
+    };
+    let n = features.len();
+    let name = match layer {
+        Layer::StreetOffices => "street_offices",
+        Layer::Communities => "communities",
+        _ => "grids",
+    };
+    let collection = json!({ "type": "FeatureCollection", "name": name, "features": features });
+    std::fs::write(out, serde_json::to_string_pretty(&collection)? + "\n")
+        .with_context(|| format!("writing {}", out.display()))?;
+    Ok(n)
 }

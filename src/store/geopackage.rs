@@ -11,6 +11,7 @@
 //! Geometries are GeoPackageBinary blobs ([`gpkg_binary`]) in WGS 84 (srs_id 4326).
 
 mod gpkg_binary;
+mod grids;
 mod load;
 mod write;
 
@@ -25,9 +26,13 @@ use sqlx::SqlitePool;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
-use super::{Dataset, HouseholdCount, StoreError};
+use super::{
+    BoundaryChange, BoundaryLayer, BoundaryState, ChangeBy, Committed, Dataset, GridRemoval,
+    HouseholdCount, MembersOnDelete, StoreError,
+};
 use crate::import::OsmImport;
-use crate::model::{Community, Facility, Grid, KindCatalogue, StreetOffice};
+use crate::grids::CodeChange;
+use crate::model::{Community, Facility, Grid, KindCatalogue, Person, StreetOffice};
 
 /// How long a statement waits for another process's lock (QGIS editing the file) before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -39,11 +44,18 @@ const READERS: u32 = 4;
 /// These are the files of `migrations/sqlite/`. (`sqlx::migrate!` would embed them too, but it
 /// needs sqlx's `macros` feature, which this crate does not enable; a unit test checks that
 /// this list and the directory agree.)
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "geopackage",
-    include_str!("../../migrations/sqlite/0001_geopackage.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "geopackage",
+        include_str!("../../migrations/sqlite/0001_geopackage.sql"),
+    ),
+    (
+        2,
+        "grid_history",
+        include_str!("../../migrations/sqlite/0002_grid_history.sql"),
+    ),
+];
 
 fn migrator() -> Migrator {
     Migrator::with_migrations(
@@ -117,6 +129,7 @@ impl GeoPackageStore {
             .await
             .map_err(cannot_open)?;
         migrator().run(&writer).await?;
+        grids::heal_membership(&writer).await?;
         // Readers are opened after the writer switched the file to WAL (a persistent setting),
         // so they need not (and, read-only, could not) change the journal mode.
         let reader = SqlitePoolOptions::new()
@@ -166,27 +179,151 @@ impl GeoPackageStore {
 
     /// Inserts a grid at version 1 and returns its fid; a duplicate code is a `Conflict`.
     pub async fn insert_grid(&self, grid: &Grid) -> Result<i64, StoreError> {
-        write::insert_grid(&self.writer, grid).await
+        Ok(grids::create_grid(&self.writer, grid, &ChangeBy::system())
+            .await?
+            .id)
     }
 
     /// Replaces grid `grid.id` and increments its stored version; false when no such fid.
     pub async fn replace_grid(&self, grid: &Grid) -> Result<bool, StoreError> {
-        write::replace_grid(&self.writer, grid).await
+        Ok(grids::update_grid(&self.writer, grid, &ChangeBy::system())
+            .await?
+            .is_some())
     }
 
     /// Deletes a grid; false when no such fid.
     pub async fn delete_grid(&self, id: i64) -> Result<bool, StoreError> {
-        write::delete_grid(&self.writer, id).await
+        let removal =
+            grids::remove_grid(&self.writer, id, &MembersOnDelete::Release, &ChangeBy::system())
+                .await?;
+        Ok(matches!(removal, GridRemoval::Deleted(_)))
     }
 
     /// Inserts a street office and returns its fid; a duplicate code is a `Conflict`.
     pub async fn insert_street_office(&self, office: &StreetOffice) -> Result<i64, StoreError> {
-        write::insert_street_office(&self.writer, office).await
+        Ok(
+            grids::create_street_office(&self.writer, office, &ChangeBy::system())
+                .await?
+                .id,
+        )
     }
 
     /// Inserts a community and returns its fid; a duplicate code is a `Conflict`.
     pub async fn insert_community(&self, community: &Community) -> Result<i64, StoreError> {
-        write::insert_community(&self.writer, community).await
+        Ok(
+            grids::create_community(&self.writer, community, &ChangeBy::system())
+                .await?
+                .id,
+        )
+    }
+
+    /// Inserts a grid, records it and computes its buildings' membership (one transaction).
+    pub async fn create_grid(&self, grid: &Grid, by: &ChangeBy) -> Result<Committed, StoreError> {
+        grids::create_grid(&self.writer, grid, by).await
+    }
+
+    /// Replaces a grid, records the change and recomputes membership; None when no such grid.
+    pub async fn update_grid(
+        &self,
+        grid: &Grid,
+        by: &ChangeBy,
+    ) -> Result<Option<Committed>, StoreError> {
+        grids::update_grid(&self.writer, grid, by).await
+    }
+
+    /// Deletes a grid, handling its buildings as `members` says (one transaction).
+    pub async fn remove_grid(
+        &self,
+        id: i64,
+        members: &MembersOnDelete,
+        by: &ChangeBy,
+    ) -> Result<GridRemoval, StoreError> {
+        grids::remove_grid(&self.writer, id, members, by).await
+    }
+
+    /// Gives grids new codes in one transaction (see [`crate::store::Store::renumber_grids`]).
+    pub async fn renumber_grids(
+        &self,
+        changes: &[CodeChange],
+        by: &ChangeBy,
+    ) -> Result<chrono::DateTime<chrono::Utc>, StoreError> {
+        grids::renumber(&self.writer, changes, by).await
+    }
+
+    /// Inserts a street office and records it.
+    pub async fn create_street_office(
+        &self,
+        office: &StreetOffice,
+        by: &ChangeBy,
+    ) -> Result<Committed, StoreError> {
+        grids::create_street_office(&self.writer, office, by).await
+    }
+
+    /// Replaces a street office and records the change; None when no such office.
+    pub async fn update_street_office(
+        &self,
+        office: &StreetOffice,
+        by: &ChangeBy,
+    ) -> Result<Option<Committed>, StoreError> {
+        grids::update_street_office(&self.writer, office, by).await
+    }
+
+    /// Inserts a community and records it.
+    pub async fn create_community(
+        &self,
+        community: &Community,
+        by: &ChangeBy,
+    ) -> Result<Committed, StoreError> {
+        grids::create_community(&self.writer, community, by).await
+    }
+
+    /// Replaces a community and records the change; None when no such community.
+    pub async fn update_community(
+        &self,
+        community: &Community,
+        by: &ChangeBy,
+    ) -> Result<Option<Committed>, StoreError> {
+        grids::update_community(&self.writer, community, by).await
+    }
+
+    /// Every change to one feature's boundary, oldest first.
+    pub async fn boundary_history(
+        &self,
+        layer: BoundaryLayer,
+        feature_id: i64,
+    ) -> Result<Vec<BoundaryChange>, StoreError> {
+        grids::history(&self.reader, layer, feature_id).await
+    }
+
+    /// The features of a layer as they were at `at`.
+    pub async fn boundaries_as_of(
+        &self,
+        layer: BoundaryLayer,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<(i64, BoundaryState)>, StoreError> {
+        grids::as_of(&self.reader, layer, at).await
+    }
+
+    /// `(building id, grid id)` for every building, as stored.
+    pub async fn grid_membership(&self) -> Result<Vec<(i64, Option<i64>)>, StoreError> {
+        grids::membership(&self.reader).await
+    }
+
+    /// Sets or removes a building's chief; false when no such building.
+    pub async fn set_building_chief(
+        &self,
+        building_id: i64,
+        chief: Option<&Person>,
+    ) -> Result<bool, StoreError> {
+        grids::set_building_chief(&self.writer, building_id, chief).await
+    }
+
+    /// The chiefs of the given buildings.
+    pub async fn building_chiefs(
+        &self,
+        building_ids: &[i64],
+    ) -> Result<std::collections::HashMap<i64, Person>, StoreError> {
+        grids::building_chiefs(&self.reader, building_ids).await
     }
 
     /// Checkpoints the WAL into the main file (so the single `.gpkg` is complete for desktop

@@ -5,8 +5,13 @@
 //! each write's commit) to build the in-memory [`crate::index::Snapshot`]. Nothing reads the
 //! store on the query path.
 
+mod boundaries;
 mod geopackage;
 
+pub use boundaries::{
+    BoundaryAction, BoundaryChange, BoundaryLayer, BoundaryState, ChangeBy, Committed,
+    GridRemoval, MembersOnDelete, history_time,
+};
 pub use geopackage::GeoPackageStore;
 
 use chrono_tz::Tz;
@@ -164,5 +169,128 @@ impl Store {
     /// Closes the pool after checkpointing, so the single file is complete for desktop GIS.
     pub async fn close(&self) {
         dispatch!(self, s => s.close().await)
+    }
+
+    // ------------------------------------------------------------ grids as governance objects
+    // (issue #4: boundary history, membership, renumbering, building chiefs)
+
+    /// Inserts a grid (its `id` is ignored) in one transaction with its history row and its
+    /// buildings' membership. A duplicate code is a `Conflict`.
+    pub async fn create_grid(
+        &self,
+        grid: &Grid,
+        by: &ChangeBy,
+    ) -> Result<Committed, StoreError> {
+        dispatch!(self, s => s.create_grid(grid, by).await)
+    }
+
+    /// Replaces grid `grid.id` (version + 1) in one transaction with its history row (old and
+    /// new boundary) and the membership of the buildings where it was or is. None when no such
+    /// grid.
+    pub async fn update_grid(
+        &self,
+        grid: &Grid,
+        by: &ChangeBy,
+    ) -> Result<Option<Committed>, StoreError> {
+        dispatch!(self, s => s.update_grid(grid, by).await)
+    }
+
+    /// Deletes grid `id` in one transaction: refused when buildings belong to it and `members`
+    /// is `Refuse`; with `Reassign(target)` the target (its boundary grown over the deleted
+    /// grid's) is replaced in the same transaction and both changes are recorded.
+    pub async fn remove_grid(
+        &self,
+        id: i64,
+        members: &MembersOnDelete,
+        by: &ChangeBy,
+    ) -> Result<GridRemoval, StoreError> {
+        dispatch!(self, s => s.remove_grid(id, members, by).await)
+    }
+
+    /// Gives grids new codes in one transaction (swaps and cycles go through a free code under
+    /// the UNIQUE index), each with version + 1 and a `renumber` history row. A grid whose
+    /// current code is not the change's `old` is a `Conflict`. Returns the change's timestamp.
+    pub async fn renumber_grids(
+        &self,
+        changes: &[crate::grids::CodeChange],
+        by: &ChangeBy,
+    ) -> Result<chrono::DateTime<chrono::Utc>, StoreError> {
+        dispatch!(self, s => s.renumber_grids(changes, by).await)
+    }
+
+    /// Inserts a street office with its history row.
+    pub async fn create_street_office(
+        &self,
+        office: &StreetOffice,
+        by: &ChangeBy,
+    ) -> Result<Committed, StoreError> {
+        dispatch!(self, s => s.create_street_office(office, by).await)
+    }
+
+    /// Replaces a street office with its history row; None when no such office.
+    pub async fn update_street_office(
+        &self,
+        office: &StreetOffice,
+        by: &ChangeBy,
+    ) -> Result<Option<Committed>, StoreError> {
+        dispatch!(self, s => s.update_street_office(office, by).await)
+    }
+
+    /// Inserts a community with its history row.
+    pub async fn create_community(
+        &self,
+        community: &Community,
+        by: &ChangeBy,
+    ) -> Result<Committed, StoreError> {
+        dispatch!(self, s => s.create_community(community, by).await)
+    }
+
+    /// Replaces a community with its history row; None when no such community.
+    pub async fn update_community(
+        &self,
+        community: &Community,
+        by: &ChangeBy,
+    ) -> Result<Option<Committed>, StoreError> {
+        dispatch!(self, s => s.update_community(community, by).await)
+    }
+
+    /// Every recorded change to one feature's boundary, oldest first.
+    pub async fn boundary_history(
+        &self,
+        layer: BoundaryLayer,
+        feature_id: i64,
+    ) -> Result<Vec<BoundaryChange>, StoreError> {
+        dispatch!(self, s => s.boundary_history(layer, feature_id).await)
+    }
+
+    /// The features of `layer` as they were at `at` (from the history), in id order.
+    pub async fn boundaries_as_of(
+        &self,
+        layer: BoundaryLayer,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<(i64, BoundaryState)>, StoreError> {
+        dispatch!(self, s => s.boundaries_as_of(layer, at).await)
+    }
+
+    /// The stored membership: `(building id, grid id)` for every building.
+    pub async fn grid_membership(&self) -> Result<Vec<(i64, Option<i64>)>, StoreError> {
+        dispatch!(self, s => s.grid_membership().await)
+    }
+
+    /// Sets (Some) or removes (None) a building's chief (楼栋长); false when no such building.
+    pub async fn set_building_chief(
+        &self,
+        building_id: i64,
+        chief: Option<&crate::model::Person>,
+    ) -> Result<bool, StoreError> {
+        dispatch!(self, s => s.set_building_chief(building_id, chief).await)
+    }
+
+    /// The chiefs of the given buildings (only those that have one).
+    pub async fn building_chiefs(
+        &self,
+        building_ids: &[i64],
+    ) -> Result<std::collections::HashMap<i64, crate::model::Person>, StoreError> {
+        dispatch!(self, s => s.building_chiefs(building_ids).await)
     }
 }

@@ -15,19 +15,19 @@ use sqlx::{Row, Sqlite, SqliteConnection, SqlitePool, Transaction};
 use super::gpkg_binary::{encode_line_string, encode_multi_polygon, encode_point};
 use super::load::{WorkerJson, encode_node_ids, household_source_name};
 use crate::import::OsmImport;
-use crate::model::{Building, Community, Facility, Grid, StreetOffice, StreetWay};
+use crate::model::{Building, Facility, Grid, StreetWay};
 use crate::store::{HouseholdCount, StoreError};
 
 /// Starts a write transaction that holds SQLite's write lock from its first statement, so it
 /// can never fail half-way for a lock held by another process (it waits up to the busy
 /// timeout at `BEGIN` instead).
-async fn begin(writer: &SqlitePool) -> Result<Transaction<'static, Sqlite>, StoreError> {
+pub(super) async fn begin(writer: &SqlitePool) -> Result<Transaction<'static, Sqlite>, StoreError> {
     Ok(writer.begin_with("BEGIN IMMEDIATE").await?)
 }
 
 /// The feature tables, for extent maintenance.
 #[derive(Debug, Clone, Copy)]
-enum Layer {
+pub(super) enum Layer {
     StreetOffices,
     Communities,
     Grids,
@@ -86,7 +86,7 @@ impl Layer {
 }
 
 /// Sets the table's extent to the bounding box of its rows (NULL when empty).
-async fn recompute_extent(conn: &mut SqliteConnection, layer: Layer) -> Result<(), StoreError> {
+pub(super) async fn recompute_extent(conn: &mut SqliteConnection, layer: Layer) -> Result<(), StoreError> {
     sqlx::query(layer.recompute_sql())
         .execute(&mut *conn)
         .await?;
@@ -117,7 +117,7 @@ async fn grow_extent(
 
 /// Maps a UNIQUE violation to `Conflict(unique)` and a FOREIGN KEY violation to
 /// `Conflict(foreign)`; anything else stays a database error.
-fn constraint_conflict(
+pub(super) fn constraint_conflict(
     e: sqlx::Error,
     unique: impl FnOnce() -> String,
     foreign: impl FnOnce() -> String,
@@ -132,7 +132,7 @@ fn constraint_conflict(
     StoreError::Database(e)
 }
 
-fn workers_json(grid: &Grid) -> String {
+pub(super) fn workers_json(grid: &Grid) -> String {
     let workers: Vec<WorkerJson> = grid
         .workers
         .iter()
@@ -142,164 +142,6 @@ fn workers_json(grid: &Grid) -> String {
         })
         .collect();
     serde_json::to_string(&workers).expect("a list of strings serialises")
-}
-
-// ---------------------------------------------------------------- administrative areas
-
-pub(super) async fn insert_street_office(
-    writer: &SqlitePool,
-    office: &StreetOffice,
-) -> Result<i64, StoreError> {
-    let mut tx = begin(writer).await?;
-    let bbox = office.boundary.bbox();
-    let fid = sqlx::query(
-        "INSERT INTO street_offices (geom, code, name, demo, min_x, min_y, max_x, max_y) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(encode_multi_polygon(office.boundary.shape()))
-    .bind(office.code.as_str())
-    .bind(&office.name)
-    .bind(office.demo)
-    .bind(bbox.min().x)
-    .bind(bbox.min().y)
-    .bind(bbox.max().x)
-    .bind(bbox.max().y)
-    .execute(&mut *tx)
-    .await
-    .map_err(|e| {
-        constraint_conflict(
-            e,
-            || format!("street office code {} already exists", office.code),
-            || "street office refers to a missing row".into(),
-        )
-    })?
-    .last_insert_rowid();
-    grow_extent(&mut tx, Layer::StreetOffices, bbox).await?;
-    tx.commit().await?;
-    Ok(fid)
-}
-
-pub(super) async fn insert_community(
-    writer: &SqlitePool,
-    community: &Community,
-) -> Result<i64, StoreError> {
-    let mut tx = begin(writer).await?;
-    let bbox = community.boundary.bbox();
-    let fid = sqlx::query(
-        "INSERT INTO communities (geom, code, name, street_office_id, demo, min_x, min_y, max_x, max_y) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(encode_multi_polygon(community.boundary.shape()))
-    .bind(community.code.as_str())
-    .bind(&community.name)
-    .bind(community.street_office_id)
-    .bind(community.demo)
-    .bind(bbox.min().x)
-    .bind(bbox.min().y)
-    .bind(bbox.max().x)
-    .bind(bbox.max().y)
-    .execute(&mut *tx)
-    .await
-    .map_err(|e| {
-        constraint_conflict(
-            e,
-            || format!("community code {} already exists", community.code),
-            || format!("street office {} does not exist", community.street_office_id),
-        )
-    })?
-    .last_insert_rowid();
-    grow_extent(&mut tx, Layer::Communities, bbox).await?;
-    tx.commit().await?;
-    Ok(fid)
-}
-
-// ---------------------------------------------------------------- grids
-
-pub(super) async fn insert_grid(writer: &SqlitePool, grid: &Grid) -> Result<i64, StoreError> {
-    let mut tx = begin(writer).await?;
-    let bbox = grid.boundary.bbox();
-    let fid = sqlx::query(
-        "INSERT INTO grids (geom, code, name, community_id, chief_name, chief_phone, workers, demo, version, \
-         min_x, min_y, max_x, max_y) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?)",
-    )
-    .bind(encode_multi_polygon(grid.boundary.shape()))
-    .bind(grid.code.as_str())
-    .bind(&grid.name)
-    .bind(grid.community_id)
-    .bind(grid.chief.as_ref().map(|p| p.name()))
-    .bind(grid.chief.as_ref().and_then(|p| p.phone()))
-    .bind(workers_json(grid))
-    .bind(grid.demo)
-    .bind(bbox.min().x)
-    .bind(bbox.min().y)
-    .bind(bbox.max().x)
-    .bind(bbox.max().y)
-    .execute(&mut *tx)
-    .await
-    .map_err(|e| {
-        constraint_conflict(
-            e,
-            || format!("grid code {} already exists", grid.code),
-            || format!("community {} does not exist", grid.community_id),
-        )
-    })?
-    .last_insert_rowid();
-    grow_extent(&mut tx, Layer::Grids, bbox).await?;
-    tx.commit().await?;
-    Ok(fid)
-}
-
-pub(super) async fn replace_grid(writer: &SqlitePool, grid: &Grid) -> Result<bool, StoreError> {
-    let mut tx = begin(writer).await?;
-    let bbox = grid.boundary.bbox();
-    let matched = sqlx::query(
-        "UPDATE grids SET geom = ?, code = ?, name = ?, community_id = ?, chief_name = ?, chief_phone = ?, \
-         workers = ?, demo = ?, version = version + 1, min_x = ?, min_y = ?, max_x = ?, max_y = ? WHERE fid = ?",
-    )
-    .bind(encode_multi_polygon(grid.boundary.shape()))
-    .bind(grid.code.as_str())
-    .bind(&grid.name)
-    .bind(grid.community_id)
-    .bind(grid.chief.as_ref().map(|p| p.name()))
-    .bind(grid.chief.as_ref().and_then(|p| p.phone()))
-    .bind(workers_json(grid))
-    .bind(grid.demo)
-    .bind(bbox.min().x)
-    .bind(bbox.min().y)
-    .bind(bbox.max().x)
-    .bind(bbox.max().y)
-    .bind(grid.id)
-    .execute(&mut *tx)
-    .await
-    .map_err(|e| {
-        constraint_conflict(
-            e,
-            || format!("grid code {} already exists", grid.code),
-            || format!("community {} does not exist", grid.community_id),
-        )
-    })?
-    .rows_affected();
-    if matched == 0 {
-        return Ok(false);
-    }
-    recompute_extent(&mut tx, Layer::Grids).await?;
-    tx.commit().await?;
-    Ok(true)
-}
-
-pub(super) async fn delete_grid(writer: &SqlitePool, id: i64) -> Result<bool, StoreError> {
-    let mut tx = begin(writer).await?;
-    let matched = sqlx::query("DELETE FROM grids WHERE fid = ?")
-        .bind(id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-    if matched == 0 {
-        return Ok(false);
-    }
-    recompute_extent(&mut tx, Layer::Grids).await?;
-    tx.commit().await?;
-    Ok(true)
 }
 
 // ---------------------------------------------------------------- facilities
@@ -463,6 +305,8 @@ pub(super) async fn osm_import(
     import_buildings(&mut tx, &import.buildings).await?;
     import_facilities(&mut tx, &import.facilities).await?;
     import_ways(&mut tx, &import.ways).await?;
+    // New or moved buildings: membership follows their representative points.
+    super::grids::recompute_members(&mut tx, None).await?;
     let updated = sqlx::query("UPDATE settings SET value = ? WHERE key = 'timezone'")
         .bind(timezone.name())
         .execute(&mut *tx)

@@ -1,0 +1,262 @@
+//! Writes to the communities and street offices collections, topology-checked like grids: a
+//! community against its street office and the office's other communities
+//! ([`grids::check_community`]), a street office against the other street offices
+//! ([`grids::check_street_office`]). Errors are a 422 listing every problem; warnings come back
+//! with the saved Feature. Each write and its history row are one store transaction.
+
+use std::sync::Arc;
+
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde_json::json;
+
+use super::AppState;
+use super::collections::written;
+use super::error::{ApiError, ApiResult};
+use super::feature::{self, Props, parse_feature};
+use super::grids::{Caller, area_from_geometry, in_service_area, topology_config, topology_error};
+use crate::grids::{self, TopologyReport};
+use crate::index::{AdminLayer, Snapshot};
+use crate::model::{Community, CommunityCode, StreetOffice, StreetOfficeCode, parse_name};
+use crate::store::history_time;
+
+fn with_warnings(
+    mut f: geojson::Feature,
+    report: &TopologyReport,
+    at: chrono::DateTime<chrono::Utc>,
+) -> geojson::Feature {
+    f.foreign_members = json!({
+        "warnings": serde_json::to_value(&report.warnings).expect("problems serialise"),
+        "changed_at": history_time(at),
+    })
+    .as_object()
+    .cloned();
+    f
+}
+
+// ---------------------------------------------------------------- communities
+
+fn community_from_body(snapshot: &Snapshot, body: &[u8], margin_m: f64) -> ApiResult<Community> {
+    let (geometry, properties) = parse_feature(body)?;
+    let props = Props(&properties);
+    props.only(
+        &["code", "name", "street_office_id", "demo"],
+        &["id", "area_m2"],
+    )?;
+    let code = CommunityCode::parse(&props.required_text("code")?, "properties.code")?;
+    let name = parse_name(&props.required_text("name")?, "properties.name")?;
+    let office_id = props.int("street_office_id")?.ok_or_else(|| {
+        ApiError::invalid(
+            "properties.street_office_id",
+            "missing_property",
+            "street_office_id is required",
+        )
+    })?;
+    let boundary = area_from_geometry(geometry)?;
+    let office = snapshot.street_offices.get(office_id).ok_or_else(|| {
+        ApiError::invalid(
+            "properties.street_office_id",
+            "unknown_street_office",
+            format!("no street office with id {office_id}"),
+        )
+    })?;
+    if code.street_office() != office.code {
+        return Err(ApiError::invalid(
+            "properties.code",
+            "code_outside_street_office",
+            format!(
+                "community code {code} must start with its street office's code {}",
+                office.code
+            ),
+        ));
+    }
+    in_service_area(snapshot, &boundary, margin_m)?;
+    Ok(Community {
+        id: 0,
+        code,
+        name,
+        street_office_id: office_id,
+        boundary,
+        demo: props.flag("demo")?,
+    })
+}
+
+fn check_community(snapshot: &Snapshot, c: &Community, id: Option<i64>) -> TopologyReport {
+    let office = snapshot
+        .street_offices
+        .get(c.street_office_id)
+        .expect("resolved in this snapshot");
+    let siblings: Vec<Community> = snapshot
+        .communities
+        .items()
+        .iter()
+        .filter(|s| s.street_office_id == c.street_office_id)
+        .cloned()
+        .collect();
+    grids::check_community(
+        &c.boundary,
+        &c.code,
+        id,
+        office,
+        &siblings,
+        snapshot.buildings.layer.items(),
+        &topology_config(),
+    )
+}
+
+fn with_communities(snapshot: &Snapshot, items: Vec<Community>) -> Snapshot {
+    Snapshot {
+        communities: Arc::new(AdminLayer::new(items)),
+        ..snapshot.clone()
+    }
+}
+
+/// Creates a community.
+pub async fn create_community(
+    state: &AppState,
+    body: &[u8],
+    caller: &Caller,
+) -> ApiResult<Response> {
+    let _writer = state.snapshot.write_lock().await;
+    let snapshot = state.snapshot.current();
+    let mut c = community_from_body(&snapshot, body, state.limits.service_margin_m)?;
+    let report = check_community(&snapshot, &c, None);
+    if !report.is_ok() {
+        return Err(topology_error("community", &report));
+    }
+    let committed = state.store.create_community(&c, &caller.change()).await?;
+    c.id = committed.id;
+    let mut items = snapshot.communities.items().to_vec();
+    items.push(c.clone());
+    state.snapshot.publish(with_communities(&snapshot, items));
+    let body = with_warnings(feature::community(&c), &report, committed.at);
+    Ok(written(StatusCode::CREATED, "communities", c.id, body))
+}
+
+/// Replaces community `id`.
+pub async fn replace_community(
+    state: &AppState,
+    id: i64,
+    body: &[u8],
+    caller: &Caller,
+) -> ApiResult<Response> {
+    let _writer = state.snapshot.write_lock().await;
+    let snapshot = state.snapshot.current();
+    let index = snapshot
+        .communities
+        .index_of(id)
+        .ok_or_else(|| ApiError::not_found(format!("no communities feature with id {id}")))?;
+    let mut c = community_from_body(&snapshot, body, state.limits.service_margin_m)?;
+    c.id = id;
+    let report = check_community(&snapshot, &c, Some(id));
+    if !report.is_ok() {
+        return Err(topology_error("community", &report));
+    }
+    let Some(committed) = state.store.update_community(&c, &caller.change()).await? else {
+        return Err(ApiError::not_found(format!(
+            "no communities feature with id {id}"
+        )));
+    };
+    let mut items = snapshot.communities.items().to_vec();
+    items[index] = c.clone();
+    state.snapshot.publish(with_communities(&snapshot, items));
+    let body = with_warnings(feature::community(&c), &report, committed.at);
+    Ok(written(StatusCode::OK, "communities", id, body))
+}
+
+// ---------------------------------------------------------------- street offices
+
+fn office_from_body(snapshot: &Snapshot, body: &[u8], margin_m: f64) -> ApiResult<StreetOffice> {
+    let (geometry, properties) = parse_feature(body)?;
+    let props = Props(&properties);
+    props.only(&["code", "name", "demo"], &["id", "area_m2"])?;
+    let code = StreetOfficeCode::parse(&props.required_text("code")?, "properties.code")?;
+    let name = parse_name(&props.required_text("name")?, "properties.name")?;
+    let boundary = area_from_geometry(geometry)?;
+    in_service_area(snapshot, &boundary, margin_m)?;
+    Ok(StreetOffice {
+        id: 0,
+        code,
+        name,
+        boundary,
+        demo: props.flag("demo")?,
+    })
+}
+
+fn check_office(snapshot: &Snapshot, o: &StreetOffice, id: Option<i64>) -> TopologyReport {
+    grids::check_street_office(
+        &o.boundary,
+        &o.code,
+        id,
+        snapshot.street_offices.items(),
+        snapshot.buildings.layer.items(),
+        &topology_config(),
+    )
+}
+
+fn with_offices(snapshot: &Snapshot, items: Vec<StreetOffice>) -> Snapshot {
+    Snapshot {
+        street_offices: Arc::new(AdminLayer::new(items)),
+        ..snapshot.clone()
+    }
+}
+
+/// Creates a street office.
+pub async fn create_street_office(
+    state: &AppState,
+    body: &[u8],
+    caller: &Caller,
+) -> ApiResult<Response> {
+    let _writer = state.snapshot.write_lock().await;
+    let snapshot = state.snapshot.current();
+    let mut o = office_from_body(&snapshot, body, state.limits.service_margin_m)?;
+    let report = check_office(&snapshot, &o, None);
+    if !report.is_ok() {
+        return Err(topology_error("street office", &report));
+    }
+    let committed = state
+        .store
+        .create_street_office(&o, &caller.change())
+        .await?;
+    o.id = committed.id;
+    let mut items = snapshot.street_offices.items().to_vec();
+    items.push(o.clone());
+    state.snapshot.publish(with_offices(&snapshot, items));
+    let body = with_warnings(feature::street_office(&o), &report, committed.at);
+    Ok(written(StatusCode::CREATED, "street_offices", o.id, body))
+}
+
+/// Replaces street office `id`.
+pub async fn replace_street_office(
+    state: &AppState,
+    id: i64,
+    body: &[u8],
+    caller: &Caller,
+) -> ApiResult<Response> {
+    let _writer = state.snapshot.write_lock().await;
+    let snapshot = state.snapshot.current();
+    let index = snapshot
+        .street_offices
+        .index_of(id)
+        .ok_or_else(|| ApiError::not_found(format!("no street_offices feature with id {id}")))?;
+    let mut o = office_from_body(&snapshot, body, state.limits.service_margin_m)?;
+    o.id = id;
+    let report = check_office(&snapshot, &o, Some(id));
+    if !report.is_ok() {
+        return Err(topology_error("street office", &report));
+    }
+    let Some(committed) = state
+        .store
+        .update_street_office(&o, &caller.change())
+        .await?
+    else {
+        return Err(ApiError::not_found(format!(
+            "no street_offices feature with id {id}"
+        )));
+    };
+    let mut items = snapshot.street_offices.items().to_vec();
+    items[index] = o.clone();
+    state.snapshot.publish(with_offices(&snapshot, items));
+    let body = with_warnings(feature::street_office(&o), &report, committed.at);
+    Ok(written(StatusCode::OK, "street_offices", id, body))
+}

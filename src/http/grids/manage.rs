@@ -1,0 +1,360 @@
+//! Managing a community's grid map: validate a drawing without saving, renumber codes
+//! (dry run first), draft a partition, and name building chiefs.
+
+use std::collections::{BTreeMap, HashSet};
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use super::checks::{self, problems_json, report_json};
+use super::people::{Caller, person_json};
+use super::write::{GridBody, check};
+use crate::grids::{self, CodeChange, TopologyReport};
+use crate::http::AppState;
+use crate::http::collections::parse_id;
+use crate::http::error::{ApiError, ApiResult};
+use crate::http::params::Params;
+use crate::model::{Grid, GridCode, Person};
+use crate::store::history_time;
+
+type Body = Result<Bytes, axum::extract::rejection::BytesRejection>;
+
+/// `POST /grids/validate`
+#[utoipa::path(post, path = "/grids/validate", request_body(content = Object, content_type = "application/geo+json",
+        description = "A grid Feature as for POST /collections/grids/items; with `id` (Feature or properties) it is checked as a replacement of that grid"),
+    responses((status = 200, description = "{ok, errors, warnings}: the topology checks, nothing saved"), (status = 400), (status = 422)))]
+pub async fn validate(State(state): State<AppState>, body: Body) -> ApiResult<Json<Value>> {
+    let body = body?;
+    let parsed = match GridBody::parse_with(&body) {
+        Ok(p) => p,
+        // The polygon itself is invalid: that is the one problem.
+        Err((_, Some(problem))) => {
+            let mut report = TopologyReport::default();
+            report.push(problem);
+            return Ok(Json(report_json(&report)));
+        }
+        Err((e, None)) => return Err(e),
+    };
+    let s = state.snapshot.current();
+    let id = parsed.id;
+    if let Some(id) = id
+        && s.grids.layer.index_of(id).is_none()
+    {
+        return Err(ApiError::invalid(
+            "id",
+            "unknown_grid",
+            format!("no grid with id {id} to replace"),
+        ));
+    }
+    let grid = parsed.resolve(&s, state.limits.service_margin_m)?;
+    Ok(Json(report_json(&check(&s, &grid, id))))
+}
+
+fn change_json(c: &CodeChange) -> Value {
+    json!({ "id": c.id, "old": c.old, "new": c.new, "changes": c.changes() })
+}
+
+/// An explicit mapping `{"codes": {"<grid id>": "<code>"}}`: every grid named is in the
+/// community, every code is one of the community's, and the codes stay unique.
+fn explicit_changes(
+    body: &[u8],
+    community: &crate::model::Community,
+    grids: &[Grid],
+) -> ApiResult<Vec<CodeChange>> {
+    let value: Value = serde_json::from_slice(body).map_err(|e| {
+        ApiError::bad_request(
+            "malformed_json",
+            None,
+            format!("the body is not valid JSON: {e}"),
+        )
+    })?;
+    let Some(map) = value.get("codes").and_then(Value::as_object) else {
+        return Err(ApiError::invalid(
+            "codes",
+            "missing_property",
+            "the body is {\"codes\": {\"<grid id>\": \"<15-digit code>\"}}",
+        ));
+    };
+    if let Some(k) = value
+        .as_object()
+        .into_iter()
+        .flat_map(|o| o.keys())
+        .find(|k| *k != "codes")
+    {
+        return Err(ApiError::invalid(
+            k,
+            "unknown_property",
+            format!("unknown member {k:?}; the body has only codes"),
+        ));
+    }
+    let mut assigned: BTreeMap<i64, GridCode> = BTreeMap::new();
+    for (key, code) in map {
+        let field = format!("codes.{key}");
+        let id: i64 = key
+            .parse()
+            .map_err(|_| ApiError::invalid(&field, "not_a_number", "keys are grid ids"))?;
+        let grid = grids.iter().find(|g| g.id == id).ok_or_else(|| {
+            ApiError::invalid(
+                &field,
+                "unknown_grid",
+                format!("grid {id} is not in community {}", community.id),
+            )
+        })?;
+        let code = GridCode::parse(code.as_str().unwrap_or(""), &field)?;
+        if code.community() != community.code {
+            return Err(ApiError::invalid(
+                &field,
+                "code_outside_community",
+                format!("grid code {code} must start with {}", community.code),
+            ));
+        }
+        assigned.insert(grid.id, code);
+    }
+    let mut seen = HashSet::new();
+    for g in grids {
+        let code = assigned.get(&g.id).unwrap_or(&g.code);
+        if !seen.insert(code.clone()) {
+            return Err(ApiError::invalid(
+                "codes",
+                "duplicate_code",
+                format!("two grids would have the code {code}"),
+            ));
+        }
+    }
+    Ok(grids
+        .iter()
+        .filter_map(|g| {
+            assigned.get(&g.id).map(|new| CodeChange {
+                id: g.id,
+                old: g.code.clone(),
+                new: new.clone(),
+            })
+        })
+        .collect())
+}
+
+/// `POST /communities/{id}/grids/renumber?dry_run=`
+#[utoipa::path(post, path = "/communities/{id}/grids/renumber",
+    params(("id" = i64, Path), ("dry_run" = Option<bool>, Query, description = "show the old→new mapping without saving (default false)")),
+    request_body(content = Option<Object>, description = "optional {\"codes\": {\"<grid id>\": \"<code>\"}}: these codes instead of the W→E, N→S rule (e.g. to undo a renumbering)"),
+    responses((status = 200, description = "The mapping, and with dry_run=false the time it was committed"), (status = 404), (status = 409), (status = 422)))]
+pub async fn renumber(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    params: Params,
+    caller: Caller,
+    body: Body,
+) -> ApiResult<Json<Value>> {
+    let id = parse_id(&id)?;
+    params.only(&["dry_run"])?;
+    let dry_run = params.flag("dry_run", false)?;
+    let body = body?;
+    let _writer = if dry_run {
+        None
+    } else {
+        Some(state.snapshot.write_lock().await)
+    };
+    let s = state.snapshot.current();
+    let community = s
+        .communities
+        .get(id)
+        .ok_or_else(|| ApiError::not_found(format!("no community with id {id}")))?;
+    let mine: Vec<Grid> = s
+        .grids
+        .layer
+        .items()
+        .iter()
+        .filter(|g| g.community_id == id)
+        .cloned()
+        .collect();
+    let (changes, rule) = if body.iter().all(u8::is_ascii_whitespace) {
+        (
+            grids::renumber(community, &mine)?,
+            "west_to_east_north_to_south",
+        )
+    } else {
+        (explicit_changes(&body, community, &mine)?, "explicit")
+    };
+    let changed = changes.iter().filter(|c| c.changes()).count();
+    let mut answer = json!({
+        "community_id": id,
+        "rule": rule,
+        "dry_run": dry_run,
+        "changed": changed,
+        "changes": changes.iter().map(change_json).collect::<Vec<_>>(),
+    });
+    if !dry_run && changed > 0 {
+        let at = state
+            .store
+            .renumber_grids(&changes, &caller.change())
+            .await?;
+        let mut items = s.grids.layer.items().to_vec();
+        grids::apply(&mut items, &changes);
+        for g in &mut items {
+            if changes.iter().any(|c| c.id == g.id && c.changes()) {
+                g.version += 1;
+            }
+        }
+        state.snapshot.publish(s.with_grids(items));
+        answer["changed_at"] = json!(history_time(at));
+    }
+    Ok(Json(answer))
+}
+
+/// `POST /communities/{id}/grids/draft?target_households=`
+#[utoipa::path(post, path = "/communities/{id}/grids/draft",
+    params(("id" = i64, Path), ("target_households" = Option<u32>, Query, description = "households per grid to aim for, default 400")),
+    responses((status = 200, description = "A proposed partition (GeoJSON FeatureCollection with codes and household counts) and its topology check; nothing is saved"), (status = 404), (status = 422)))]
+pub async fn draft(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    params: Params,
+) -> ApiResult<Response> {
+    let id = parse_id(&id)?;
+    params.only(&["target_households"])?;
+    let target = params.count("target_households", 400, 1..=100_000)? as u32;
+    let s = state.snapshot.current();
+    if s.communities.get(id).is_none() {
+        return Err(ApiError::not_found(format!("no community with id {id}")));
+    }
+    let answer = tokio::task::spawn_blocking(move || -> ApiResult<Value> {
+        let community = s.communities.get(id).expect("checked above");
+        let draft = grids::draft_grids(community, s.ways.items(), s.buildings.layer.items(), target)?;
+        // The draft as the checks see it if it were saved in place of the community's grids.
+        let as_grids: Vec<Grid> = draft
+            .grids
+            .iter()
+            .enumerate()
+            .map(|(i, g)| Grid {
+                id: -(i as i64) - 1,
+                code: g.code.clone(),
+                name: g.name.clone(),
+                community_id: id,
+                chief: None,
+                workers: vec![],
+                boundary: g.boundary.clone(),
+                demo: false,
+                version: 0,
+            })
+            .collect();
+        let config = checks::config();
+        let mut errors = Vec::new();
+        let mut warnings = 0usize;
+        for g in &as_grids {
+            let report = grids::check_grid(&g.boundary, &g.code, Some(g.id), community, &as_grids, s.buildings.layer.items(), &config);
+            errors.extend(report.errors);
+            warnings += report.warnings.len();
+        }
+        let mut body = serde_json::to_value(&draft).expect("a draft serialises");
+        body["topology"] = json!({ "ok": errors.is_empty(), "errors": problems_json(&errors), "warnings": warnings });
+        body["saved"] = json!(false);
+        Ok(body)
+    })
+    .await
+    .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "draft_failed", format!("the draft failed: {e}")))??;
+    Ok((
+        [(header::CONTENT_TYPE, "application/geo+json")],
+        Json(answer),
+    )
+        .into_response())
+}
+
+/// `PUT /buildings/{id}/chief` with `{"name": …, "phone": …}`
+#[utoipa::path(put, path = "/buildings/{id}/chief", params(("id" = i64, Path)),
+    request_body(content = Object, description = "{\"name\": \"…\", \"phone\": \"…\" (optional)}"),
+    responses((status = 200, description = "The building chief (楼栋长) as the caller may see it"), (status = 404), (status = 422)))]
+pub async fn put_chief(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    caller: Caller,
+    body: Body,
+) -> ApiResult<Json<Value>> {
+    let id = parse_id(&id)?;
+    let body = body?;
+    let value: Value = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::bad_request(
+            "malformed_json",
+            None,
+            format!("the body is not valid JSON: {e}"),
+        )
+    })?;
+    let Some(obj) = value.as_object() else {
+        return Err(ApiError::invalid(
+            "name",
+            "wrong_type",
+            "the body is {\"name\": \"…\", \"phone\": \"…\"}",
+        ));
+    };
+    if let Some(k) = obj
+        .keys()
+        .find(|k| !["name", "phone"].contains(&k.as_str()))
+    {
+        return Err(ApiError::invalid(
+            k,
+            "unknown_property",
+            format!("unknown property {k:?}; a chief has name and phone"),
+        ));
+    }
+    let text = |k: &str| -> ApiResult<Option<&str>> {
+        match obj.get(k) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s)),
+            Some(_) => Err(ApiError::invalid(
+                k,
+                "wrong_type",
+                format!("{k} must be a string"),
+            )),
+        }
+    };
+    let person = Person::new(text("name")?.unwrap_or(""), text("phone")?)?;
+    let _writer = state.snapshot.write_lock().await;
+    if !state.store.set_building_chief(id, Some(&person)).await? {
+        return Err(ApiError::not_found(format!("no building with id {id}")));
+    }
+    Ok(Json(
+        json!({ "building_id": id, "chief": person_json(&person, &caller) }),
+    ))
+}
+
+/// `GET /buildings/{id}/chief`
+#[utoipa::path(get, path = "/buildings/{id}/chief", params(("id" = i64, Path)),
+    responses((status = 200, description = "The building chief (null when none), as the caller may see it"), (status = 404)))]
+pub async fn get_chief(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    caller: Caller,
+) -> ApiResult<Json<Value>> {
+    let id = parse_id(&id)?;
+    if state
+        .snapshot
+        .current()
+        .buildings
+        .layer
+        .index_of(id)
+        .is_none()
+    {
+        return Err(ApiError::not_found(format!("no building with id {id}")));
+    }
+    let chiefs = state.store.building_chiefs(&[id]).await?;
+    Ok(Json(
+        json!({ "building_id": id, "chief": chiefs.get(&id).map(|p| person_json(p, &caller)) }),
+    ))
+}
+
+/// `DELETE /buildings/{id}/chief`
+#[utoipa::path(delete, path = "/buildings/{id}/chief", params(("id" = i64, Path)), responses((status = 204), (status = 404)))]
+pub async fn delete_chief(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let id = parse_id(&id)?;
+    let _writer = state.snapshot.write_lock().await;
+    if !state.store.set_building_chief(id, None).await? {
+        return Err(ApiError::not_found(format!("no building with id {id}")));
+    }
+    Ok(StatusCode::NO_CONTENT)
+}

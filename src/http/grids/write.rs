@@ -1,0 +1,381 @@
+//! Writes to the grids collection. Each write: parse → [`crate::grids::check_raw`] → under
+//! the writer lock, [`crate::grids::check_grid_in`] against the current snapshot → refuse on
+//! errors (422 listing every problem) → one store transaction (the grid, its history row and
+//! the membership of the buildings it touches) → publish the next snapshot → answer with the
+//! saved Feature and the warnings.
+
+use axum::http::StatusCode;
+use axum::response::Response;
+use geo::BooleanOps;
+use geojson::JsonValue;
+use serde_json::json;
+
+use super::checks::{self, problems_json, topology_error};
+use super::people::Caller;
+use crate::grids::{self, TopologyReport, measure::oriented};
+use crate::http::AppState;
+use crate::http::collections::written;
+use crate::http::error::{ApiError, ApiResult};
+use crate::http::feature::{self, Props, parse_feature};
+use crate::http::params::Params;
+use crate::index::Snapshot;
+use crate::model::{AreaShape, Grid, GridCode, Person, parse_name};
+use crate::store::{GridRemoval, MembersOnDelete};
+
+fn person(value: &JsonValue, field: &str) -> ApiResult<Person> {
+    let name = value.get("name").and_then(JsonValue::as_str).unwrap_or("");
+    let phone = value.get("phone").and_then(JsonValue::as_str);
+    Person::new(name, phone).map_err(|e| e.under(&format!("{field}.")).into())
+}
+
+/// A grid Feature body, parsed and validated on its own (before looking at the snapshot).
+pub struct GridBody {
+    code: GridCode,
+    name: String,
+    community_id: i64,
+    chief: Option<Person>,
+    workers: Vec<Person>,
+    boundary: AreaShape,
+    demo: bool,
+    /// `properties.id` or the Feature's `id`, if sent (validate: the grid being replaced).
+    pub id: Option<i64>,
+}
+
+impl GridBody {
+    /// Parses a Feature: properties first (so a typo is named), then the geometry.
+    pub fn parse(body: &[u8]) -> ApiResult<GridBody> {
+        Self::parse_with(body).map_err(|(e, _)| e)
+    }
+
+    /// [`GridBody::parse`], also giving the raw-geometry problem, if that was what failed.
+    pub fn parse_with(body: &[u8]) -> Result<GridBody, (ApiError, Option<grids::Problem>)> {
+        let plain = |e: ApiError| (e, None);
+        let value: JsonValue = serde_json::from_slice(body).map_err(|e| {
+            plain(ApiError::bad_request(
+                "malformed_json",
+                None,
+                format!("the body is not valid JSON: {e}"),
+            ))
+        })?;
+        let feature_id = value.get("id").and_then(JsonValue::as_i64);
+        let (geometry, properties) = parse_feature(body).map_err(plain)?;
+        let props = Props(&properties);
+        props
+            .only(
+                &[
+                    "code",
+                    "name",
+                    "community_id",
+                    "chief_name",
+                    "chief_phone",
+                    "workers",
+                    "demo",
+                ],
+                &[
+                    "id",
+                    "households",
+                    "residents",
+                    "building_count",
+                    "area_m2",
+                    "version",
+                ],
+            )
+            .map_err(plain)?;
+        let code = GridCode::parse(
+            &props.required_text("code").map_err(plain)?,
+            "properties.code",
+        )
+        .map_err(|e| plain(e.into()))?;
+        let name = parse_name(
+            &props.required_text("name").map_err(plain)?,
+            "properties.name",
+        )
+        .map_err(|e| plain(e.into()))?;
+        let community_id = props.int("community_id").map_err(plain)?.ok_or_else(|| {
+            plain(ApiError::invalid(
+                "properties.community_id",
+                "missing_property",
+                "community_id is required",
+            ))
+        })?;
+        let chief = match props.text("chief_name").map_err(plain)? {
+            None => None,
+            Some(n) => Some(
+                Person::new(&n, props.text("chief_phone").map_err(plain)?.as_deref())
+                    .map_err(|e| plain(e.under("properties.chief_").into()))?,
+            ),
+        };
+        let workers = match properties.get("workers") {
+            None | Some(JsonValue::Null) => Vec::new(),
+            Some(JsonValue::Array(list)) => list
+                .iter()
+                .enumerate()
+                .map(|(i, w)| person(w, &format!("properties.workers[{i}]")))
+                .collect::<ApiResult<_>>()
+                .map_err(plain)?,
+            Some(_) => {
+                return Err(plain(ApiError::invalid(
+                    "properties.workers",
+                    "wrong_type",
+                    "workers is a list of {name, phone}",
+                )));
+            }
+        };
+        let demo = props.flag("demo").map_err(plain)?;
+        let id = props.int("id").map_err(plain)?.or(feature_id);
+        let boundary = checks::raw_area(geometry)?;
+        Ok(GridBody {
+            code,
+            name,
+            community_id,
+            chief,
+            workers,
+            boundary,
+            demo,
+            id,
+        })
+    }
+
+    /// The grid, checked against the snapshot: the community exists, the code starts with its
+    /// code, and the boundary lies in the service area. `id` and `version` are the caller's.
+    pub fn resolve(self, snapshot: &Snapshot, margin_m: f64) -> ApiResult<Grid> {
+        let community = snapshot.communities.get(self.community_id).ok_or_else(|| {
+            ApiError::invalid(
+                "properties.community_id",
+                "unknown_community",
+                format!("no community with id {}", self.community_id),
+            )
+        })?;
+        if self.code.community() != community.code {
+            return Err(ApiError::invalid(
+                "properties.code",
+                "code_outside_community",
+                format!(
+                    "grid code {} must start with its community's code {}",
+                    self.code, community.code
+                ),
+            ));
+        }
+        checks::in_service_area(snapshot, &self.boundary, margin_m)?;
+        Ok(Grid {
+            id: 0,
+            code: self.code,
+            name: self.name,
+            community_id: self.community_id,
+            chief: self.chief,
+            workers: self.workers,
+            boundary: self.boundary,
+            demo: self.demo,
+            version: 1,
+        })
+    }
+}
+
+/// The topology report of `grid` (a replacement of grid `id`, or new) against the snapshot.
+pub fn check(snapshot: &Snapshot, grid: &Grid, id: Option<i64>) -> TopologyReport {
+    grids::check_grid_in(
+        snapshot,
+        &grid.boundary,
+        &grid.code,
+        id,
+        grid.community_id,
+        &checks::config(),
+    )
+    .expect("the community was resolved in this snapshot")
+}
+
+/// The saved grid as a Feature with the check's warnings as a foreign member.
+fn saved(
+    grid: &Grid,
+    snapshot: &Snapshot,
+    report: &TopologyReport,
+    at: chrono::DateTime<chrono::Utc>,
+) -> geojson::Feature {
+    let mut f = feature::grid(grid, snapshot);
+    let members = json!({
+        "warnings": problems_json(&report.warnings),
+        "changed_at": crate::store::history_time(at),
+    });
+    f.foreign_members = members.as_object().cloned();
+    f
+}
+
+/// Creates a grid.
+pub async fn create(state: &AppState, body: &[u8], caller: &Caller) -> ApiResult<Response> {
+    let parsed = GridBody::parse(body)?;
+    let _writer = state.snapshot.write_lock().await;
+    let snapshot = state.snapshot.current();
+    let mut grid = parsed.resolve(&snapshot, state.limits.service_margin_m)?;
+    let report = check(&snapshot, &grid, None);
+    if !report.is_ok() {
+        return Err(topology_error("grid", &report));
+    }
+    let committed = state.store.create_grid(&grid, &caller.change()).await?;
+    grid.id = committed.id;
+    let mut items = snapshot.grids.layer.items().to_vec();
+    items.push(grid.clone());
+    let next = snapshot.with_grids(items);
+    let body = saved(&grid, &next, &report, committed.at);
+    state.snapshot.publish(next);
+    Ok(written(StatusCode::CREATED, "grids", grid.id, body))
+}
+
+/// Replaces grid `id` (its version goes up by one).
+pub async fn replace(
+    state: &AppState,
+    id: i64,
+    body: &[u8],
+    caller: &Caller,
+) -> ApiResult<Response> {
+    let parsed = GridBody::parse(body)?;
+    let _writer = state.snapshot.write_lock().await;
+    let snapshot = state.snapshot.current();
+    let index = snapshot
+        .grids
+        .layer
+        .index_of(id)
+        .ok_or_else(|| ApiError::not_found(format!("no grids feature with id {id}")))?;
+    let mut grid = parsed.resolve(&snapshot, state.limits.service_margin_m)?;
+    grid.id = id;
+    grid.version = snapshot.grids.layer.items()[index].version + 1;
+    let report = check(&snapshot, &grid, Some(id));
+    if !report.is_ok() {
+        return Err(topology_error("grid", &report));
+    }
+    let Some(committed) = state.store.update_grid(&grid, &caller.change()).await? else {
+        return Err(ApiError::not_found(format!(
+            "no grids feature with id {id}"
+        )));
+    };
+    let mut items = snapshot.grids.layer.items().to_vec();
+    items[index] = grid.clone();
+    let next = snapshot.with_grids(items);
+    let body = saved(&grid, &next, &report, committed.at);
+    state.snapshot.publish(next);
+    Ok(written(StatusCode::OK, "grids", id, body))
+}
+
+/// The boundary of `target` grown over `gone`'s: their union.
+fn absorbed(target: &Grid, gone: &Grid) -> ApiResult<AreaShape> {
+    let union =
+        oriented(target.boundary.shape().clone()).union(&oriented(gone.boundary.shape().clone()));
+    AreaShape::from_multi_polygon(union, "geometry").map_err(|e| {
+        ApiError::invalid(
+            "reassign_to",
+            "invalid_union",
+            format!(
+                "grid {}'s boundary grown over grid {}'s is not a valid polygon: {}",
+                target.id, gone.id, e.message
+            ),
+        )
+    })
+}
+
+/// Deletes grid `id`. A grid that still has buildings needs `?reassign_to=ID`: a grid of the
+/// same community whose boundary grows by the deleted one's (so the buildings become its
+/// members), checked like any replace; otherwise 409.
+pub async fn delete(
+    state: &AppState,
+    id: i64,
+    params: &Params,
+    caller: &Caller,
+) -> ApiResult<StatusCode> {
+    params.only(&["reassign_to"])?;
+    let reassign_to = match params.text("reassign_to") {
+        None => None,
+        Some(v) => Some(v.parse::<i64>().map_err(|_| {
+            ApiError::bad_request(
+                "not_a_number",
+                Some("reassign_to"),
+                format!("reassign_to is a grid id, got {v:?}"),
+            )
+        })?),
+    };
+    let _writer = state.snapshot.write_lock().await;
+    let snapshot = state.snapshot.current();
+    let index = snapshot
+        .grids
+        .layer
+        .index_of(id)
+        .ok_or_else(|| ApiError::not_found(format!("no grids feature with id {id}")))?;
+    let gone = &snapshot.grids.layer.items()[index];
+    let mut items = snapshot.grids.layer.items().to_vec();
+    let members = match reassign_to {
+        None => MembersOnDelete::Refuse,
+        Some(t) => {
+            let invalid = |code, message: String| ApiError::invalid("reassign_to", code, message);
+            if t == id {
+                return Err(invalid(
+                    "reassign_to_self",
+                    format!("grid {id} cannot take over itself"),
+                ));
+            }
+            let ti = snapshot
+                .grids
+                .layer
+                .index_of(t)
+                .ok_or_else(|| invalid("unknown_grid", format!("no grid with id {t}")))?;
+            let mut target = snapshot.grids.layer.items()[ti].clone();
+            if target.community_id != gone.community_id {
+                return Err(invalid(
+                    "other_community",
+                    format!(
+                        "grid {t} is in community {}, grid {id} in community {}: buildings move only inside a community",
+                        target.community_id, gone.community_id
+                    ),
+                ));
+            }
+            target.boundary = absorbed(&target, gone)?;
+            target.version += 1;
+            let community = snapshot
+                .communities
+                .get(gone.community_id)
+                .expect("a grid's community is in the snapshot");
+            let siblings: Vec<Grid> = items
+                .iter()
+                .filter(|g| g.community_id == gone.community_id && g.id != id)
+                .cloned()
+                .collect();
+            let report = grids::check_grid(
+                &target.boundary,
+                &target.code,
+                Some(t),
+                community,
+                &siblings,
+                snapshot.buildings.layer.items(),
+                &checks::config(),
+            );
+            if !report.is_ok() {
+                return Err(topology_error("grown grid", &report));
+            }
+            items[ti] = target.clone();
+            MembersOnDelete::Reassign(target)
+        }
+    };
+    match state
+        .store
+        .remove_grid(id, &members, &caller.change())
+        .await?
+    {
+        GridRemoval::Deleted(_) => {}
+        GridRemoval::NotFound => {
+            return Err(ApiError::not_found(format!(
+                "no grids feature with id {id}"
+            )));
+        }
+        GridRemoval::HasMembers(n) => {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "grid_has_buildings",
+                format!(
+                    "grid {id} still has {n} building{}: delete it with ?reassign_to=ID, a grid of the same community that takes over its area and buildings",
+                    if n == 1 { "" } else { "s" }
+                ),
+            )
+            .with("buildings", n.into()));
+        }
+    }
+    items.remove(index);
+    state.snapshot.publish(snapshot.with_grids(items));
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,1005 @@
+//! Writes and reads of the grid map's governance records: grids, communities and street offices
+//! with their boundary history, building membership, renumbering, and building chiefs.
+//!
+//! Every boundary write is one `BEGIN IMMEDIATE` transaction that also
+//! - appends a row to `boundary_history` (who, when, old and new boundary, code, name, parent);
+//! - for grids, recomputes `buildings.grid_id` for the buildings whose representative point lies
+//!   in the bounding box of the old or the new boundary (only they can change grid).
+//!
+//! Membership rule (the same as [`crate::index::GridLayer`]): a building belongs to the grid
+//! whose boundary contains its representative point ([`AreaShape::contains`], boundary
+//! included), the lowest grid fid when several do.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Utc};
+use geo::Rect;
+use sqlx::{Row, SqliteConnection, SqlitePool};
+
+use super::gpkg_binary::{decode_multi_polygon, encode_multi_polygon};
+use super::write::{Layer, begin, constraint_conflict, recompute_extent, workers_json};
+use crate::grids::CodeChange;
+use crate::model::{AreaShape, Community, Grid, LonLat, Person, StreetOffice};
+use crate::store::{
+    BoundaryAction, BoundaryChange, BoundaryLayer, BoundaryState, ChangeBy, Committed, GridRemoval,
+    MembersOnDelete, StoreError, history_time,
+};
+
+// ---------------------------------------------------------------- history
+
+/// A feature's row as the history records it.
+struct Stored {
+    geom: Vec<u8>,
+    code: String,
+    name: String,
+    parent: Option<i64>,
+    bbox: [f64; 4],
+}
+
+impl Stored {
+    fn of_shape(shape: &AreaShape, code: &str, name: &str, parent: Option<i64>) -> Self {
+        let b = shape.bbox();
+        Stored {
+            geom: encode_multi_polygon(shape.shape()),
+            code: code.to_owned(),
+            name: name.to_owned(),
+            parent,
+            bbox: [b.min().x, b.min().y, b.max().x, b.max().y],
+        }
+    }
+
+    fn rect(&self) -> Rect<f64> {
+        Rect::new((self.bbox[0], self.bbox[1]), (self.bbox[2], self.bbox[3]))
+    }
+}
+
+/// The current row of a feature, or None.
+async fn read_stored(
+    conn: &mut SqliteConnection,
+    layer: BoundaryLayer,
+    id: i64,
+) -> Result<Option<Stored>, StoreError> {
+    let sql = match layer {
+        BoundaryLayer::Grids => {
+            "SELECT geom, code, name, community_id AS parent, min_x, min_y, max_x, max_y FROM grids WHERE fid = ?"
+        }
+        BoundaryLayer::Communities => {
+            "SELECT geom, code, name, street_office_id AS parent, min_x, min_y, max_x, max_y FROM communities WHERE fid = ?"
+        }
+        BoundaryLayer::StreetOffices => {
+            "SELECT geom, code, name, NULL AS parent, min_x, min_y, max_x, max_y FROM street_offices WHERE fid = ?"
+        }
+    };
+    let Some(row) = sqlx::query(sql).bind(id).fetch_optional(&mut *conn).await? else {
+        return Ok(None);
+    };
+    let f = |c: &str| -> Result<f64, StoreError> {
+        Ok(row.try_get::<Option<f64>, _>(c)?.unwrap_or(f64::NAN))
+    };
+    Ok(Some(Stored {
+        geom: row.try_get("geom")?,
+        code: row.try_get("code")?,
+        name: row.try_get("name")?,
+        parent: row.try_get("parent")?,
+        bbox: [f("min_x")?, f("min_y")?, f("max_x")?, f("max_y")?],
+    }))
+}
+
+/// The timestamp of a new history row: now (milliseconds), or the latest recorded one if the
+/// clock went back, so history order and time order agree.
+async fn next_at(conn: &mut SqliteConnection) -> Result<(String, DateTime<Utc>), StoreError> {
+    let now = history_time(Utc::now());
+    let last: Option<String> = sqlx::query_scalar("SELECT MAX(at) FROM boundary_history")
+        .fetch_one(&mut *conn)
+        .await?;
+    let at = match last {
+        Some(last) if last > now => last,
+        _ => now,
+    };
+    let parsed = DateTime::parse_from_rfc3339(&at)
+        .map_err(|e| StoreError::Corrupt {
+            table: "boundary_history",
+            id: 0,
+            message: format!("time {at:?}: {e}"),
+        })?
+        .with_timezone(&Utc);
+    Ok((at, parsed))
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn record(
+    conn: &mut SqliteConnection,
+    layer: BoundaryLayer,
+    feature_id: i64,
+    action: BoundaryAction,
+    by: &ChangeBy,
+    at: &str,
+    old: Option<&Stored>,
+    new: Option<&Stored>,
+    note: Option<String>,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO boundary_history (geom, layer, feature_id, action, actor, at, old_geom, old_code, new_code, \
+         old_name, new_name, old_parent_id, new_parent_id, note, min_x, min_y, max_x, max_y) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(new.map(|s| s.geom.as_slice()))
+    .bind(layer.as_str())
+    .bind(feature_id)
+    .bind(action.as_str())
+    .bind(&by.actor)
+    .bind(at)
+    .bind(old.map(|s| s.geom.as_slice()))
+    .bind(old.map(|s| s.code.as_str()))
+    .bind(new.map(|s| s.code.as_str()))
+    .bind(old.map(|s| s.name.as_str()))
+    .bind(new.map(|s| s.name.as_str()))
+    .bind(old.and_then(|s| s.parent))
+    .bind(new.and_then(|s| s.parent))
+    .bind(note.or_else(|| by.note.clone()))
+    .bind(new.map(|s| s.bbox[0]))
+    .bind(new.map(|s| s.bbox[1]))
+    .bind(new.map(|s| s.bbox[2]))
+    .bind(new.map(|s| s.bbox[3]))
+    .execute(&mut *conn)
+    .await?;
+    if let Some(s) = new {
+        sqlx::query(
+            "UPDATE gpkg_contents SET \
+             min_x = MIN(COALESCE(min_x, ?1), ?1), min_y = MIN(COALESCE(min_y, ?2), ?2), \
+             max_x = MAX(COALESCE(max_x, ?3), ?3), max_y = MAX(COALESCE(max_y, ?4), ?4), \
+             last_change = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE table_name = 'boundary_history'",
+        )
+        .bind(s.bbox[0])
+        .bind(s.bbox[1])
+        .bind(s.bbox[2])
+        .bind(s.bbox[3])
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+fn parse_layer(text: &str) -> Option<BoundaryLayer> {
+    Some(match text {
+        "grids" => BoundaryLayer::Grids,
+        "communities" => BoundaryLayer::Communities,
+        "street_offices" => BoundaryLayer::StreetOffices,
+        _ => return None,
+    })
+}
+
+fn history_row(row: &sqlx::sqlite::SqliteRow) -> Result<BoundaryChange, StoreError> {
+    let id: i64 = row.try_get("fid")?;
+    let corrupt = |message: String| StoreError::Corrupt {
+        table: "boundary_history",
+        id,
+        message,
+    };
+    let state = |geom: &str,
+                 code: &str,
+                 name: &str,
+                 parent: &str|
+     -> Result<Option<BoundaryState>, StoreError> {
+        let code: Option<String> = row.try_get(code)?;
+        let Some(code) = code else { return Ok(None) };
+        let blob: Option<Vec<u8>> = row.try_get(geom)?;
+        let Some(blob) = blob else { return Ok(None) };
+        Ok(Some(BoundaryState {
+            code,
+            name: row.try_get::<Option<String>, _>(name)?.unwrap_or_default(),
+            parent_id: row.try_get(parent)?,
+            boundary: decode_multi_polygon(&blob).map_err(|e| corrupt(e.to_string()))?,
+        }))
+    };
+    let layer: String = row.try_get("layer")?;
+    let action: String = row.try_get("action")?;
+    let at: String = row.try_get("at")?;
+    Ok(BoundaryChange {
+        id,
+        layer: parse_layer(&layer).ok_or_else(|| corrupt(format!("layer {layer:?}")))?,
+        feature_id: row.try_get("feature_id")?,
+        action: BoundaryAction::parse(&action)
+            .ok_or_else(|| corrupt(format!("action {action:?}")))?,
+        actor: row.try_get("actor")?,
+        at: DateTime::parse_from_rfc3339(&at)
+            .map_err(|e| corrupt(format!("time {at:?}: {e}")))?
+            .with_timezone(&Utc),
+        old: state("old_geom", "old_code", "old_name", "old_parent_id")?,
+        new: state("geom", "new_code", "new_name", "new_parent_id")?,
+        note: row.try_get("note")?,
+    })
+}
+
+/// Every change to one feature, oldest first.
+pub(super) async fn history(
+    reader: &SqlitePool,
+    layer: BoundaryLayer,
+    feature_id: i64,
+) -> Result<Vec<BoundaryChange>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT * FROM boundary_history WHERE layer = ? AND feature_id = ? ORDER BY fid",
+    )
+    .bind(layer.as_str())
+    .bind(feature_id)
+    .fetch_all(reader)
+    .await?;
+    rows.iter().map(history_row).collect()
+}
+
+/// The features of `layer` as they were at `at`: for each feature, its latest change at or
+/// before `at`, unless that change deleted it. In feature id order.
+pub(super) async fn as_of(
+    reader: &SqlitePool,
+    layer: BoundaryLayer,
+    at: DateTime<Utc>,
+) -> Result<Vec<(i64, BoundaryState)>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT h.* FROM boundary_history h \
+         JOIN (SELECT feature_id, MAX(fid) AS last FROM boundary_history \
+               WHERE layer = ?1 AND at <= ?2 GROUP BY feature_id) l ON h.fid = l.last \
+         ORDER BY h.feature_id",
+    )
+    .bind(layer.as_str())
+    .bind(history_time(at))
+    .fetch_all(reader)
+    .await?;
+    let mut out = Vec::new();
+    for row in &rows {
+        let change = history_row(row)?;
+        if let Some(state) = change.new {
+            out.push((change.feature_id, state));
+        }
+    }
+    Ok(out)
+}
+
+// ---------------------------------------------------------------- membership
+
+/// A stored grid for the membership rule.
+struct GridShape {
+    fid: i64,
+    area: AreaShape,
+}
+
+async fn grid_shapes(conn: &mut SqliteConnection) -> Result<Vec<GridShape>, StoreError> {
+    let rows = sqlx::query("SELECT fid, geom FROM grids ORDER BY fid")
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.iter()
+        .map(|row| {
+            let fid: i64 = row.try_get("fid")?;
+            let corrupt = |message: String| StoreError::Corrupt {
+                table: "grids",
+                id: fid,
+                message,
+            };
+            let blob: Vec<u8> = row.try_get("geom")?;
+            let shape = decode_multi_polygon(&blob).map_err(|e| corrupt(e.to_string()))?;
+            let area =
+                AreaShape::from_multi_polygon(shape, "geom").map_err(|e| corrupt(e.to_string()))?;
+            Ok(GridShape { fid, area })
+        })
+        .collect()
+}
+
+/// Buildings (in `boxes`, or all) whose stored `grid_id` differs from the membership rule:
+/// `(building fid, the grid it belongs to)`.
+async fn membership_changes(
+    conn: &mut SqliteConnection,
+    boxes: Option<&[Rect<f64>]>,
+) -> Result<Vec<(i64, Option<i64>)>, StoreError> {
+    let grids = grid_shapes(conn).await?;
+    let rows = sqlx::query("SELECT fid, point_lon, point_lat, grid_id FROM buildings ORDER BY fid")
+        .fetch_all(&mut *conn)
+        .await?;
+    let mut out = Vec::new();
+    for row in &rows {
+        let (lon, lat): (f64, f64) = (row.try_get("point_lon")?, row.try_get("point_lat")?);
+        if let Some(boxes) = boxes
+            && !boxes.iter().any(|r| {
+                (r.min().x..=r.max().x).contains(&lon) && (r.min().y..=r.max().y).contains(&lat)
+            })
+        {
+            continue;
+        }
+        let fid: i64 = row.try_get("fid")?;
+        let stored: Option<i64> = row.try_get("grid_id")?;
+        let point = LonLat::new(lon, lat).map_err(|e| StoreError::Corrupt {
+            table: "buildings",
+            id: fid,
+            message: e.to_string(),
+        })?;
+        let member = grids.iter().find(|g| g.area.contains(point)).map(|g| g.fid);
+        if member != stored {
+            out.push((fid, member));
+        }
+    }
+    Ok(out)
+}
+
+/// Brings `buildings.grid_id` in line with the membership rule for the buildings in `boxes`
+/// (all buildings with `None`). Returns how many changed.
+pub(super) async fn recompute_members(
+    conn: &mut SqliteConnection,
+    boxes: Option<&[Rect<f64>]>,
+) -> Result<usize, StoreError> {
+    let changes = membership_changes(conn, boxes).await?;
+    for (building, grid) in &changes {
+        sqlx::query("UPDATE buildings SET grid_id = ? WHERE fid = ?")
+            .bind(grid)
+            .bind(building)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(changes.len())
+}
+
+/// Re-derives membership for the whole file when it disagrees with the rule (after the
+/// migration that added it, or after grids were edited in desktop GIS). Writes nothing when
+/// it agrees.
+pub(super) async fn heal_membership(writer: &SqlitePool) -> Result<usize, StoreError> {
+    {
+        let mut conn = writer.acquire().await?;
+        if membership_changes(&mut conn, None).await?.is_empty() {
+            return Ok(0);
+        }
+    }
+    let mut tx = begin(writer).await?;
+    let n = recompute_members(&mut tx, None).await?;
+    tx.commit().await?;
+    if n > 0 {
+        tracing::info!(buildings = n, "grid membership re-derived");
+    }
+    Ok(n)
+}
+
+/// `(building id, grid id)` for every building, in building id order.
+pub(super) async fn membership(reader: &SqlitePool) -> Result<Vec<(i64, Option<i64>)>, StoreError> {
+    let rows = sqlx::query("SELECT fid, grid_id FROM buildings ORDER BY fid")
+        .fetch_all(reader)
+        .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get("fid")?, r.try_get("grid_id")?)))
+        .collect()
+}
+
+// ---------------------------------------------------------------- grids
+
+fn grid_conflict(e: sqlx::Error, grid: &Grid) -> StoreError {
+    constraint_conflict(
+        e,
+        || format!("grid code {} already exists", grid.code),
+        || format!("community {} does not exist", grid.community_id),
+    )
+}
+
+fn grid_stored(grid: &Grid) -> Stored {
+    Stored::of_shape(
+        &grid.boundary,
+        grid.code.as_str(),
+        &grid.name,
+        Some(grid.community_id),
+    )
+}
+
+/// Inserts a grid at version 1, records it and computes its buildings' membership.
+pub(super) async fn create_grid(
+    writer: &SqlitePool,
+    grid: &Grid,
+    by: &ChangeBy,
+) -> Result<Committed, StoreError> {
+    let mut tx = begin(writer).await?;
+    let new = grid_stored(grid);
+    let fid = sqlx::query(
+        "INSERT INTO grids (geom, code, name, community_id, chief_name, chief_phone, workers, demo, version, \
+         min_x, min_y, max_x, max_y) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?)",
+    )
+    .bind(&new.geom)
+    .bind(grid.code.as_str())
+    .bind(&grid.name)
+    .bind(grid.community_id)
+    .bind(grid.chief.as_ref().map(|p| p.name()))
+    .bind(grid.chief.as_ref().and_then(|p| p.phone()))
+    .bind(workers_json(grid))
+    .bind(grid.demo)
+    .bind(new.bbox[0])
+    .bind(new.bbox[1])
+    .bind(new.bbox[2])
+    .bind(new.bbox[3])
+    .execute(&mut *tx)
+    .await
+    .map_err(|e| grid_conflict(e, grid))?
+    .last_insert_rowid();
+    let (at_text, at) = next_at(&mut tx).await?;
+    record(
+        &mut tx,
+        BoundaryLayer::Grids,
+        fid,
+        BoundaryAction::Create,
+        by,
+        &at_text,
+        None,
+        Some(&new),
+        None,
+    )
+    .await?;
+    recompute_members(&mut tx, Some(&[new.rect()])).await?;
+    recompute_extent(&mut tx, Layer::Grids).await?;
+    tx.commit().await?;
+    Ok(Committed { id: fid, at })
+}
+
+/// Writes every column of grid `grid.id` (version + 1) inside `conn`; false when no such grid.
+async fn write_grid(
+    conn: &mut SqliteConnection,
+    grid: &Grid,
+    new: &Stored,
+) -> Result<bool, StoreError> {
+    let matched = sqlx::query(
+        "UPDATE grids SET geom = ?, code = ?, name = ?, community_id = ?, chief_name = ?, chief_phone = ?, \
+         workers = ?, demo = ?, version = version + 1, min_x = ?, min_y = ?, max_x = ?, max_y = ? WHERE fid = ?",
+    )
+    .bind(&new.geom)
+    .bind(grid.code.as_str())
+    .bind(&grid.name)
+    .bind(grid.community_id)
+    .bind(grid.chief.as_ref().map(|p| p.name()))
+    .bind(grid.chief.as_ref().and_then(|p| p.phone()))
+    .bind(workers_json(grid))
+    .bind(grid.demo)
+    .bind(new.bbox[0])
+    .bind(new.bbox[1])
+    .bind(new.bbox[2])
+    .bind(new.bbox[3])
+    .bind(grid.id)
+    .execute(&mut *conn)
+    .await
+    .map_err(|e| grid_conflict(e, grid))?
+    .rows_affected();
+    Ok(matched > 0)
+}
+
+/// Replaces grid `grid.id` (version + 1), records the change and recomputes membership where
+/// the boundary was or is. None when no such grid.
+pub(super) async fn update_grid(
+    writer: &SqlitePool,
+    grid: &Grid,
+    by: &ChangeBy,
+) -> Result<Option<Committed>, StoreError> {
+    let mut tx = begin(writer).await?;
+    let Some(old) = read_stored(&mut tx, BoundaryLayer::Grids, grid.id).await? else {
+        return Ok(None);
+    };
+    let new = grid_stored(grid);
+    write_grid(&mut tx, grid, &new).await?;
+    let (at_text, at) = next_at(&mut tx).await?;
+    record(
+        &mut tx,
+        BoundaryLayer::Grids,
+        grid.id,
+        BoundaryAction::Replace,
+        by,
+        &at_text,
+        Some(&old),
+        Some(&new),
+        None,
+    )
+    .await?;
+    recompute_members(&mut tx, Some(&[old.rect(), new.rect()])).await?;
+    recompute_extent(&mut tx, Layer::Grids).await?;
+    tx.commit().await?;
+    Ok(Some(Committed { id: grid.id, at }))
+}
+
+/// Deletes grid `id`, handling its buildings as `members` says, in one transaction.
+pub(super) async fn remove_grid(
+    writer: &SqlitePool,
+    id: i64,
+    members: &MembersOnDelete,
+    by: &ChangeBy,
+) -> Result<GridRemoval, StoreError> {
+    let mut tx = begin(writer).await?;
+    let Some(old) = read_stored(&mut tx, BoundaryLayer::Grids, id).await? else {
+        return Ok(GridRemoval::NotFound);
+    };
+    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM buildings WHERE grid_id = ?")
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await?;
+    if count > 0 && matches!(members, MembersOnDelete::Refuse) {
+        return Ok(GridRemoval::HasMembers(count as u64));
+    }
+    let (at_text, at) = next_at(&mut tx).await?;
+    let mut boxes = vec![old.rect()];
+    let target = match members {
+        MembersOnDelete::Reassign(target) => Some(target),
+        _ => None,
+    };
+    if let Some(t) = target
+        && t.id == id
+    {
+        return Err(StoreError::Conflict(format!(
+            "grid {id} cannot be reassigned to itself"
+        )));
+    }
+    sqlx::query("DELETE FROM grids WHERE fid = ?")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    let note = target.map(|t| {
+        format!(
+            "deleted; its {count} buildings and boundary go to grid {} ({})",
+            t.id, t.code
+        )
+    });
+    record(
+        &mut tx,
+        BoundaryLayer::Grids,
+        id,
+        BoundaryAction::Delete,
+        by,
+        &at_text,
+        Some(&old),
+        None,
+        note,
+    )
+    .await?;
+    if let Some(t) = target {
+        let Some(t_old) = read_stored(&mut tx, BoundaryLayer::Grids, t.id).await? else {
+            return Err(StoreError::Conflict(format!(
+                "grid {} (reassign_to) does not exist",
+                t.id
+            )));
+        };
+        let t_new = grid_stored(t);
+        write_grid(&mut tx, t, &t_new).await?;
+        let note = format!(
+            "absorbed deleted grid {id} ({}) and its {count} buildings",
+            old.code
+        );
+        record(
+            &mut tx,
+            BoundaryLayer::Grids,
+            t.id,
+            BoundaryAction::Reassign,
+            by,
+            &at_text,
+            Some(&t_old),
+            Some(&t_new),
+            Some(note),
+        )
+        .await?;
+        boxes.push(t_old.rect());
+        boxes.push(t_new.rect());
+    }
+    recompute_members(&mut tx, Some(&boxes)).await?;
+    recompute_extent(&mut tx, Layer::Grids).await?;
+    tx.commit().await?;
+    Ok(GridRemoval::Deleted(Committed { id, at }))
+}
+
+/// Gives grids new codes in one transaction. `changes` name grids by id with their current
+/// (`old`) and new codes; entries whose code does not change are skipped. Codes may swap or
+/// run in cycles under the UNIQUE index: a grid whose new code is still held waits, and a
+/// cycle is broken by moving one grid to a free code of its community first. Each changed grid
+/// gets version + 1 and a `renumber` history row. A grid whose current code is not `old` is a
+/// `Conflict`. Returns the change's timestamp.
+pub(super) async fn renumber(
+    writer: &SqlitePool,
+    changes: &[CodeChange],
+    by: &ChangeBy,
+) -> Result<DateTime<Utc>, StoreError> {
+    let changes: Vec<&CodeChange> = changes.iter().filter(|c| c.changes()).collect();
+    let mut tx = begin(writer).await?;
+    let (at_text, at) = next_at(&mut tx).await?;
+    if changes.is_empty() {
+        return Ok(at);
+    }
+    let mut olds = HashMap::new();
+    for c in &changes {
+        let old = read_stored(&mut tx, BoundaryLayer::Grids, c.id)
+            .await?
+            .ok_or_else(|| StoreError::Conflict(format!("grid {} does not exist", c.id)))?;
+        if old.code != c.old.as_str() {
+            return Err(StoreError::Conflict(format!(
+                "grid {} has code {}, not {}: it changed meanwhile",
+                c.id, old.code, c.old
+            )));
+        }
+        olds.insert(c.id, old);
+    }
+    // Codes held now, in the communities concerned: code → fid.
+    let prefixes: HashSet<String> = changes
+        .iter()
+        .map(|c| c.new.as_str()[..12].to_owned())
+        .collect();
+    let mut held: HashMap<String, i64> = HashMap::new();
+    for prefix in &prefixes {
+        let rows = sqlx::query("SELECT code, fid FROM grids WHERE substr(code, 1, 12) = ?")
+            .bind(prefix)
+            .fetch_all(&mut *tx)
+            .await?;
+        for r in rows {
+            held.insert(r.try_get("code")?, r.try_get("fid")?);
+        }
+    }
+    let mut targets = HashSet::new();
+    for c in &changes {
+        if !targets.insert(c.new.as_str()) {
+            return Err(StoreError::Conflict(format!(
+                "two grids would get the code {}",
+                c.new
+            )));
+        }
+        if let Some(holder) = held.get(c.new.as_str())
+            && !olds.contains_key(holder)
+        {
+            return Err(StoreError::Conflict(format!(
+                "grid code {} is held by grid {holder}, which is not renumbered",
+                c.new
+            )));
+        }
+    }
+    let mut current: HashMap<i64, String> =
+        olds.iter().map(|(id, s)| (*id, s.code.clone())).collect();
+    let mut pending: Vec<(i64, String)> = changes
+        .iter()
+        .map(|c| (c.id, c.new.as_str().to_owned()))
+        .collect();
+    while !pending.is_empty() {
+        let free = pending
+            .iter()
+            .position(|(id, code)| held.get(code).is_none_or(|holder| holder == id));
+        let (id, code) = match free {
+            Some(i) => pending.remove(i),
+            None => {
+                // Every remaining target is held by another pending grid: a cycle. Park one.
+                let (id, target) = pending[0].clone();
+                let prefix = &target[..12];
+                let parking = (0..=999)
+                    .map(|seq| format!("{prefix}{seq:03}"))
+                    .find(|c| !held.contains_key(c))
+                    .ok_or_else(|| {
+                        StoreError::Conflict(format!(
+                            "community {prefix} has no free grid code to renumber through"
+                        ))
+                    })?;
+                (id, parking)
+            }
+        };
+        sqlx::query("UPDATE grids SET code = ? WHERE fid = ?")
+            .bind(&code)
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| {
+                constraint_conflict(
+                    e,
+                    || format!("grid code {code} is in use"),
+                    || "missing row".into(),
+                )
+            })?;
+        if let Some(was) = current.insert(id, code.clone()) {
+            held.remove(&was);
+        }
+        held.insert(code, id);
+    }
+    for c in &changes {
+        sqlx::query("UPDATE grids SET version = version + 1 WHERE fid = ?")
+            .bind(c.id)
+            .execute(&mut *tx)
+            .await?;
+        let old = &olds[&c.id];
+        let new = Stored {
+            geom: old.geom.clone(),
+            code: c.new.as_str().to_owned(),
+            name: old.name.clone(),
+            parent: old.parent,
+            bbox: old.bbox,
+        };
+        record(
+            &mut tx,
+            BoundaryLayer::Grids,
+            c.id,
+            BoundaryAction::Renumber,
+            by,
+            &at_text,
+            Some(old),
+            Some(&new),
+            None,
+        )
+        .await?;
+    }
+    sqlx::query(
+        "UPDATE gpkg_contents SET last_change = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE table_name = 'grids'",
+    )
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(at)
+}
+
+// ---------------------------------------------------------------- communities, street offices
+
+/// Inserts a street office and records it.
+pub(super) async fn create_street_office(
+    writer: &SqlitePool,
+    office: &StreetOffice,
+    by: &ChangeBy,
+) -> Result<Committed, StoreError> {
+    let mut tx = begin(writer).await?;
+    let new = Stored::of_shape(&office.boundary, office.code.as_str(), &office.name, None);
+    let fid = sqlx::query(
+        "INSERT INTO street_offices (geom, code, name, demo, min_x, min_y, max_x, max_y) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&new.geom)
+    .bind(office.code.as_str())
+    .bind(&office.name)
+    .bind(office.demo)
+    .bind(new.bbox[0])
+    .bind(new.bbox[1])
+    .bind(new.bbox[2])
+    .bind(new.bbox[3])
+    .execute(&mut *tx)
+    .await
+    .map_err(|e| {
+        constraint_conflict(
+            e,
+            || format!("street office code {} already exists", office.code),
+            || "street office refers to a missing row".into(),
+        )
+    })?
+    .last_insert_rowid();
+    let (at_text, at) = next_at(&mut tx).await?;
+    record(
+        &mut tx,
+        BoundaryLayer::StreetOffices,
+        fid,
+        BoundaryAction::Create,
+        by,
+        &at_text,
+        None,
+        Some(&new),
+        None,
+    )
+    .await?;
+    recompute_extent(&mut tx, Layer::StreetOffices).await?;
+    tx.commit().await?;
+    Ok(Committed { id: fid, at })
+}
+
+/// Replaces street office `office.id` and records the change; None when no such office.
+pub(super) async fn update_street_office(
+    writer: &SqlitePool,
+    office: &StreetOffice,
+    by: &ChangeBy,
+) -> Result<Option<Committed>, StoreError> {
+    let mut tx = begin(writer).await?;
+    let Some(old) = read_stored(&mut tx, BoundaryLayer::StreetOffices, office.id).await? else {
+        return Ok(None);
+    };
+    let new = Stored::of_shape(&office.boundary, office.code.as_str(), &office.name, None);
+    sqlx::query(
+        "UPDATE street_offices SET geom = ?, code = ?, name = ?, demo = ?, min_x = ?, min_y = ?, max_x = ?, max_y = ? \
+         WHERE fid = ?",
+    )
+    .bind(&new.geom)
+    .bind(office.code.as_str())
+    .bind(&office.name)
+    .bind(office.demo)
+    .bind(new.bbox[0])
+    .bind(new.bbox[1])
+    .bind(new.bbox[2])
+    .bind(new.bbox[3])
+    .bind(office.id)
+    .execute(&mut *tx)
+    .await
+    .map_err(|e| {
+        constraint_conflict(
+            e,
+            || format!("street office code {} already exists", office.code),
+            || "street office refers to a missing row".into(),
+        )
+    })?;
+    let (at_text, at) = next_at(&mut tx).await?;
+    record(
+        &mut tx,
+        BoundaryLayer::StreetOffices,
+        office.id,
+        BoundaryAction::Replace,
+        by,
+        &at_text,
+        Some(&old),
+        Some(&new),
+        None,
+    )
+    .await?;
+    recompute_extent(&mut tx, Layer::StreetOffices).await?;
+    tx.commit().await?;
+    Ok(Some(Committed { id: office.id, at }))
+}
+
+fn community_conflict(e: sqlx::Error, community: &Community) -> StoreError {
+    constraint_conflict(
+        e,
+        || format!("community code {} already exists", community.code),
+        || {
+            format!(
+                "street office {} does not exist",
+                community.street_office_id
+            )
+        },
+    )
+}
+
+/// Inserts a community and records it.
+pub(super) async fn create_community(
+    writer: &SqlitePool,
+    community: &Community,
+    by: &ChangeBy,
+) -> Result<Committed, StoreError> {
+    let mut tx = begin(writer).await?;
+    let new = Stored::of_shape(
+        &community.boundary,
+        community.code.as_str(),
+        &community.name,
+        Some(community.street_office_id),
+    );
+    let fid = sqlx::query(
+        "INSERT INTO communities (geom, code, name, street_office_id, demo, min_x, min_y, max_x, max_y) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&new.geom)
+    .bind(community.code.as_str())
+    .bind(&community.name)
+    .bind(community.street_office_id)
+    .bind(community.demo)
+    .bind(new.bbox[0])
+    .bind(new.bbox[1])
+    .bind(new.bbox[2])
+    .bind(new.bbox[3])
+    .execute(&mut *tx)
+    .await
+    .map_err(|e| community_conflict(e, community))?
+    .last_insert_rowid();
+    let (at_text, at) = next_at(&mut tx).await?;
+    record(
+        &mut tx,
+        BoundaryLayer::Communities,
+        fid,
+        BoundaryAction::Create,
+        by,
+        &at_text,
+        None,
+        Some(&new),
+        None,
+    )
+    .await?;
+    recompute_extent(&mut tx, Layer::Communities).await?;
+    tx.commit().await?;
+    Ok(Committed { id: fid, at })
+}
+
+/// Replaces community `community.id` and records the change; None when no such community.
+pub(super) async fn update_community(
+    writer: &SqlitePool,
+    community: &Community,
+    by: &ChangeBy,
+) -> Result<Option<Committed>, StoreError> {
+    let mut tx = begin(writer).await?;
+    let Some(old) = read_stored(&mut tx, BoundaryLayer::Communities, community.id).await? else {
+        return Ok(None);
+    };
+    let new = Stored::of_shape(
+        &community.boundary,
+        community.code.as_str(),
+        &community.name,
+        Some(community.street_office_id),
+    );
+    sqlx::query(
+        "UPDATE communities SET geom = ?, code = ?, name = ?, street_office_id = ?, demo = ?, \
+         min_x = ?, min_y = ?, max_x = ?, max_y = ? WHERE fid = ?",
+    )
+    .bind(&new.geom)
+    .bind(community.code.as_str())
+    .bind(&community.name)
+    .bind(community.street_office_id)
+    .bind(community.demo)
+    .bind(new.bbox[0])
+    .bind(new.bbox[1])
+    .bind(new.bbox[2])
+    .bind(new.bbox[3])
+    .bind(community.id)
+    .execute(&mut *tx)
+    .await
+    .map_err(|e| community_conflict(e, community))?;
+    let (at_text, at) = next_at(&mut tx).await?;
+    record(
+        &mut tx,
+        BoundaryLayer::Communities,
+        community.id,
+        BoundaryAction::Replace,
+        by,
+        &at_text,
+        Some(&old),
+        Some(&new),
+        None,
+    )
+    .await?;
+    recompute_extent(&mut tx, Layer::Communities).await?;
+    tx.commit().await?;
+    Ok(Some(Committed {
+        id: community.id,
+        at,
+    }))
+}
+
+// ---------------------------------------------------------------- building chiefs
+
+/// Sets (Some) or removes (None) the chief of building `building_id`; false when no such
+/// building.
+pub(super) async fn set_building_chief(
+    writer: &SqlitePool,
+    building_id: i64,
+    chief: Option<&Person>,
+) -> Result<bool, StoreError> {
+    let mut tx = begin(writer).await?;
+    let exists: Option<i64> = sqlx::query_scalar("SELECT fid FROM buildings WHERE fid = ?")
+        .bind(building_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    if exists.is_none() {
+        return Ok(false);
+    }
+    match chief {
+        Some(p) => {
+            sqlx::query(
+                "INSERT INTO building_chiefs (building_id, name, phone) VALUES (?, ?, ?) \
+                 ON CONFLICT (building_id) DO UPDATE SET name = excluded.name, phone = excluded.phone",
+            )
+            .bind(building_id)
+            .bind(p.name())
+            .bind(p.phone())
+            .execute(&mut *tx)
+            .await?;
+        }
+        None => {
+            sqlx::query("DELETE FROM building_chiefs WHERE building_id = ?")
+                .bind(building_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// The chiefs of the given buildings (those that have one).
+pub(super) async fn building_chiefs(
+    reader: &SqlitePool,
+    building_ids: &[i64],
+) -> Result<HashMap<i64, Person>, StoreError> {
+    let ids = serde_json::to_string(building_ids).expect("numbers serialise");
+    let rows = sqlx::query(
+        "SELECT building_id, name, phone FROM building_chiefs \
+         WHERE building_id IN (SELECT value FROM json_each(?)) ORDER BY building_id",
+    )
+    .bind(ids)
+    .fetch_all(reader)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let id: i64 = r.try_get("building_id")?;
+            let name: String = r.try_get("name")?;
+            let phone: Option<String> = r.try_get("phone")?;
+            let person = Person::new(&name, phone.as_deref()).map_err(|e| StoreError::Corrupt {
+                table: "building_chiefs",
+                id,
+                message: e.to_string(),
+            })?;
+            Ok((id, person))
+        })
+        .collect()
+}
