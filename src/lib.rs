@@ -4,6 +4,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod coverage;
 pub mod demo;
 pub mod grids;
 pub mod http;

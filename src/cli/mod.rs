@@ -13,7 +13,7 @@ use crate::import::{
     Layer, LayerOptions, export_geojson_layer, import_geojson_layer_with, read_household_counts,
     read_osm_pbf,
 };
-use crate::index::{Snapshot, SnapshotCell};
+use crate::index::SnapshotCell;
 use crate::model::KindCatalogue;
 use crate::store::Store;
 
@@ -83,6 +83,32 @@ enum Command {
         layers: PathBuf,
         #[command(flatten)]
         serve: ServeArgs,
+    },
+    /// Print a coverage report for one service circle: which buildings, households and
+    /// residents are outside it, by walking on the street network (or crow-fly radius).
+    #[command(after_help = "Examples:\n  gridcircle coverage --circle 健康 --minutes 10\n  gridcircle coverage --circle daily_life --at 2026-11-23T22:00:00+08:00 --format csv > uncovered.csv\n  gridcircle coverage --circle 文体 --mode radius --format geojson --within community:2")]
+    Coverage {
+        /// The store.
+        #[arg(long, default_value = "gridcircle.gpkg", env = "GRIDCIRCLE_DB")]
+        db: String,
+        /// Circle id or name (政务 生活 健康 文体 平安, or government daily_life health culture_sports safety).
+        #[arg(long)]
+        circle: String,
+        /// Budget in minutes (default: the circle's).
+        #[arg(long)]
+        minutes: Option<f64>,
+        /// walk or radius (default: the circle's).
+        #[arg(long)]
+        mode: Option<String>,
+        /// Only facilities open at this RFC 3339 instant count.
+        #[arg(long)]
+        at: Option<chrono::DateTime<chrono::FixedOffset>>,
+        /// grid:ID, community:ID or street_office:ID.
+        #[arg(long)]
+        within: Option<String>,
+        /// Output: json (the full report), geojson (uncovered buildings) or csv (uncovered buildings).
+        #[arg(long, default_value = "json")]
+        format: String,
     },
     /// Export a layer as GeoJSON in the format `import` reads (parents by code). The
     /// GeoPackage itself is also readable by GDAL and QGIS.
@@ -246,6 +272,31 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             serve_store(store, catalogue, &serve).await
         }
+        Command::Coverage { db, circle, minutes, mode, at, within, format } => {
+            anyhow::ensure!(Path::new(db.trim_start_matches("sqlite://")).exists(), "no store at {db}");
+            let store = Store::open(&db).await?;
+            let snapshot = crate::index::load_snapshot(&store, catalogue).await?;
+            let def = snapshot.circle(&circle).cloned().with_context(|| {
+                format!("unknown circle {circle:?}; circles: {}", snapshot.circles.iter().map(|c| format!("{} ({})", c.id, c.name)).collect::<Vec<_>>().join(", "))
+            })?;
+            let minutes = crate::model::parse_minutes(minutes.unwrap_or(def.minutes), "minutes")?;
+            let mode: crate::model::ReachMode = mode.as_deref().map(str::parse).transpose()?.unwrap_or(def.mode);
+            let within: Option<crate::coverage::Within> = within.as_deref().map(str::parse).transpose()?;
+            let at = at.map(|t| t.with_timezone(&chrono::Utc));
+            let report = crate::coverage::report(&snapshot, &def, minutes, mode, at, within, false)?;
+            match format.as_str() {
+                "csv" => print!("{}", crate::http::coverage_csv(&snapshot, &def, &report)),
+                "geojson" => println!("{}", crate::http::coverage_json(&snapshot, &def, minutes, mode, at, &report)["uncovered"]),
+                "json" => println!("{}", serde_json::to_string_pretty(&crate::http::coverage_json(&snapshot, &def, minutes, mode, at, &report))?),
+                other => anyhow::bail!("--format is json, geojson or csv, not {other:?}"),
+            }
+            let s = report.summary;
+            eprintln!(
+                "{} ({}) {mode:?} {minutes} min: {} of {} households covered ({}%), {} buildings uncovered",
+                def.name, def.id, s.households_covered, s.households, s.coverage_pct, s.buildings_uncovered
+            );
+            Ok(())
+        }
         Command::Export {
             db,
             layer,
@@ -355,8 +406,7 @@ async fn serve_store(
     args: &ServeArgs,
 ) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
-    let data = store.load(&catalogue).await?;
-    let snapshot = Snapshot::build(data, catalogue);
+    let snapshot = crate::index::load_snapshot(&store, catalogue).await?;
     tracing::info!(
         buildings = snapshot.buildings.layer.items().len(),
         facilities = snapshot.facilities.layer.items().len(),

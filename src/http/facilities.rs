@@ -8,6 +8,7 @@ use chrono::Utc;
 use super::collections::written;
 use super::error::{ApiError, ApiResult};
 use super::{AppState, feature};
+use crate::index::{Snapshot, refresh_facility_circles};
 use crate::model::Facility;
 
 fn in_service_area(state: &AppState, f: &Facility) -> ApiResult<()> {
@@ -31,6 +32,19 @@ fn in_service_area(state: &AppState, f: &Facility) -> ApiResult<()> {
     }
 }
 
+/// The snapshot with its facilities' service circles brought up to date (the changed
+/// facility's circles recomputed and stored). Circles are derived data: if storing them fails,
+/// the facility write stands, the failure is logged, and the next start-up recomputes them.
+async fn with_circles(state: &AppState, next: Snapshot) -> Snapshot {
+    match refresh_facility_circles(&state.store, next.clone()).await {
+        Ok(with) => with,
+        Err(e) => {
+            tracing::warn!(error = %e, "facility circles not refreshed; they are recomputed at the next start");
+            next
+        }
+    }
+}
+
 /// Creates a facility from a Feature body.
 pub async fn create(state: &AppState, body: &[u8]) -> ApiResult<Response> {
     let draft = feature::facility_draft(body)?;
@@ -41,7 +55,7 @@ pub async fn create(state: &AppState, body: &[u8]) -> ApiResult<Response> {
     facility.id = state.store.insert_facility(&facility).await?;
     let mut items = snapshot.facilities.layer.items().to_vec();
     items.push(facility.clone());
-    let next = snapshot.with_facilities(items);
+    let next = with_circles(state, snapshot.with_facilities(items)).await;
     let body = feature::facility(&facility, &next, Utc::now());
     state.snapshot.publish(next);
     Ok(written(
@@ -72,7 +86,7 @@ pub async fn replace(state: &AppState, id: i64, body: &[u8]) -> ApiResult<Respon
     }
     let mut items = snapshot.facilities.layer.items().to_vec();
     items[index] = facility.clone();
-    let next = snapshot.with_facilities(items);
+    let next = with_circles(state, snapshot.with_facilities(items)).await;
     let body = feature::facility(&facility, &next, Utc::now());
     state.snapshot.publish(next);
     Ok(written(StatusCode::OK, "facilities", id, body))
@@ -94,6 +108,6 @@ pub async fn delete(state: &AppState, id: i64) -> ApiResult<StatusCode> {
     }
     let mut items = snapshot.facilities.layer.items().to_vec();
     items.remove(index);
-    state.snapshot.publish(snapshot.with_facilities(items));
+    state.snapshot.publish(with_circles(state, snapshot.with_facilities(items)).await);
     Ok(StatusCode::NO_CONTENT)
 }

@@ -2,11 +2,14 @@
 //! ([`ApiError`]) that maps to status codes and a JSON body.
 
 mod admin_areas;
+mod circles;
 mod collections;
+mod coverage;
 mod error;
 mod facilities;
 mod feature;
 mod grids;
+mod isochrones;
 mod params;
 mod queries;
 mod service;
@@ -22,6 +25,7 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 pub use error::{ApiError, ApiResult};
+pub use coverage::{report_csv as coverage_csv, report_json as coverage_json};
 pub use service::ApiDoc;
 
 use crate::index::SnapshotCell;
@@ -73,6 +77,9 @@ pub fn app(state: AppState, web_dir: Option<PathBuf>) -> Router {
         .merge(collections::router())
         .merge(queries::router())
         .merge(grids::router())
+        .merge(coverage::router())
+        .merge(circles::router())
+        .merge(isochrones::router())
         .with_state(state);
     if let Some(dir) = web_dir {
         router = router.fallback_service(ServeDir::new(dir).append_index_html_on_directories(true));

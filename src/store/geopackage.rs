@@ -10,6 +10,7 @@
 //!
 //! Geometries are GeoPackageBinary blobs ([`gpkg_binary`]) in WGS 84 (srs_id 4326).
 
+mod circles;
 mod gpkg_binary;
 mod grids;
 mod load;
@@ -55,6 +56,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "grid_history",
         include_str!("../../migrations/sqlite/0002_grid_history.sql"),
     ),
+    (3, "circles", include_str!("../../migrations/sqlite/0003_circles.sql")),
 ];
 
 fn migrator() -> Migrator {
@@ -324,6 +326,26 @@ impl GeoPackageStore {
         building_ids: &[i64],
     ) -> Result<std::collections::HashMap<i64, Person>, StoreError> {
         grids::building_chiefs(&self.reader, building_ids).await
+    }
+
+    /// Circle definitions, in stored order (empty: none stored yet).
+    pub async fn load_circles(&self, catalogue: &KindCatalogue) -> Result<Vec<crate::model::CircleDef>, StoreError> {
+        circles::load_circles(&self.reader, catalogue).await
+    }
+
+    /// Inserts or replaces a circle definition; drops its stored facility circles.
+    pub async fn put_circle(&self, def: &crate::model::CircleDef) -> Result<(), StoreError> {
+        circles::put_circle(&self.writer, def).await
+    }
+
+    /// Every stored facility circle.
+    pub async fn load_facility_circles(&self) -> Result<Vec<super::FacilityCircle>, StoreError> {
+        circles::load_facility_circles(&self.reader).await
+    }
+
+    /// Replaces the stored circles of `facility_ids` with `circles`, in one transaction.
+    pub async fn replace_facility_circles(&self, facility_ids: &[i64], circles: &[super::FacilityCircle]) -> Result<(), StoreError> {
+        circles::replace_facility_circles(&self.writer, facility_ids, circles).await
     }
 
     /// Checkpoints the WAL into the main file (so the single `.gpkg` is complete for desktop

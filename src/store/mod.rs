@@ -38,6 +38,8 @@ pub struct Dataset {
     pub ways: Vec<StreetWay>,
     /// The city's time zone (opening hours are local time).
     pub timezone: Option<Tz>,
+    /// Service circle definitions (empty: the bundled `data/circles.toml`).
+    pub circles: Vec<crate::model::CircleDef>,
 }
 
 /// Real household and resident counts for one building, from a CSV import.
@@ -49,6 +51,23 @@ pub struct HouseholdCount {
     pub households: u32,
     /// Residents.
     pub residents: u32,
+}
+
+/// A facility's service circle for one circle definition, as stored (derived data).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FacilityCircle {
+    /// The facility.
+    pub facility_id: i64,
+    /// The circle definition.
+    pub circle_id: String,
+    /// Budget, minutes.
+    pub minutes: f64,
+    /// Walk or radius.
+    pub mode: crate::model::ReachMode,
+    /// What it was computed from (facility, definition, network); a mismatch means stale.
+    pub source_hash: String,
+    /// The area, lon/lat.
+    pub polygon: geo::MultiPolygon<f64>,
 }
 
 /// A store failure.
@@ -103,6 +122,26 @@ impl Store {
     /// Loads every layer, validating each row into model types.
     pub async fn load(&self, catalogue: &KindCatalogue) -> Result<Dataset, StoreError> {
         dispatch!(self, s => s.load(catalogue).await)
+    }
+
+    /// Circle definitions (empty when none are stored yet).
+    pub async fn load_circles(&self, catalogue: &KindCatalogue) -> Result<Vec<crate::model::CircleDef>, StoreError> {
+        dispatch!(self, s => s.load_circles(catalogue).await)
+    }
+
+    /// Inserts or replaces a circle definition (by id) and drops its stored facility circles.
+    pub async fn put_circle(&self, def: &crate::model::CircleDef) -> Result<(), StoreError> {
+        dispatch!(self, s => s.put_circle(def).await)
+    }
+
+    /// Every stored facility circle.
+    pub async fn load_facility_circles(&self) -> Result<Vec<FacilityCircle>, StoreError> {
+        dispatch!(self, s => s.load_facility_circles().await)
+    }
+
+    /// Replaces the stored circles of `facility_ids` with `circles`, in one transaction.
+    pub async fn replace_facility_circles(&self, facility_ids: &[i64], circles: &[FacilityCircle]) -> Result<(), StoreError> {
+        dispatch!(self, s => s.replace_facility_circles(facility_ids, circles).await)
     }
 
     /// Writes an OSM import in one transaction: upserts buildings, OSM facilities and ways by

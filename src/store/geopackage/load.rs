@@ -41,6 +41,7 @@ pub(super) async fn load(
         facilities: facilities(conn, catalogue).await?,
         ways: ways(conn).await?,
         timezone: timezone(conn).await?,
+        circles: Vec::new(),
     };
     tx.rollback().await?;
     Ok(data)
