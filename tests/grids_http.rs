@@ -55,6 +55,16 @@ impl Api {
         }
     }
 
+    /// An `Api` on a server already running.
+    fn on(server: Server) -> Api {
+        Api {
+            server,
+            _dir: tempfile::tempdir().unwrap(),
+            http: reqwest::blocking::Client::new(),
+            answers: Mutex::new(Vec::new()),
+        }
+    }
+
     fn db(&self) -> &Path {
         &self.server.db
     }
@@ -1260,13 +1270,35 @@ fn import_reports_every_rejected_grid_and_export_round_trips() {
         features[0]["properties"]["chief_phone"]
     );
     // The membership the import stored agrees with point-in-polygon (checked over HTTP too).
-    let server = Server::serve(&db, &[]);
-    let api = Api {
-        server,
-        _dir: tempfile::tempdir().unwrap(),
-        http: reqwest::blocking::Client::new(),
-        answers: Mutex::new(Vec::new()),
-    };
+    let api = Api::on(Server::serve(&db, &[]));
+    let m = membership_agrees(&api);
+    assert!(m.values().all(Option::is_some));
+}
+
+#[test]
+fn membership_is_rederived_when_a_store_that_lacks_it_is_opened() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("old.gpkg");
+    Server::demo(&db).kill();
+    // A file from before membership was stored (or whose grids were redrawn in desktop GIS).
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let pool = sqlx::sqlite::SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(sqlx::sqlite::SqliteConnectOptions::new().filename(&db))
+            .await
+            .unwrap();
+        sqlx::query("UPDATE buildings SET grid_id = NULL")
+            .execute(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+    });
+    assert!(store_membership(&db).values().all(Option::is_none));
+    let api = Api::on(Server::serve(&db, &[]));
     let m = membership_agrees(&api);
     assert!(m.values().all(Option::is_some));
 }

@@ -149,7 +149,7 @@ pub enum MembersOnDelete {
     Release,
     /// Replace this grid (the target, with its boundary grown over the deleted one) in the same
     /// transaction; its buildings then belong to the target.
-    Reassign(Grid),
+    Reassign(Box<Grid>),
 }
 
 /// The outcome of a grid delete.

@@ -24,14 +24,20 @@ pub fn problems_json(problems: &[Problem]) -> Value {
 /// A validated area from a Feature's Polygon or MultiPolygon. A polygon that is not valid is a
 /// 422 whose `problems` hold one problem: where it crosses itself, or the shape as given.
 pub fn area_from_geometry(geometry: Option<geojson::Geometry>) -> ApiResult<AreaShape> {
-    raw_area(geometry).map_err(|(error, _)| error)
+    raw_area(geometry).map_err(|r| r.0)
+}
+
+/// Why a body was refused: the answer, and the raw-geometry problem when that was the cause.
+pub type Refusal = Box<(ApiError, Option<Problem>)>;
+
+/// A refusal that is not about the polygon's own validity.
+pub fn plain(error: ApiError) -> Refusal {
+    Box::new((error, None))
 }
 
 /// [`area_from_geometry`], also giving the problem itself (for `/grids/validate`).
-pub fn raw_area(
-    geometry: Option<geojson::Geometry>,
-) -> Result<AreaShape, (ApiError, Option<Problem>)> {
-    let value = require_geometry(geometry, &["Polygon", "MultiPolygon"]).map_err(|e| (e, None))?;
+pub fn raw_area(geometry: Option<geojson::Geometry>) -> Result<AreaShape, Refusal> {
+    let value = require_geometry(geometry, &["Polygon", "MultiPolygon"]).map_err(plain)?;
     let rings: Vec<&Vec<geojson::Position>> = match &value {
         GeometryValue::Polygon { coordinates } => coordinates.iter().collect(),
         GeometryValue::MultiPolygon { coordinates } => coordinates.iter().flatten().collect(),
@@ -39,31 +45,26 @@ pub fn raw_area(
     };
     for ring in rings {
         if ring.len() < 4 || ring.first() != ring.last() {
-            return Err((
-                ApiError::invalid(
-                    "geometry",
-                    "unclosed_ring",
-                    "each ring needs at least 4 positions and must end where it starts (RFC 7946)",
-                ),
-                None,
-            ));
+            return Err(plain(ApiError::invalid(
+                "geometry",
+                "unclosed_ring",
+                "each ring needs at least 4 positions and must end where it starts (RFC 7946)",
+            )));
         }
         if ring.iter().any(|p| p.len() != 2) {
-            return Err((
-                ApiError::invalid("geometry", "bad_position", "a position is [lon, lat]"),
-                None,
-            ));
+            return Err(plain(ApiError::invalid(
+                "geometry",
+                "bad_position",
+                "a position is [lon, lat]",
+            )));
         }
     }
     let shape: geo::Geometry<f64> = value.try_into().map_err(|e: geojson::Error| {
-        (
-            ApiError::invalid(
-                "geometry",
-                "invalid_geojson",
-                format!("invalid geometry: {e}"),
-            ),
-            None,
-        )
+        plain(ApiError::invalid(
+            "geometry",
+            "invalid_geojson",
+            format!("invalid geometry: {e}"),
+        ))
     })?;
     let multi = match shape {
         geo::Geometry::Polygon(p) => geo::MultiPolygon(vec![p]),
@@ -84,7 +85,7 @@ pub fn raw_area(
             };
             let error = ApiError::invalid(&model.field, model.code, message)
                 .with("problems", problems_json(std::slice::from_ref(&problem)));
-            Err((error, Some(problem)))
+            Err(Box::new((error, Some(problem))))
         }
     }
 }

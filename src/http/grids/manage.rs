@@ -31,13 +31,15 @@ pub async fn validate(State(state): State<AppState>, body: Body) -> ApiResult<Js
     let body = body?;
     let parsed = match GridBody::parse_with(&body) {
         Ok(p) => p,
-        // The polygon itself is invalid: that is the one problem.
-        Err((_, Some(problem))) => {
-            let mut report = TopologyReport::default();
-            report.push(problem);
-            return Ok(Json(report_json(&report)));
-        }
-        Err((e, None)) => return Err(e),
+        Err(refusal) => match *refusal {
+            // The polygon itself is invalid: that is the one problem.
+            (_, Some(problem)) => {
+                let mut report = TopologyReport::default();
+                report.push(problem);
+                return Ok(Json(report_json(&report)));
+            }
+            (e, None) => return Err(e),
+        },
     };
     let s = state.snapshot.current();
     let id = parsed.id;

@@ -10,7 +10,7 @@ use geo::BooleanOps;
 use geojson::JsonValue;
 use serde_json::json;
 
-use super::checks::{self, problems_json, topology_error};
+use super::checks::{self, Refusal, plain, problems_json, topology_error};
 use super::people::Caller;
 use crate::grids::{self, TopologyReport, measure::oriented};
 use crate::http::AppState;
@@ -44,12 +44,11 @@ pub struct GridBody {
 impl GridBody {
     /// Parses a Feature: properties first (so a typo is named), then the geometry.
     pub fn parse(body: &[u8]) -> ApiResult<GridBody> {
-        Self::parse_with(body).map_err(|(e, _)| e)
+        Self::parse_with(body).map_err(|r| r.0)
     }
 
     /// [`GridBody::parse`], also giving the raw-geometry problem, if that was what failed.
-    pub fn parse_with(body: &[u8]) -> Result<GridBody, (ApiError, Option<grids::Problem>)> {
-        let plain = |e: ApiError| (e, None);
+    pub fn parse_with(body: &[u8]) -> Result<GridBody, Refusal> {
         let value: JsonValue = serde_json::from_slice(body).map_err(|e| {
             plain(ApiError::bad_request(
                 "malformed_json",
@@ -349,7 +348,7 @@ pub async fn delete(
                 return Err(topology_error("grown grid", &report));
             }
             items[ti] = target.clone();
-            MembersOnDelete::Reassign(target)
+            MembersOnDelete::Reassign(Box::new(target))
         }
     };
     match state

@@ -284,26 +284,41 @@ async fn grid_shapes(conn: &mut SqliteConnection) -> Result<Vec<GridShape>, Stor
 }
 
 /// Buildings (in `boxes`, or all) whose stored `grid_id` differs from the membership rule:
-/// `(building fid, the grid it belongs to)`.
+/// `(building fid, the grid it belongs to)`, in building fid order.
 async fn membership_changes(
     conn: &mut SqliteConnection,
     boxes: Option<&[Rect<f64>]>,
 ) -> Result<Vec<(i64, Option<i64>)>, StoreError> {
     let grids = grid_shapes(conn).await?;
-    let rows = sqlx::query("SELECT fid, point_lon, point_lat, grid_id FROM buildings ORDER BY fid")
-        .fetch_all(&mut *conn)
-        .await?;
+    let rows = match boxes {
+        None => {
+            sqlx::query("SELECT fid, point_lon, point_lat, grid_id FROM buildings ORDER BY fid")
+                .fetch_all(&mut *conn)
+                .await?
+        }
+        Some(boxes) => {
+            let mut rows = Vec::new();
+            for r in boxes {
+                rows.extend(
+                    sqlx::query(
+                        "SELECT fid, point_lon, point_lat, grid_id FROM buildings \
+                         WHERE point_lon BETWEEN ? AND ? AND point_lat BETWEEN ? AND ?",
+                    )
+                    .bind(r.min().x)
+                    .bind(r.max().x)
+                    .bind(r.min().y)
+                    .bind(r.max().y)
+                    .fetch_all(&mut *conn)
+                    .await?,
+                );
+            }
+            rows
+        }
+    };
     let mut out = Vec::new();
     for row in &rows {
-        let (lon, lat): (f64, f64) = (row.try_get("point_lon")?, row.try_get("point_lat")?);
-        if let Some(boxes) = boxes
-            && !boxes.iter().any(|r| {
-                (r.min().x..=r.max().x).contains(&lon) && (r.min().y..=r.max().y).contains(&lat)
-            })
-        {
-            continue;
-        }
         let fid: i64 = row.try_get("fid")?;
+        let (lon, lat): (f64, f64) = (row.try_get("point_lon")?, row.try_get("point_lat")?);
         let stored: Option<i64> = row.try_get("grid_id")?;
         let point = LonLat::new(lon, lat).map_err(|e| StoreError::Corrupt {
             table: "buildings",
@@ -315,6 +330,8 @@ async fn membership_changes(
             out.push((fid, member));
         }
     }
+    out.sort_unstable();
+    out.dedup();
     Ok(out)
 }
 
