@@ -1008,6 +1008,20 @@ fn communities_and_street_offices_are_checked_against_parent_and_siblings() {
         api.get("/collections/communities/items/1")["properties"]["name"],
         "新名字社区"
     );
+    let history = api.get("/communities/1/history");
+    let actions: Vec<(&str, &str)> = history["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["action"].as_str().unwrap(), c["actor"].as_str().unwrap()))
+        .collect();
+    assert_eq!(actions, [("create", "import"), ("replace", "anonymous")]);
+    assert_eq!(history["changes"][1]["boundary_changed"], false);
+    assert_eq!(history["changes"][1]["new"]["name"], "新名字社区");
+    assert_eq!(
+        api.get("/street_offices/1/history")["changes"][0]["action"],
+        "create"
+    );
 }
 
 #[test]

@@ -3,7 +3,7 @@
 //! | file | routes |
 //! |---|---|
 //! | `write` | create / replace / delete of `/collections/grids/items` (dispatched from `collections`): topology-checked, history and membership in the same store transaction; delete needs `?reassign_to=` when buildings belong to the grid |
-//! | `read` | `GET /grids/{id}` (buildings, households, residents, facilities), `GET /grids?as_of=`, `GET /grids/{id}/history`, `GET /communities/{id}/coverage-of-grids` |
+//! | `read` | `GET /grids/{id}` (buildings, households, residents, facilities), `GET /grids?as_of=`, `GET /grids/{id}/history` (and of communities and street offices), `GET /communities/{id}/coverage-of-grids` |
 //! | `manage` | `POST /grids/validate`, `POST /communities/{id}/grids/renumber?dry_run=`, `POST /communities/{id}/grids/draft?target_households=`, `PUT/GET/DELETE /buildings/{id}/chief` |
 //! | `checks` | raw geometry → area or a drawable problem; topology reports → 422 bodies |
 //! | `people` | [`Caller`] (`X-Actor`, recorded in the history) and the one decision on personal data |
@@ -31,6 +31,11 @@ pub fn router() -> Router<AppState> {
         .route("/grids/validate", post(manage::validate))
         .route("/grids/{id}", get(read::grid))
         .route("/grids/{id}/history", get(read::history))
+        .route("/communities/{id}/history", get(read::community_history))
+        .route(
+            "/street_offices/{id}/history",
+            get(read::street_office_history),
+        )
         .route("/communities/{id}/coverage-of-grids", get(read::coverage))
         .route("/communities/{id}/grids/renumber", post(manage::renumber))
         .route("/communities/{id}/grids/draft", post(manage::draft))
@@ -48,6 +53,8 @@ pub fn router() -> Router<AppState> {
     read::grids,
     read::grid,
     read::history,
+    read::community_history,
+    read::street_office_history,
     read::coverage,
     manage::validate,
     manage::renumber,

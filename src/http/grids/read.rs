@@ -143,6 +143,32 @@ fn change_json(c: &BoundaryChange) -> Value {
     })
 }
 
+async fn history_of(
+    state: &AppState,
+    layer: BoundaryLayer,
+    raw_id: &str,
+) -> ApiResult<Json<Value>> {
+    let id = parse_id(raw_id)?;
+    let changes = state.store.boundary_history(layer, id).await?;
+    let s = state.snapshot.current();
+    let exists = match layer {
+        BoundaryLayer::Grids => s.grids.layer.index_of(id).is_some(),
+        BoundaryLayer::Communities => s.communities.index_of(id).is_some(),
+        BoundaryLayer::StreetOffices => s.street_offices.index_of(id).is_some(),
+    };
+    if changes.is_empty() && !exists {
+        return Err(ApiError::not_found(format!(
+            "no {} feature with id {id}, now or in the history",
+            layer.as_str()
+        )));
+    }
+    Ok(Json(json!({
+        "layer": layer,
+        "id": id,
+        "changes": changes.iter().map(change_json).collect::<Vec<_>>(),
+    })))
+}
+
 /// `GET /grids/{id}/history`
 #[utoipa::path(get, path = "/grids/{id}/history", params(("id" = i64, Path)),
     responses((status = 200, description = "Every change to the grid, oldest first: action, actor, at, old and new code, name, community and boundary (GeoJSON)"), (status = 404)))]
@@ -150,20 +176,27 @@ pub async fn history(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    let id = parse_id(&id)?;
-    let changes = state
-        .store
-        .boundary_history(BoundaryLayer::Grids, id)
-        .await?;
-    if changes.is_empty() && state.snapshot.current().grids.layer.index_of(id).is_none() {
-        return Err(ApiError::not_found(format!(
-            "no grid with id {id}, now or in the history"
-        )));
-    }
-    Ok(Json(json!({
-        "grid_id": id,
-        "changes": changes.iter().map(change_json).collect::<Vec<_>>(),
-    })))
+    history_of(&state, BoundaryLayer::Grids, &id).await
+}
+
+/// `GET /communities/{id}/history`
+#[utoipa::path(get, path = "/communities/{id}/history", params(("id" = i64, Path)),
+    responses((status = 200, description = "Every change to the community's boundary, oldest first"), (status = 404)))]
+pub async fn community_history(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    history_of(&state, BoundaryLayer::Communities, &id).await
+}
+
+/// `GET /street_offices/{id}/history`
+#[utoipa::path(get, path = "/street_offices/{id}/history", params(("id" = i64, Path)),
+    responses((status = 200, description = "Every change to the street office's boundary, oldest first"), (status = 404)))]
+pub async fn street_office_history(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    history_of(&state, BoundaryLayer::StreetOffices, &id).await
 }
 
 /// `GET /grids?as_of=&community_id=`
