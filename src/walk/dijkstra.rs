@@ -284,6 +284,9 @@ impl Reach {
     /// connector) and, for a seed on the same edge, the direct walk along it.
     ///
     /// The distance is symmetric, so this is equally the walk from the point to the seed.
+    ///
+    /// Panics if the last search was stopped early (as [`nearest_k`](super::nearest_k) does):
+    /// run a full search first.
     #[inline]
     pub fn distance_to_point(&self, target: &Snap) -> Option<(f64, usize)> {
         assert!(

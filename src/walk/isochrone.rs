@@ -22,7 +22,9 @@
 //! arc tolerance: pieces are joined at nodes into long polylines (one round join where two
 //! pieces continue each other, instead of two overlapping caps), and those polylines are
 //! simplified (Douglas–Peucker, [`IsochroneStyle::simplify_m`]), since OSM outlines carry a
-//! vertex every few metres. A face-by-face construction (dilate the outer ring, erode each
+//! vertex every few metres. Then the lines are stroked in small groups of neighbours and the
+//! group polygons unioned pairwise in a balanced tree, so that no single overlay meets every
+//! overlapping stroke at once (see `band_polygon`). A face-by-face construction (dilate the outer ring, erode each
 //! block) was tried and dropped: i_overlay's polygon offset has the same overlap cost, and it
 //! despikes dead-end streets inside blocks, which made holes too large.
 
@@ -367,13 +369,63 @@ fn chains(planar: &Planar) -> Vec<Vec<[f64; 2]>> {
     out
 }
 
-/// The band polygon (local metres) of the reached lines: chained, simplified, stroked.
+/// Interleaves the bits of two 16-bit cell indices (a Z-order / Morton code).
+fn morton(x: u32, y: u32) -> u32 {
+    let spread = |mut v: u32| {
+        v &= 0xffff;
+        v = (v | (v << 8)) & 0x00ff_00ff;
+        v = (v | (v << 4)) & 0x0f0f_0f0f;
+        v = (v | (v << 2)) & 0x3333_3333;
+        (v | (v << 1)) & 0x5555_5555
+    };
+    spread(x) | (spread(y) << 1)
+}
+
+/// Lines stroked together in one overlay before the pairwise unions.
+const GROUP: usize = 8;
+
+/// The band polygon (local metres) of the reached lines: chained, simplified, then stroked in
+/// small groups of nearby lines whose polygons are unioned pairwise, in a balanced tree.
+///
+/// The tree is the second half of the speed-up (see the module docs): a group's union drops
+/// the inner boundaries of its overlapping strokes, so the larger unions above it meet only
+/// outlines, and no overlay ever sees the full overlap of every stroke at once. Groups are
+/// consecutive in Z-order of the lines' midpoints, so they are compact. About 2× faster than
+/// one stroke of all the chains on Porto; the polygon is the same up to coordinate snapping.
 fn band_polygon(planar: &Planar, style: &IsochroneStyle) -> MultiPolygon<f64> {
-    let lines = chains(planar)
+    let mut lines: Vec<(u32, LineString<f64>)> = chains(planar)
         .iter()
-        .map(|c| to_line_string(c).simplify(style.simplify_m))
+        .map(|c| (0, to_line_string(c).simplify(style.simplify_m)))
         .collect();
-    MultiLineString::new(lines).buffer_with_style(style.buffer_style())
+    let min = planar
+        .vpos
+        .iter()
+        .fold([f64::MAX; 2], |m, p| [m[0].min(p[0]), m[1].min(p[1])]);
+    for (code, line) in &mut lines {
+        let mid = line.0[line.0.len() / 2];
+        let cell = |v: f64, lo: f64| ((v - lo) / 20.0).clamp(0.0, 65535.0) as u32;
+        *code = morton(cell(mid.x, min[0]), cell(mid.y, min[1]));
+    }
+    lines.sort_by_key(|l| l.0);
+    let buffer = style.buffer_style();
+    let mut polys: Vec<MultiPolygon<f64>> = lines
+        .chunks(GROUP)
+        .map(|group| {
+            MultiLineString::new(group.iter().map(|l| l.1.clone()).collect())
+                .buffer_with_style(buffer.clone())
+        })
+        .collect();
+    while polys.len() > 1 {
+        polys = polys
+            .chunks(2)
+            .map(|pair| match pair {
+                [a, b] => a.union(b),
+                [a] => a.clone(),
+                _ => unreachable!("chunks of two"),
+            })
+            .collect();
+    }
+    polys.pop().unwrap_or_else(|| MultiPolygon::new(vec![]))
 }
 
 /// The plain construction, kept as the reference for tests: every reached piece buffered as it
