@@ -32,6 +32,16 @@ pub async fn health(State(state): State<AppState>) -> Json<Value> {
             "facilities": s.facilities.layer.items().len(),
             "roads": s.ways.items().len(),
         },
+        "walk": {
+            "graph": s.walk.network.graph().stats(),
+            "config": s.walk.network.config(),
+            // How the buildings joined the network: moved_off_fragment counts buildings whose
+            // nearest street was a small fragment, so they were joined to the main network.
+            "building_snaps": s.walk.building_snap_counts,
+            "facilities_unreachable": s.facility_snaps.iter().filter(|x| x.is_none()).count(),
+            "facility_circles": s.facility_circles.items().len(),
+            "coverage_cache_entries": s.coverage_cache.len(),
+        },
     }))
 }
 
@@ -55,6 +65,8 @@ pub async fn health(State(state): State<AppState>) -> Json<Value> {
         super::queries::locate,
         super::queries::nearest,
         super::queries::kinds,
+        super::tiles::index,
+        super::tiles::tile,
     )
 )]
 pub struct ApiDoc;
