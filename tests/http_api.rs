@@ -4,31 +4,14 @@ mod common;
 
 use std::collections::BTreeSet;
 
-use common::{Server, all_features, rng, store_bytes};
+use common::{Server, all_features, demo, extent, point_of, rng, store_bytes};
 use geo::{Contains, Distance, Haversine, Intersects, Point};
 use rand::Rng;
 use serde_json::{Value, json};
 
-fn demo() -> (tempfile::TempDir, Server) {
-    let dir = tempfile::tempdir().unwrap();
-    let server = Server::demo(&dir.path().join("demo.gpkg"));
-    (dir, server)
-}
-
-fn point_of(f: &Value) -> Point<f64> {
-    let c = &f["geometry"]["coordinates"];
-    Point::new(c[0].as_f64().unwrap(), c[1].as_f64().unwrap())
-}
-
 fn shape_of(f: &Value) -> geo::Geometry<f64> {
     let g: geojson::Geometry = serde_json::from_value(f["geometry"].clone()).unwrap();
     g.try_into().unwrap()
-}
-
-fn extent(server: &Server) -> [f64; 4] {
-    let (_, c) = server.get("/collections/buildings");
-    let b = &c["extent"]["spatial"]["bbox"][0];
-    [0, 1, 2, 3].map(|i| b[i].as_f64().unwrap())
 }
 
 #[test]

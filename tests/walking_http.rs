@@ -5,21 +5,10 @@ mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use common::{Server, all_features, rng};
+use common::{Server, all_features, demo, extent, point_of, rng};
 use geo::{Area, BooleanOps, Distance, Haversine, Length, Point};
 use rand::Rng;
 use serde_json::{Value, json};
-
-fn demo() -> (tempfile::TempDir, Server) {
-    let dir = tempfile::tempdir().unwrap();
-    let server = Server::demo(&dir.path().join("demo.gpkg"));
-    (dir, server)
-}
-
-fn point_of(f: &Value) -> Point<f64> {
-    let c = &f["geometry"]["coordinates"];
-    Point::new(c[0].as_f64().unwrap(), c[1].as_f64().unwrap())
-}
 
 fn multipolygon(f: &Value) -> geo::MultiPolygon<f64> {
     let g: geojson::Geometry = serde_json::from_value(f["geometry"].clone()).unwrap();
@@ -144,11 +133,7 @@ fn opening_hours_at_an_instant_change_coverage() {
 #[test]
 fn nearest_by_walking_gives_sorted_reachable_facilities_with_routes() {
     let (_dir, server) = demo();
-    let [w, s, e, n] = {
-        let c = ok(&server, "/collections/buildings");
-        let b = &c["extent"]["spatial"]["bbox"][0];
-        [0, 1, 2, 3].map(|i| b[i].as_f64().unwrap())
-    };
+    let [w, s, e, n] = extent(&server);
     let mut rng = rng(11);
     let mut answered = 0;
     for _ in 0..100 {

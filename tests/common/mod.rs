@@ -175,3 +175,23 @@ pub fn rng(seed: u64) -> rand::rngs::StdRng {
     use rand::SeedableRng;
     rand::rngs::StdRng::seed_from_u64(seed)
 }
+
+/// A fresh demo store in a temp dir, served: keep the `TempDir` alive as long as the server.
+pub fn demo() -> (tempfile::TempDir, Server) {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::demo(&dir.path().join("demo.gpkg"));
+    (dir, server)
+}
+
+/// The position of a Point feature.
+pub fn point_of(f: &Value) -> geo::Point<f64> {
+    let c = &f["geometry"]["coordinates"];
+    geo::Point::new(c[0].as_f64().unwrap(), c[1].as_f64().unwrap())
+}
+
+/// `[west, south, east, north]` of the buildings collection.
+pub fn extent(server: &Server) -> [f64; 4] {
+    let (_, c) = server.get("/collections/buildings");
+    let b = &c["extent"]["spatial"]["bbox"][0];
+    [0, 1, 2, 3].map(|i| b[i].as_f64().unwrap())
+}
