@@ -34,6 +34,7 @@ use gridcircle::index::{Snapshot, SpherePoint};
 use gridcircle::model::{KindCatalogue, KindId, LonLat, chord_to_metres};
 use gridcircle::store::Store;
 use gridcircle::synth;
+use gridcircle::walk::{Reach, Snap, WalkConfig, WalkNetwork};
 
 /// Radius of W1, metres.
 const RADIUS_M: f64 = 500.0;
@@ -41,6 +42,11 @@ const RADIUS_M: f64 = 500.0;
 const K: usize = 3;
 /// Facility kinds benchmarked (the most numerous in the data).
 const KINDS: usize = 8;
+/// Facility kinds of W3 (the first of the benchmark kinds).
+const W3_KINDS: usize = 3;
+/// Isochrone origins of W4 (the first random points) and their budget in minutes.
+const W4_ORIGINS: usize = 100;
+const W4_MINUTES: f64 = 10.0;
 /// Mean Earth radius of the haversine metric (geo's `Haversine`).
 const EARTH_RADIUS_M: f64 = 6_371_008.8;
 
@@ -168,6 +174,9 @@ fn prepare(osm: &Path, tile: u32, points: usize, work: &Path) -> anyhow::Result<
     }
     std::fs::write(work.join("points.csv"), &csv)?;
 
+    let (walk_s, graph_nodes) = write_walk_inputs(&data, points.min(W4_ORIGINS), work)?;
+    eprintln!("[prepare] walking graph exported in {walk_s:.1} s");
+
     let mut per_kind: BTreeMap<&str, usize> = BTreeMap::new();
     for f in &data.facilities {
         *per_kind.entry(f.kind.as_str()).or_default() += 1;
@@ -188,6 +197,8 @@ fn prepare(osm: &Path, tile: u32, points: usize, work: &Path) -> anyhow::Result<
         "centre": [(min[0] + max[0]) / 2.0, (min[1] + max[1]) / 2.0],
         "bbox": [min[0], min[1], max[0], max[1]],
         "radius_m": RADIUS_M,
+        "walk_graph_nodes": graph_nodes,
+        "w4_budget_m": WalkConfig::default().metres(W4_MINUTES),
         "k": K,
         "earth_radius_m": EARTH_RADIUS_M,
         "prepare_s": started.elapsed().as_secs_f64(),
@@ -195,6 +206,109 @@ fn prepare(osm: &Path, tile: u32, points: usize, work: &Path) -> anyhow::Result<
     std::fs::write(work.join("meta.json"), serde_json::to_string_pretty(&meta)?)?;
     eprintln!("[prepare] done in {:.1} s", started.elapsed().as_secs_f64());
     Ok(())
+}
+
+fn read_points(path: &Path) -> anyhow::Result<Vec<(i64, LonLat)>> {
+    let mut points = Vec::new();
+    for line in std::fs::read_to_string(path)?.lines().skip(1) {
+        let mut it = line.split(',');
+        let id: i64 = it.next().context("id")?.parse()?;
+        let lon: f64 = it.next().context("lon")?.parse()?;
+        let lat: f64 = it.next().context("lat")?.parse()?;
+        points.push((id, LonLat::new(lon, lat)?));
+    }
+    Ok(points)
+}
+
+/// The walking graph as every peer loads it, with gridcircle's snaps made explicit: each
+/// snapped building, facility and W4 origin gets a node where it joins its edge (the edge is
+/// split there, pieces in order along it) and a node of its own at its point, joined by an
+/// edge of the connector's length. A shortest path between two own nodes is then exactly the
+/// walk gridcircle computes (connectors, offsets along the edge, the same-edge shortcut).
+///
+/// walk_nodes.csv: id,lon,lat · walk_edges.csv: source,target,cost (undirected) ·
+/// walk_buildings.csv: id,node · walk_facilities.csv: id,kind,node · walk_origins.csv: id,node
+fn write_walk_inputs(
+    data: &gridcircle::store::Dataset,
+    origins: usize,
+    work: &Path,
+) -> anyhow::Result<(f64, usize)> {
+    let started = Instant::now();
+    let points = read_points(&work.join("points.csv"))?;
+    let net = WalkNetwork::build(&data.ways, WalkConfig::default());
+    let g = net.graph();
+    let mut nodes = String::from("id,lon,lat\n");
+    for u in 0..g.node_count() {
+        let p = g.node_lonlat(u as u32);
+        writeln!(nodes, "{u},{},{}", p.lon(), p.lat())?;
+    }
+    let mut next = g.node_count() as i64;
+    let mut on_edge: Vec<Vec<(f64, f64, i64)>> = vec![Vec::new(); g.edge_count()];
+    let mut edges = String::from("source,target,cost\n");
+    let mut attach = |snap: &Snap, nodes: &mut String, edges: &mut String| -> anyhow::Result<i64> {
+        let (own, join) = (next, next + 1);
+        next += 2;
+        writeln!(nodes, "{own},{},{}", snap.point.lon(), snap.point.lat())?;
+        writeln!(
+            nodes,
+            "{join},{},{}",
+            snap.point_on_edge.lon(),
+            snap.point_on_edge.lat()
+        )?;
+        writeln!(edges, "{own},{join},{}", snap.connector_m)?;
+        on_edge[snap.edge as usize].push((snap.offset_m[0], snap.offset_m[1], join));
+        Ok(own)
+    };
+    let mut buildings = String::from("id,node\n");
+    for b in &data.buildings {
+        match net.snap_building(b) {
+            Some(s) => writeln!(
+                buildings,
+                "{},{}",
+                b.id,
+                attach(&s, &mut nodes, &mut edges)?
+            )?,
+            None => writeln!(buildings, "{},", b.id)?,
+        }
+    }
+    let mut facilities = String::from("id,kind,node\n");
+    for f in &data.facilities {
+        match net.snap(f.point) {
+            Some(s) => {
+                let own = attach(&s, &mut nodes, &mut edges)?;
+                writeln!(facilities, "{},{},{own}", f.id, f.kind.as_str())?
+            }
+            None => writeln!(facilities, "{},{},", f.id, f.kind.as_str())?,
+        }
+    }
+    let mut origin_csv = String::from("id,node\n");
+    for (id, p) in points.iter().take(origins) {
+        match net.snap(*p) {
+            Some(s) => writeln!(origin_csv, "{id},{}", attach(&s, &mut nodes, &mut edges)?)?,
+            None => writeln!(origin_csv, "{id},")?,
+        }
+    }
+    for (e, pts) in on_edge.iter_mut().enumerate() {
+        let [a, b] = g.edge_nodes(e as u32);
+        if pts.is_empty() {
+            writeln!(edges, "{a},{b},{}", g.edge_length_m(e as u32))?;
+            continue;
+        }
+        pts.sort_by(|x, y| x.0.total_cmp(&y.0).then(x.2.cmp(&y.2)));
+        let (mut prev, mut prev_off) = (i64::from(a), 0.0);
+        for &(off_a, _, id) in pts.iter() {
+            writeln!(edges, "{prev},{id},{}", (off_a - prev_off).max(0.0))?;
+            (prev, prev_off) = (id, off_a);
+        }
+        let last = pts.last().expect("non-empty");
+        writeln!(edges, "{prev},{b},{}", last.1)?;
+    }
+    std::fs::write(work.join("walk_nodes.csv"), nodes)?;
+    std::fs::write(work.join("walk_edges.csv"), edges)?;
+    std::fs::write(work.join("walk_buildings.csv"), buildings)?;
+    std::fs::write(work.join("walk_facilities.csv"), facilities)?;
+    std::fs::write(work.join("walk_origins.csv"), origin_csv)?;
+    Ok((started.elapsed().as_secs_f64(), g.node_count()))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -208,6 +322,10 @@ struct Loaded {
     /// coherent), with their unit vectors.
     order: Vec<(usize, [f64; 3])>,
     pbf: PathBuf,
+    /// The walking network and the building snaps, ready "at import" (W3, W4).
+    net: WalkNetwork,
+    homes: Vec<Option<Snap>>,
+    walk_prep_s: f64,
 }
 
 fn load(work: &Path) -> anyhow::Result<Loaded> {
@@ -229,17 +347,17 @@ fn load(work: &Path) -> anyhow::Result<Loaded> {
         .iter()
         .map(|k| catalogue.parse_kind(k.as_str().unwrap_or(""), "kind"))
         .collect::<Result<Vec<_>, _>>()?;
-    let mut points = Vec::new();
-    for line in std::fs::read_to_string(work.join("points.csv"))?
-        .lines()
-        .skip(1)
-    {
-        let mut it = line.split(',');
-        let id: i64 = it.next().context("id")?.parse()?;
-        let lon: f64 = it.next().context("lon")?.parse()?;
-        let lat: f64 = it.next().context("lat")?.parse()?;
-        points.push((id, LonLat::new(lon, lat)?));
-    }
+    let points = read_points(&work.join("points.csv"))?;
+    let walk_started = Instant::now();
+    let net = WalkNetwork::build(snapshot.ways.items(), WalkConfig::default());
+    let homes: Vec<Option<Snap>> = snapshot
+        .buildings
+        .layer
+        .items()
+        .iter()
+        .map(|b| net.snap_building(b))
+        .collect();
+    let walk_prep_s = walk_started.elapsed().as_secs_f64();
     let items = snapshot.buildings.layer.items();
     let order = snapshot
         .buildings
@@ -253,6 +371,9 @@ fn load(work: &Path) -> anyhow::Result<Loaded> {
         points,
         order,
         pbf: PathBuf::from(meta["pbf"].as_str().context("meta.pbf")?),
+        net,
+        homes,
+        walk_prep_s,
     })
 }
 
@@ -271,6 +392,7 @@ fn worker(work: &Path, threads: usize) -> anyhow::Result<()> {
         let mut words = line.split_whitespace();
         let cmd = words.next().unwrap_or("");
         let save = words.next() == Some("1");
+        let cpu_before = cpu_seconds();
         let answer = match cmd {
             "W1" => w1(
                 &loaded,
@@ -282,17 +404,51 @@ fn worker(work: &Path, threads: usize) -> anyhow::Result<()> {
                 threads,
                 save.then(|| work.join("answers/W2-gridcircle.tsv")),
             ),
+            "W3" => w3(
+                &loaded,
+                threads,
+                save.then(|| work.join("answers/W3-gridcircle.tsv")),
+            ),
+            "W4" => w4(
+                &loaded,
+                save.then(|| work.join("answers/W4-gridcircle.tsv")),
+            ),
             "W5" => w5(&loaded, work),
             "quit" | "" => break,
             other => Err(anyhow::anyhow!("unknown command {other}")),
         };
         match answer {
-            Ok((secs, extra)) => println!("ok {secs:.6} {extra}"),
+            Ok((secs, extra)) => {
+                // CPU seconds of the whole process (all threads) over the command, from
+                // /proc/self/stat (10 ms ticks): on a loaded machine, the work done.
+                let mut extra: serde_json::Value = serde_json::from_str(&extra)?;
+                extra["cpu_s"] = json!(cpu_seconds() - cpu_before);
+                println!("ok {secs:.6} {extra}")
+            }
             Err(e) => println!("error {}", format!("{e:#}").replace('\n', " ")),
         }
         std::io::stdout().flush()?;
     }
     Ok(())
+}
+
+/// User + system CPU seconds of this process so far (Linux; 0 elsewhere).
+fn cpu_seconds() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return 0.0;
+    };
+    let Some((_, rest)) = stat.rsplit_once(')') else {
+        return 0.0;
+    };
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // After the command name: state is field 3, utime 14 and stime 15 (1-based in proc(5)).
+    let tick = |i: usize| {
+        fields
+            .get(i - 3)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (tick(14) + tick(15)) / 100.0
 }
 
 /// Chord between unit vectors for a great-circle distance in metres.
@@ -490,6 +646,96 @@ fn w2(l: &Loaded, threads: usize, save: Option<PathBuf>) -> anyhow::Result<(f64,
         secs,
         json!({ "queries": l.points.len() * l.kinds.len() }).to_string(),
     ))
+}
+
+/// W3: walking metres from every building to the nearest facility of each W3 kind: snap the
+/// kind's facilities, one multi-source search without a budget, then each building's snap
+/// (the graph and the building snaps are ready at import).
+fn w3(l: &Loaded, threads: usize, save: Option<PathBuf>) -> anyhow::Result<(f64, String)> {
+    let items = l.snapshot.facilities.layer.items();
+    let g = l.net.graph();
+    let mut reach = Reach::new(g);
+    let started = Instant::now();
+    let mut answers = Vec::new();
+    for kind in l.kinds.iter().take(W3_KINDS) {
+        let seeds: Vec<Snap> = items
+            .iter()
+            .filter(|f| &f.kind == kind)
+            .filter_map(|f| l.net.snap(f.point))
+            .collect();
+        reach.run(g, &seeds, f64::INFINITY, false);
+        let reach = &reach;
+        let d: Vec<Option<f64>> = parallel(threads, l.homes.len(), |r| {
+            l.homes[r]
+                .iter()
+                .map(|h| {
+                    h.as_ref()
+                        .and_then(|s| reach.distance_to_point(s))
+                        .map(|x| x.0)
+                })
+                .collect()
+        });
+        answers.push((kind, d));
+    }
+    let secs = started.elapsed().as_secs_f64();
+    if let Some(path) = save {
+        let buildings = l.snapshot.buildings.layer.items();
+        let mut out = String::new();
+        for (kind, d) in &answers {
+            for (b, d) in buildings.iter().zip(d) {
+                match d {
+                    Some(d) => writeln!(out, "{}\t{}\t{d:.4}", kind.as_str(), b.id)?,
+                    None => writeln!(out, "{}\t{}\t", kind.as_str(), b.id)?,
+                }
+            }
+        }
+        std::fs::write(path, out)?;
+    }
+    let reached: Vec<usize> = answers
+        .iter()
+        .map(|(_, d)| d.iter().filter(|x| x.is_some()).count())
+        .collect();
+    Ok((
+        secs,
+        json!({ "reached": reached, "prep_s": l.walk_prep_s }).to_string(),
+    ))
+}
+
+/// W4: a 10-minute walking isochrone (a polygon with holes) from each of the first random
+/// points; the answer compared is the set of graph nodes within the budget.
+fn w4(l: &Loaded, save: Option<PathBuf>) -> anyhow::Result<(f64, String)> {
+    let g = l.net.graph();
+    let budget = l.net.config().metres(W4_MINUTES);
+    let mut reach = Reach::new(g);
+    let started = Instant::now();
+    let mut out = Vec::new();
+    for (id, p) in l.points.iter().take(W4_ORIGINS) {
+        let iso = l.net.isochrones_from(&mut reach, *p, &[W4_MINUTES]);
+        let nodes: Vec<(u32, f64)> = if iso.is_some() {
+            reach
+                .reached_nodes()
+                .filter(|(_, r)| r.distance_m <= budget)
+                .map(|(u, r)| (u, r.distance_m))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let area = iso.as_ref().and_then(|v| v.first()).map_or(0.0, |i| {
+            geo::ChamberlainDuquetteArea::chamberlain_duquette_unsigned_area(&i.polygon)
+        });
+        out.push((*id, nodes, area));
+    }
+    let secs = started.elapsed().as_secs_f64();
+    if let Some(path) = save {
+        let mut text = String::new();
+        for (id, nodes, area) in &mut out {
+            nodes.sort_unstable_by_key(|n| n.0);
+            let list: Vec<String> = nodes.iter().map(|(u, d)| format!("{u}:{d:.4}")).collect();
+            writeln!(text, "{id}\t{area:.1}\t{}", list.join(","))?;
+        }
+        std::fs::write(path, text)?;
+    }
+    Ok((secs, json!({ "isochrones": out.len() }).to_string()))
 }
 
 /// W5: the OSM file into a fresh store, then the snapshot that answers queries.

@@ -57,41 +57,9 @@ pub const JOIN_BAND_M: f64 = 30.0;
 /// Longest connector between neighbouring copies, metres.
 pub const JOIN_RADIUS_M: f64 = 100.0;
 
-/// `highway=*` values a pedestrian may walk along: the same list and rule as the walking
-/// graph's (`walk::is_walkable`), repeated here so the generator does not depend on it.
-const WALKABLE: [&str; 20] = [
-    "footway",
-    "pedestrian",
-    "path",
-    "steps",
-    "living_street",
-    "residential",
-    "service",
-    "unclassified",
-    "tertiary",
-    "tertiary_link",
-    "secondary",
-    "secondary_link",
-    "primary",
-    "primary_link",
-    "track",
-    "cycleway",
-    "corridor",
-    "road",
-    "trunk",
-    "trunk_link",
-];
-
+/// The walking graph's rule ([`crate::walk::is_walkable`]): connectors join walkable streets.
 fn walkable(way: &StreetWay) -> bool {
-    if way.area || !WALKABLE.contains(&way.highway.as_str()) {
-        return false;
-    }
-    let foot = way.foot.as_deref();
-    if foot == Some("no") {
-        return false;
-    }
-    let foot_allowed = matches!(foot, Some("yes" | "designated" | "permissive"));
-    !(matches!(way.access.as_deref(), Some("private" | "no")) && !foot_allowed)
+    crate::walk::is_walkable(way)
 }
 
 /// Degrees to whole nanodegrees (exact for coordinates read from a PBF).
@@ -258,6 +226,9 @@ fn tile_rect(base: &OsmImport) -> Rect<f64> {
         .unwrap_or_else(|| Rect::new((0.0, 0.0), (0.0, 0.0)))
 }
 
+/// A walkable node in local metres, with its OSM id and nanodegree position.
+type NodeEntry = GeomWithData<[f64; 2], (i64, [i64; 2])>;
+
 fn plan_connectors(base: &OsmImport, rect: Rect<f64>, shift_nano: [i64; 2]) -> Vec<BaseConnector> {
     let ways: Vec<&StreetWay> = base.ways.iter().filter(|w| walkable(w)).collect();
     let mut degree: HashMap<i64, u32> = HashMap::new();
@@ -275,7 +246,7 @@ fn plan_connectors(base: &OsmImport, rect: Rect<f64>, shift_nano: [i64; 2]) -> V
     let xy = |p: [i64; 2]| [degrees(p[0]) * m_per_deg_lon, degrees(p[1]) * m_per_deg_lat];
     let mut nodes: Vec<(i64, [i64; 2])> = at.iter().map(|(&id, &p)| (id, p)).collect();
     nodes.sort_unstable();
-    let tree: RTree<GeomWithData<[f64; 2], (i64, [i64; 2])>> = RTree::bulk_load(
+    let tree: RTree<NodeEntry> = RTree::bulk_load(
         nodes
             .iter()
             .map(|&(id, p)| GeomWithData::new(xy(p), (id, p)))
@@ -938,6 +909,9 @@ impl Strings {
     }
 }
 
+/// A relation to write: id, members (type 0 node / 1 way / 2 relation, id, role), tags.
+type RelationOut<'a> = (i64, Vec<(u8, i64, &'a str)>, &'a Tags);
+
 struct PbfWriter<W: Write> {
     out: W,
     bytes: u64,
@@ -1027,10 +1001,7 @@ impl<W: Write> PbfWriter<W> {
         self.block(&strings, &group.0, 100)
     }
 
-    fn relations(
-        &mut self,
-        relations: &[(i64, Vec<(u8, i64, &str)>, &Tags)],
-    ) -> anyhow::Result<()> {
+    fn relations(&mut self, relations: &[RelationOut<'_>]) -> anyhow::Result<()> {
         let mut strings = Strings::new();
         let mut group = Pb::default();
         for (id, members, tags) in relations {

@@ -1,10 +1,12 @@
 //! A small run of the side-by-side benchmark harness (bench/compare), for real, so that it
-//! cannot rot: Nanjing Xinjiekou, one run of each workload, no warm-up, every contender
-//! (gridcircle in-process, PostGIS + osm2pgsql, GeoPandas/shapely). The harness's own setup
-//! script installs what is missing (Debian packages, a Python virtualenv from PyPI) and the
-//! run fails when the contenders' answers differ.
+//! cannot rot: Nanjing Xinjiekou, one run of each workload W1–W5, no warm-up, every contender
+//! (gridcircle in-process, PostGIS + pgRouting + osm2pgsql, GeoPandas/shapely, pandana or
+//! networkx), and two seconds of W6 (wrk against `gridcircle serve` on loopback). The
+//! harness's own setup script installs what is missing (Debian packages, a Python virtualenv
+//! from PyPI) and the run fails when the contenders' answers differ.
 //!
-//! It uses the `bench_compare` example that `cargo test` builds beside this test.
+//! It uses the `bench_compare` example that `cargo test` builds beside this test, and the
+//! `gridcircle` binary.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -38,9 +40,11 @@ fn harness_runs_on_nanjing_and_the_contenders_agree() {
         .arg("bench/compare/run.sh")
         .args(["--osm", "../shared/data/nanjing-xinjiekou.osm.pbf"])
         .args(["--tile", "1", "--runs", "1", "--warmup", "0"])
-        .args(["--workloads", "W1,W2,W5"])
+        .args(["--workloads", "W1,W2,W3,W4,W5,W6", "--w6-duration", "2"])
         .arg("--bin")
         .arg(&bin)
+        .arg("--server")
+        .arg(env!("CARGO_BIN_EXE_gridcircle"))
         .arg("--work")
         .arg(&work)
         // A database of its own, so a benchmark running at the same time is not disturbed.
@@ -54,7 +58,7 @@ fn harness_runs_on_nanjing_and_the_contenders_agree() {
         "the harness failed ({}):\n--- stdout\n{stdout}\n--- stderr\n{stderr}",
         out.status
     );
-    for w in ["W1", "W2"] {
+    for w in ["W1", "W2", "W3", "W4"] {
         assert!(
             stdout.contains(&format!("{w}: every contender gives the same answer")),
             "{w} answers were not checked:\n{stdout}"
@@ -67,9 +71,21 @@ fn harness_runs_on_nanjing_and_the_contenders_agree() {
         );
     }
     assert!(
-        stdout.contains("| W5 | PostGIS |"),
+        stdout.contains("| W5 | osm2pgsql + PostGIS |"),
         "no W5 row for osm2pgsql:\n{stdout}"
     );
+    assert!(
+        stdout.contains("| W3 | pgRouting |"),
+        "no W3 row for pgRouting:\n{stdout}"
+    );
+    let w6: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.starts_with("W6 /nearest:"))
+        .collect();
+    assert_eq!(w6.len(), 2, "two W6 runs (64 and 8 connections):\n{stdout}");
+    for line in w6 {
+        assert!(line.contains("non-2xx 0"), "W6 had failed requests: {line}");
+    }
     eprintln!(
         "{stdout}\n(harness smoke run: {:.1} s)",
         started.elapsed().as_secs_f64()

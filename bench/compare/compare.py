@@ -38,6 +38,9 @@ from pathlib import Path
 import numpy as np
 
 TOL_M = 0.01  # tolerance band, metres
+W3_PANDANA_MAXDIST = 3000.0  # pandana searches within a distance: W3 answers are compared up to it
+PANDANA_TOL_M = 0.1  # pandana's own precision: its path sums differ from float64 sums by centimetres
+SUPER = 9_000_000_000_000_000  # the super-source vertex of pgRouting's multi-source search
 EARTH_R = 6_371_008.8
 
 
@@ -65,6 +68,14 @@ class Inputs:
         self.facilities = pd.read_csv(work / "facilities.csv")
         self.points = pd.read_csv(work / "points.csv")
         self.kinds = self.meta["kinds"]
+        self.w3_kinds = self.kinds[:3]
+        self.walk_nodes = pd.read_csv(work / "walk_nodes.csv")
+        self.walk_edges = pd.read_csv(work / "walk_edges.csv")
+        self.walk_buildings = pd.read_csv(work / "walk_buildings.csv", dtype={"node": "Int64"})
+        self.walk_facilities = pd.read_csv(work / "walk_facilities.csv", dtype={"node": "Int64"})
+        self.walk_origins = pd.read_csv(work / "walk_origins.csv", dtype={"node": "Int64"})
+        self.graph_nodes = int(self.meta["walk_graph_nodes"])
+        self.w4_budget = float(self.meta["w4_budget_m"])
         self.radius = self.meta["radius_m"]
         self.k = self.meta["k"]
 
@@ -86,7 +97,7 @@ class Gridcircle:
         log(f"[{name}] snapshot loaded in {self.load_s:.2f} s")
 
     def supports(self, w):
-        return w in ("W1", "W2", "W5")
+        return w in ("W1", "W2", "W3", "W4", "W5")
 
     def run(self, w, save):
         self.proc.stdin.write(f"{w} {1 if save else 0}\n")
@@ -160,6 +171,22 @@ class PostGIS:
         c.execute("analyze bench.buildings")
         c.execute("analyze bench.facilities")
         c.execute("analyze bench.points")
+        started = time.perf_counter()
+        c.execute("create table bench.walk_edges (id bigserial primary key, source bigint, target bigint, cost float8)")
+        c.execute("create table bench.walk_nodes (id bigint primary key, lon float8, lat float8, geom geometry(Point, 4326) "
+                  "generated always as (ST_SetSRID(ST_MakePoint(lon, lat), 4326)) stored)")
+        c.execute("create table bench.walk_buildings (id bigint primary key, node bigint)")
+        c.execute("create table bench.walk_facilities (id bigint primary key, kind text, node bigint)")
+        c.execute("create table bench.walk_origins (id bigint primary key, node bigint)")
+        for table, names in [("walk_edges", "source, target, cost"), ("walk_nodes", "id, lon, lat"),
+                             ("walk_buildings", "id, node"), ("walk_facilities", "id, kind, node"),
+                             ("walk_origins", "id, node")]:
+            with c.cursor() as cur:
+                with cur.copy(f"copy bench.{table} ({names}) from stdin with (format csv, header true)") as cp:
+                    cp.write((self.inputs.work / f"{table}.csv").read_bytes())
+        c.execute("create index on bench.walk_buildings (node)")
+        c.execute("analyze bench.walk_edges")
+        self.walk_prep_s = time.perf_counter() - started
 
     def kind_indexes(self, table):
         kinds = [r[0] for r in self.conn.execute(f"select distinct kind from {table}").fetchall()]
@@ -167,10 +194,59 @@ class PostGIS:
             self.conn.execute(f"create index on {table} using gist (geog) where kind = '{kind}'")
 
     def supports(self, w):
-        return w in ("W1", "W2", "W5")
+        return w in ("W1", "W2", "W3", "W4", "W5")
 
     def run(self, w, save):
         return getattr(self, w.lower())(save)
+
+    def w3(self, save):
+        """pgRouting: one drivingDistance per kind from a super-source joined at cost 0 to the
+        kind's facilities (the equicost variant answers a different question)."""
+        out = []
+        started = time.perf_counter()
+        for kind in self.inputs.w3_kinds:
+            edges = ("select id, source, target, cost, cost as reverse_cost from bench.walk_edges union all "
+                     f"select {SUPER} + row_number() over (), {SUPER}, node, 0, 0 from bench.walk_facilities "
+                     f"where kind = '{kind}' and node is not null")
+            rows = self.conn.execute(
+                "select b.id, d.agg_cost from bench.walk_buildings b join "
+                "pgr_drivingDistance(%s, %s::bigint, 1e12::float8, directed => false) d on d.node = b.node",
+                (edges, SUPER)).fetchall()
+            out.append((kind, dict(rows)))
+        secs = time.perf_counter() - started
+        if save:
+            write_w3(self.inputs.work / "answers/W3-pgRouting.tsv", out, self.inputs.walk_buildings.id.values)
+        return secs, {"prep_s": self.walk_prep_s}
+
+    def w4(self, save):
+        """pgRouting: one drivingDistance from all origins at once (10 minutes), then
+        ST_ConcaveHull of each origin's reached nodes."""
+        started = time.perf_counter()
+        origins = [int(x) for x in self.inputs.walk_origins.node.dropna()]
+        cur = self.conn.execute(
+            "select * from pgr_drivingDistance('select id, source, target, cost, cost as reverse_cost from "
+            "bench.walk_edges', %s::bigint[], %s::float8, directed => false)",
+            (origins, self.inputs.w4_budget))
+        names = [d.name for d in cur.description]
+        start_col = names.index("start_vid") if "start_vid" in names else names.index("from_v")
+        node_col, cost_col = names.index("node"), names.index("agg_cost")
+        reached = {}
+        for row in cur.fetchall():
+            reached.setdefault(row[start_col], []).append((row[node_col], row[cost_col]))
+        hulls = self.conn.execute(
+            "with r as (select o, node from unnest(%s::bigint[], %s::bigint[]) as t(o, node)) "
+            "select r.o, ST_Area(ST_ConcaveHull(ST_Collect(n.geom), 0.3)::geography) from r "
+            "join bench.walk_nodes n on n.id = r.node group by r.o",
+            ([o for o, v in reached.items() for _ in v], [n for v in reached.values() for n, _ in v])).fetchall()
+        secs = time.perf_counter() - started
+        if save:
+            node_of = dict(zip(self.inputs.walk_origins.node.dropna().astype(int), self.inputs.walk_origins.id[self.inputs.walk_origins.node.notna()]))
+            area = dict(hulls)
+            with open(self.inputs.work / "answers/W4-pgRouting.tsv", "w") as f:
+                for o, v in sorted(reached.items(), key=lambda kv: node_of[kv[0]]):
+                    nodes = sorted((n, d) for n, d in v if n < self.inputs.graph_nodes)
+                    f.write(f"{node_of[o]}\t{area.get(o, 0):.1f}\t{','.join(f'{n}:{d:.4f}' for n, d in nodes)}\n")
+        return secs, {"isochrones": len(reached)}
 
     def w1(self, save):
         out = []
@@ -335,6 +411,110 @@ class GeoPandas:
         pass
 
 
+class PyNetwork:
+    """pandana when it installs (contraction hierarchies; nearest_pois within a distance;
+    nodes_in_range), else networkx (multi-source Dijkstra, single-source with a cutoff);
+    shapely concave_hull for isochrones."""
+
+    def __init__(self, inputs: Inputs):
+        import pandas as pd
+        import shapely
+
+        self.inputs = inputs
+        self.pd = pd
+        self.shapely = shapely
+        nodes, edges = inputs.walk_nodes, inputs.walk_edges
+        self.xy = dict(zip(nodes.id.values, zip(nodes.lon.values, nodes.lat.values)))
+        started = time.perf_counter()
+        try:
+            import pandana
+
+            self.kind = "pandana"
+            self.version = pandana.__version__
+            self.net = pandana.Network(nodes.lon.values, nodes.lat.values, edges.source.values, edges.target.values,
+                                       edges[["cost"]], twoway=True)
+            self.net.node_ids_index = pd.Index(nodes.id.values)
+        except ImportError:
+            import networkx as nx
+
+            self.kind = "networkx"
+            self.version = nx.__version__
+            self.nx = nx
+            self.g = nx.Graph()
+            for u, v, c in zip(edges.source.values, edges.target.values, edges.cost.values):
+                if not self.g.has_edge(u, v) or self.g[u][v]["weight"] > c:
+                    self.g.add_edge(int(u), int(v), weight=float(c))
+        self.name = self.kind
+        self.prep_s = time.perf_counter() - started
+        log(f"[{self.kind} {self.version}] network ready in {self.prep_s:.2f} s")
+
+    def supports(self, w):
+        return w in ("W3", "W4")
+
+    def run(self, w, save):
+        return getattr(self, w.lower())(save)
+
+    def w3(self, save):
+        pd = self.pd
+        wb, wf = self.inputs.walk_buildings, self.inputs.walk_facilities
+        has = wb.node.notna().values
+        bnodes = wb.node[has].astype("int64").values
+        out = []
+        started = time.perf_counter()
+        for kind in self.inputs.w3_kinds:
+            fnodes = wf[(wf.kind == kind) & wf.node.notna()].node.astype("int64").values
+            if self.kind == "pandana":
+                poi = pd.Series(fnodes, index=pd.RangeIndex(len(fnodes)))
+                self.net.get_node_ids = lambda x, y, mapping_distance=None: poi
+                self.net.set_pois(kind, W3_PANDANA_MAXDIST, 1, pd.Series(np.zeros(len(fnodes))),
+                                  pd.Series(np.zeros(len(fnodes))))
+                res = self.net.nearest_pois(W3_PANDANA_MAXDIST, kind, num_pois=1)
+                d = res[1].reindex(bnodes).values
+                d = np.where(d >= W3_PANDANA_MAXDIST, np.nan, d)
+            else:
+                dist = self.nx.multi_source_dijkstra_path_length(self.g, [int(x) for x in fnodes])
+                d = np.array([dist.get(int(n), np.nan) for n in bnodes])
+            full = np.full(len(wb), np.nan)
+            full[has] = d
+            out.append((kind, dict(zip(wb.id.values, full))))
+        secs = time.perf_counter() - started
+        if save:
+            write_w3(self.inputs.work / f"answers/W3-{self.kind}.tsv", out, wb.id.values)
+        return secs, {"prep_s": self.prep_s}
+
+    def w4(self, save):
+        pd = self.pd
+        shp = self.shapely
+        origins = self.inputs.walk_origins.dropna()
+        budget = self.inputs.w4_budget
+        started = time.perf_counter()
+        reached = {}
+        if self.kind == "pandana":
+            r = self.net.nodes_in_range(list(origins.node.astype("int64").values), budget)
+            for o, grp in r.groupby("source"):
+                reached[int(o)] = list(zip(grp.destination.values, grp.iloc[:, 2].values))
+        else:
+            for o in origins.node.astype("int64").values:
+                dist = self.nx.single_source_dijkstra_path_length(self.g, int(o), cutoff=budget)
+                reached[int(o)] = list(dist.items())
+        areas = {}
+        for o, v in reached.items():
+            pts = shp.multipoints([self.xy[n] for n, _ in v])
+            areas[o] = shp.concave_hull(pts, ratio=0.3)
+        secs = time.perf_counter() - started
+        if save:
+            node_of = dict(zip(origins.node.astype("int64").values, origins.id.values))
+            with open(self.inputs.work / f"answers/W4-{self.kind}.tsv", "w") as f:
+                for o, v in sorted(reached.items(), key=lambda kv: node_of[kv[0]]):
+                    nodes = sorted((int(n), float(d)) for n, d in v if n < self.inputs.graph_nodes and d <= budget)
+                    area = self.shapely.area(areas[o])
+                    f.write(f"{node_of[o]}\t0\t{','.join(f'{n}:{d:.4f}' for n, d in nodes)}\n")
+        return secs, {"isochrones": len(reached), "prep_s": self.prep_s}
+
+    def close(self):
+        pass
+
+
 # ----------------------------------------------------------------------------------------------
 # Answers
 
@@ -352,6 +532,93 @@ def write_w2(path, answers):
             for pid, ids, ds in sorted(rows, key=lambda r: int(r[0])):
                 f.write(f"{kind}\t{int(pid)}\t{','.join(str(int(i)) for i in ids)}\t"
                         f"{','.join(f'{float(d):.4f}' for d in ds)}\n")
+
+
+def write_w3(path, answers, building_ids):
+    with open(path, "w") as f:
+        for kind, d in answers:
+            for i in building_ids:
+                x = d.get(i)
+                f.write(f"{kind}\t{int(i)}\t{'' if x is None or x != x else f'{float(x):.4f}'}\n")
+
+
+def read_w3(path):
+    out = {}
+    for line in open(path):
+        kind, i, d = line.rstrip("\n").split("\t")
+        out[(kind, int(i))] = float(d) if d else None
+    return out
+
+
+def check_w3(inputs, names, limits, tolerances):
+    """Same walking distance per building and kind, within TOL_M (or the peer's own precision:
+    pandana's path sums drift by centimetres); a peer that searches only up to a distance
+    (pandana) is compared up to it."""
+    ref = read_w3(inputs.work / "answers/W3-gridcircle.tsv")
+    problems, report = 0, []
+    for name in names:
+        other = read_w3(inputs.work / f"answers/W3-{name}.tsv")
+        limit = limits.get(name, float("inf"))
+        tol = tolerances.get(name, TOL_M)
+        real, band, worst = [], 0, 0.0
+        for key, a in ref.items():
+            o = other.get(key)
+            a2 = a if a is not None and a < limit - TOL_M else None
+            o2 = o if o is not None and o < limit - TOL_M else None
+            if a2 is None and o2 is None:
+                continue
+            if a2 is None or o2 is None or abs(a2 - o2) > tol:
+                real.append((key, a, o))
+            elif abs(a2 - o2) > TOL_M:
+                band += 1
+                worst = max(worst, abs(a2 - o2))
+        report.append(f"W3: gridcircle vs {name}: {len(ref)} answers, {len(real)} disagreements beyond ±{tol} m"
+                      + (f", {band} within ±{tol} m but beyond ±{TOL_M} m (largest {worst:.3f} m)" if band else "")
+                      + (f" (compared up to {limit:.0f} m)" if limit != float("inf") else ""))
+        for key, a, o in real[:10]:
+            report.append(f"    {key}: gridcircle {a} / {name} {o}")
+        problems += len(real)
+    return problems, report
+
+
+def read_w4(path):
+    out = {}
+    for line in open(path):
+        oid, area, nodes = line.rstrip("\n").split("\t")
+        reached = {}
+        for item in nodes.split(",") if nodes else []:
+            n, d = item.split(":")
+            reached[int(n)] = float(d)
+        out[int(oid)] = (float(area), reached)
+    return out
+
+
+def check_w4(inputs, names):
+    """Same set of graph nodes within the budget per origin. (The polygons differ by design:
+    gridcircle draws the walkable band with holes, the peers a concave hull of points.)"""
+    ref = read_w4(inputs.work / "answers/W4-gridcircle.tsv")
+    problems, report = 0, []
+    for name in names:
+        other = read_w4(inputs.work / f"answers/W4-{name}.tsv")
+        tol = PANDANA_TOL_M if name == "pandana" else TOL_M
+        real, band, lines = 0, 0, []
+        for oid, (area, nodes) in ref.items():
+            o = other.get(oid, (0.0, {}))[1]
+            only = [(n, d) for n, d in nodes.items() if n not in o] + [(n, d) for n, d in o.items() if n not in nodes]
+            if not only:
+                continue
+            if all(abs(d - inputs.w4_budget) <= tol for _, d in only):
+                band += 1
+            else:
+                real += 1
+                if real <= 5:
+                    lines.append(f"    origin {oid}: {len(set(nodes) - set(o))} nodes only in gridcircle, "
+                                 f"{len(set(o) - set(nodes))} only in {name}")
+        report.append(f"W4: gridcircle vs {name}: {len(ref)} isochrones, {real} with a different node set"
+                      + (f", {band} differing only by nodes within ±{tol} m of the budget" if band else ""))
+        report += lines
+        problems += real
+    return problems, report
 
 
 def read_w1(path):
@@ -465,6 +732,8 @@ def main():
     if threads > 1:
         contenders.append(Gridcircle("gridcircle-1thread", [args.worker], args.work, 1))
     contenders += [PostGIS(inputs, args.dsn, args.repo), GeoPandas(inputs)]
+    if any(w in workloads for w in ("W3", "W4")):
+        contenders.append(PyNetwork(inputs))
 
     results = []
     failures = 0
@@ -488,20 +757,29 @@ def main():
         ref = statistics.median(times["gridcircle"])
         for c in who:
             med = statistics.median(times[c.name])
-            results.append({"size": size, "buildings": meta["buildings"], "workload": w, "contender": c.name,
+            label = "pgRouting" if (c.name == "PostGIS" and w in ("W3", "W4")) else \
+                "osm2pgsql + PostGIS" if (c.name == "PostGIS" and w == "W5") else c.name
+            results.append({"size": size, "buildings": meta["buildings"], "workload": w, "contender": label,
                             "median_s": med, "min_s": min(times[c.name]), "max_s": max(times[c.name]),
                             "runs": len(times[c.name]), "ratio_to_gridcircle": med / ref if ref > 0 else None,
-                            "answers": len(inputs.kinds) if w in ("W1", "W2") else 1, "extra": extras[c.name]})
+                            "answers": {"W1": len(inputs.kinds), "W2": len(inputs.kinds), "W3": len(inputs.w3_kinds),
+                                        "W4": len(inputs.walk_origins)}.get(w, 1),
+                            "extra": extras[c.name]})
         peers = [c.name for c in who if not c.name.startswith("gridcircle")]
         if w == "W1":
             problems, report = check_w1(inputs, peers)
         elif w == "W2":
             problems, report = check_w2(inputs, peers)
+        elif w == "W3":
+            problems, report = check_w3(inputs, [("pgRouting" if n == "PostGIS" else n) for n in peers],
+                                        {"pandana": W3_PANDANA_MAXDIST}, {"pandana": PANDANA_TOL_M})
+        elif w == "W4":
+            problems, report = check_w4(inputs, [("pgRouting" if n == "PostGIS" else n) for n in peers])
         elif w == "W5":
             problems, report = 0, [f"W5 {c.name}: {extras[c.name]}" for c in who]
         else:
             problems, report = 0, []
-        if w in ("W1", "W2") and problems == 0:
+        if w in ("W1", "W2", "W3", "W4") and problems == 0:
             report.insert(0, f"{w}: every contender gives the same answer (up to the ±{TOL_M} m band)")
         for line in report:
             print(line, flush=True)

@@ -2,8 +2,8 @@
 # The side-by-side benchmarks in one command (docs/PERFORMANCE.md):
 #
 #   bench/compare/run.sh [--osm FILE] [--tile N] [--runs R] [--warmup W] [--runs-w5 R]
-#                        [--workloads W1,W2,W5] [--bin PATH] [--profile release|dev]
-#                        [--results FILE] [--work DIR]
+#                        [--workloads W1,W2,W3,W4,W5,W6] [--bin PATH] [--server PATH]
+#                        [--profile release|dev] [--results FILE] [--work DIR] [--w6-duration S]
 #
 # Sets up the peers (setup.sh), builds the gridcircle side (examples/bench_compare.rs),
 # prepares identical inputs from one extraction (tiling the extract N×N when N > 1), then runs
@@ -11,8 +11,8 @@
 # between their answers (exit status 1 when they disagree).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-osm=../shared/data/porto.osm.pbf tile=1 runs=5 warmup=1 runs_w5="" workloads=W1,W2,W5
-bin="" profile=release results="" work=""
+osm=../shared/data/porto.osm.pbf tile=1 runs=5 warmup=1 runs_w5="" workloads=W1,W2,W3,W4,W5,W6
+bin="" server="" profile=release results="" work="" w6_duration=10
 while [ $# -gt 0 ]; do
   case "$1" in
     --osm) osm=$2; shift 2 ;;
@@ -25,14 +25,17 @@ while [ $# -gt 0 ]; do
     --profile) profile=$2; shift 2 ;;
     --results) results=$2; shift 2 ;;
     --work) work=$2; shift 2 ;;
+    --server) server=$2; shift 2 ;;
+    --w6-duration) w6_duration=$2; shift 2 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
 py=$(bash bench/compare/setup.sh | tail -n 1)
 if [ -z "$bin" ]; then
-  cargo build --quiet --locked --profile "$profile" --example bench_compare
+  cargo build --quiet --locked --profile "$profile" --example bench_compare --bin gridcircle
   dir=$([ "$profile" = dev ] && echo debug || echo "$profile")
   bin=target/$dir/examples/bench_compare
+  [ -n "$server" ] || server=target/$dir/gridcircle
 fi
 name=$(basename "$osm"); name=${name%%.*}
 [ -n "$work" ] || work=target/compare/$name-${tile}x${tile}
@@ -42,5 +45,16 @@ echo "[run] machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GB", $2/104
 extra=()
 [ -n "$runs_w5" ] && extra+=(--runs-w5 "$runs_w5")
 [ -n "$results" ] && extra+=(--results "$results")
-exec "$py" bench/compare/compare.py --work "$work" --worker "$bin" --workloads "$workloads" \
-  --runs "$runs" --warmup "$warmup" "${extra[@]}"
+status=0
+in_process=$(echo "$workloads" | tr ',' '\n' | grep -v '^W6$' | paste -sd, -)
+if [ -n "$in_process" ]; then
+  "$py" bench/compare/compare.py --work "$work" --worker "$bin" --workloads "$in_process" \
+    --runs "$runs" --warmup "$warmup" "${extra[@]}" || status=$?
+fi
+if echo "$workloads" | tr ',' '\n' | grep -qx W6; then
+  [ -n "$server" ] || { cargo build --quiet --locked --release --bin gridcircle; server=target/release/gridcircle; }
+  for c in 64 8; do
+    bash bench/compare/w6.sh --work "$work" --server "$server" --duration "$w6_duration" --connections "$c" || status=$?
+  done
+fi
+exit $status

@@ -37,7 +37,7 @@ if ! psql -d postgres -tAc "select 1 from pg_database where datname='$db'" | gre
   log "createdb $db"
   createdb "$db"
 fi
-psql -q -d "$db" -c "create extension if not exists postgis; create extension if not exists pgrouting; create extension if not exists hstore; create extension if not exists btree_gist;" >&2
+psql -q -d "$db" -c "set client_min_messages = warning; create extension if not exists postgis; create extension if not exists pgrouting; create extension if not exists hstore; create extension if not exists btree_gist;" >&2
 
 venv=${GRIDCIRCLE_BENCH_VENV:-$root/target/compare/venv}
 if [ ! -x "$venv/bin/python" ]; then
