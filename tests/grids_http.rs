@@ -77,7 +77,12 @@ impl Api {
         actor: Option<&str>,
     ) -> (u16, Value) {
         let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let anonymous = method == "GET";
         let mut r = self.http.request(m, self.server.url(path));
+        if !anonymous {
+            // Writes carry the harness's admin token; reads stay anonymous.
+            r = r.bearer_auth(&self.server.token);
+        }
         if let Some(a) = actor {
             r = r.header("X-Actor", a);
         }
@@ -87,7 +92,10 @@ impl Api {
         let resp = r.send().expect("request");
         let status = resp.status().as_u16();
         let text = resp.text().unwrap();
-        self.answers.lock().unwrap().push(text.clone());
+        if anonymous {
+            // The answers an anonymous caller saw (an admin's write answers may show phones).
+            self.answers.lock().unwrap().push(text.clone());
+        }
         (status, serde_json::from_str(&text).unwrap_or(Value::Null))
     }
 
@@ -1015,7 +1023,11 @@ fn communities_and_street_offices_are_checked_against_parent_and_siblings() {
         .iter()
         .map(|c| (c["action"].as_str().unwrap(), c["actor"].as_str().unwrap()))
         .collect();
-    assert_eq!(actions, [("create", "import"), ("replace", "anonymous")]);
+    // Without X-Actor, the history names the token that made the change.
+    assert_eq!(actions.len(), 2);
+    assert_eq!(actions[0], ("create", "import"));
+    assert_eq!(actions[1].0, "replace");
+    assert!(actions[1].1.starts_with("token:"), "{actions:?}");
     assert_eq!(history["changes"][1]["boundary_changed"], false);
     assert_eq!(history["changes"][1]["new"]["name"], "新名字社区");
     assert_eq!(
@@ -1045,7 +1057,11 @@ fn phones_never_reach_an_anonymous_caller() {
         &json!({ "name": "楼栋长甲", "phone": "13700002222" }),
     );
     assert_eq!(status, 200, "{chief}");
-    assert_eq!(chief["chief"], json!({ "name": "楼栋长甲" }));
+    // The writer is an admin, who may see the phone; anonymous readers may not (below).
+    assert_eq!(
+        chief["chief"],
+        json!({ "name": "楼栋长甲", "phone": "13700002222" })
+    );
     assert_eq!(
         api.send("PUT", "/buildings/99999999/chief", &json!({ "name": "x" }))
             .0,
@@ -1120,7 +1136,7 @@ fn phones_never_reach_an_anonymous_caller() {
         .collect();
     phones.extend(["13912345678", "13800001111", "13700002222"].map(String::from));
     let answers = api.answers.lock().unwrap();
-    assert!(answers.len() > 15);
+    assert!(answers.len() > 10, "{} anonymous answers", answers.len());
     for text in answers.iter() {
         for phone in &phones {
             assert!(

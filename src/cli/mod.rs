@@ -149,6 +149,49 @@ enum Command {
     /// Build a larger city for scale work: N×N shifted copies of an extract (Porto by default)
     /// with renumbered ids and joined street networks, as an OSM file or into a store.
     Synth(crate::synth::SynthArgs),
+    /// Bearer tokens for writes: create (the token is printed once; only its SHA-256 is
+    /// stored), revoke, list.
+    Token {
+        #[command(subcommand)]
+        action: TokenCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenCommand {
+    /// Create a token and print it once (stdout; the description goes to stderr).
+    #[command(
+        after_help = "Roles and scopes:\n  admin                               everything, and GET /audit\n  street_office --scope <id|9-digit code>   communities and grids inside the street office\n  community --scope <id|12-digit code>      grids inside the community\n  organisation --scope <owner name>         the facilities with that owner\n  planner                             service circles, analytics and personal data\n\nExamples:\n  gridcircle token create --role admin --label ops\n  gridcircle token create --role street_office --scope 320102001 --label 新街口街道\n  gridcircle token create --role organisation --scope 某单位 --label 某单位后勤"
+    )]
+    Create {
+        /// The store.
+        #[arg(long, default_value = "gridcircle.gpkg", env = "GRIDCIRCLE_DB")]
+        db: String,
+        /// admin, street_office, community, organisation or planner.
+        #[arg(long)]
+        role: crate::auth::Role,
+        /// street_office: the office's id or code; community: the community's id or code;
+        /// organisation: the owner name its facilities carry.
+        #[arg(long)]
+        scope: Option<String>,
+        /// Who the token is for (shown in the audit log).
+        #[arg(long)]
+        label: Option<String>,
+    },
+    /// Revoke a token by its id (from `token list` or `token create`): refused from now on.
+    Revoke {
+        /// The store.
+        #[arg(long, default_value = "gridcircle.gpkg", env = "GRIDCIRCLE_DB")]
+        db: String,
+        /// The token's id.
+        id: i64,
+    },
+    /// List tokens (ids, roles, scopes, labels; never the tokens).
+    List {
+        /// The store.
+        #[arg(long, default_value = "gridcircle.gpkg", env = "GRIDCIRCLE_DB")]
+        db: String,
+    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -165,6 +208,28 @@ struct ServeArgs {
     /// Request timeout in seconds.
     #[arg(long, default_value_t = 10)]
     timeout_secs: u64,
+    /// Most positions in one GeoJSON geometry of a request.
+    #[arg(long, default_value_t = 20_000)]
+    max_vertices: usize,
+    /// Most features in one request.
+    #[arg(long, default_value_t = 1_000)]
+    max_features: usize,
+    /// Anonymous requests per second per client IP (0: no limit).
+    #[arg(long, default_value_t = 30, env = "GRIDCIRCLE_RATE_ANONYMOUS")]
+    rate_anonymous: u32,
+    /// Anonymous burst per client IP.
+    #[arg(long, default_value_t = 300, env = "GRIDCIRCLE_RATE_ANONYMOUS_BURST")]
+    rate_anonymous_burst: u32,
+    /// Requests per second per token (0: no limit).
+    #[arg(long, default_value_t = 100, env = "GRIDCIRCLE_RATE_AUTHENTICATED")]
+    rate_authenticated: u32,
+    /// Burst per token.
+    #[arg(long, default_value_t = 500, env = "GRIDCIRCLE_RATE_AUTHENTICATED_BURST")]
+    rate_authenticated_burst: u32,
+    /// An origin whose pages may call the API (CORS), e.g. https://map.example.org; repeat for
+    /// more. None: same-origin only.
+    #[arg(long = "cors-origin", env = "GRIDCIRCLE_CORS_ORIGINS", value_delimiter = ',')]
+    cors_origins: Vec<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -235,6 +300,19 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let fresh = !Path::new(db.trim_start_matches("sqlite://")).exists();
             let store = Store::open(&db).await?;
             if fresh {
+                let token = crate::auth::generate_token();
+                let id = store
+                    .create_token(
+                        &token.hash,
+                        crate::auth::Role::Admin,
+                        &crate::auth::Scope::Everything,
+                        "demo operator",
+                    )
+                    .await?;
+                eprintln!(
+                    "Admin token for this demo (token {id}; shown only now, only its hash is stored):\n  {}\nSend it as `Authorization: Bearer <token>` to write. More: `gridcircle token create --role … --db {db}`.",
+                    token.secret
+                );
                 eprintln!("First run: importing {} into {db}", osm.display());
                 import_file(
                     &store,
@@ -326,6 +404,95 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Synth(args) => crate::synth::run(args).await,
+        Command::Token { action } => token_command(action, &catalogue).await,
+    }
+}
+
+async fn token_command(action: TokenCommand, catalogue: &KindCatalogue) -> anyhow::Result<()> {
+    use crate::auth::{Role, Scope, generate_token};
+    let open = |db: &str| {
+        anyhow::ensure!(
+            Path::new(db.trim_start_matches("sqlite://")).exists(),
+            "no store at {db}"
+        );
+        Ok(())
+    };
+    match action {
+        TokenCommand::Create {
+            db,
+            role,
+            scope,
+            label,
+        } => {
+            open(&db)?;
+            let store = Store::open(&db).await?;
+            let scope = match (role, scope.as_deref().map(str::trim)) {
+                (Role::Admin | Role::Planner, None) => Scope::Everything,
+                (Role::Admin | Role::Planner, Some(_)) => {
+                    anyhow::bail!("a {role} token has no --scope")
+                }
+                (_, None | Some("")) => anyhow::bail!("a {role} token needs --scope"),
+                (Role::Organisation, Some(owner)) => Scope::Owner(owner.to_owned()),
+                (Role::StreetOffice | Role::Community, Some(text)) => {
+                    let data = store.load(catalogue).await?;
+                    let found = if role == Role::StreetOffice {
+                        data.street_offices
+                            .iter()
+                            .find(|s| s.id.to_string() == text || s.code.to_string() == text)
+                            .map(|s| (s.id, s.name.clone()))
+                    } else {
+                        data.communities
+                            .iter()
+                            .find(|c| c.id.to_string() == text || c.code.to_string() == text)
+                            .map(|c| (c.id, c.name.clone()))
+                    };
+                    let (id, name) = found.with_context(|| {
+                        format!("no {} with id or code {text:?} in {db}", role.as_str().replace('_', " "))
+                    })?;
+                    eprintln!("scope: {} {id} ({name})", role.as_str().replace('_', " "));
+                    if role == Role::StreetOffice {
+                        Scope::StreetOffice(id)
+                    } else {
+                        Scope::Community(id)
+                    }
+                }
+            };
+            let label = label.unwrap_or_else(|| role.as_str().to_owned());
+            let token = generate_token();
+            let id = store.create_token(&token.hash, role, &scope, &label).await?;
+            store.close().await;
+            eprintln!(
+                "token {id}: role {role}, label {label:?}. It is shown only now (the store keeps its SHA-256); revoke with `gridcircle token revoke {id}`."
+            );
+            println!("{}", token.secret);
+            Ok(())
+        }
+        TokenCommand::Revoke { db, id } => {
+            open(&db)?;
+            let store = Store::open(&db).await?;
+            let done = store.revoke_token(id).await?;
+            store.close().await;
+            anyhow::ensure!(done, "no unrevoked token with id {id}");
+            eprintln!("token {id} revoked");
+            Ok(())
+        }
+        TokenCommand::List { db } => {
+            open(&db)?;
+            let store = Store::open(&db).await?;
+            for t in store.tokens().await? {
+                println!(
+                    "{}\t{}\t{}\t{}\t{}\t{}",
+                    t.id,
+                    t.role,
+                    t.scope.as_deref().unwrap_or("-"),
+                    t.label,
+                    t.created_at,
+                    t.revoked_at.as_deref().map_or("active".to_owned(), |r| format!("revoked {r}"))
+                );
+            }
+            store.close().await;
+            Ok(())
+        }
     }
 }
 
@@ -420,6 +587,19 @@ async fn serve_store(
         limits: Limits {
             body_bytes: args.body_limit,
             timeout: std::time::Duration::from_secs(args.timeout_secs),
+            max_vertices: args.max_vertices,
+            max_features: args.max_features,
+            rate: crate::http::RateLimits {
+                anonymous: crate::http::Quota {
+                    per_second: args.rate_anonymous,
+                    burst: args.rate_anonymous_burst,
+                },
+                authenticated: crate::http::Quota {
+                    per_second: args.rate_authenticated,
+                    burst: args.rate_authenticated_burst,
+                },
+            },
+            cors_origins: args.cors_origins.clone(),
             ..Limits::default()
         },
     };
@@ -438,7 +618,10 @@ async fn serve_store(
     println!(
         "gridcircle listening on http://{addr}/  (API: http://{addr}/collections, OpenAPI: http://{addr}/api)"
     );
-    axum::serve(listener, app(state, web))
+    axum::serve(
+        listener,
+        app(state, web).into_make_service_with_connect_info::<SocketAddr>(),
+    )
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })

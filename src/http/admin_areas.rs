@@ -11,10 +11,12 @@ use axum::response::Response;
 use serde_json::json;
 
 use super::AppState;
+use super::auth::{audit, permit, record, writer};
 use super::collections::written;
 use super::error::{ApiError, ApiResult};
 use super::feature::{self, Props, parse_feature};
 use super::grids::{Caller, area_from_geometry, in_service_area, topology_config, topology_error};
+use crate::auth::{BoundaryKind, Target};
 use crate::grids::{self, TopologyReport};
 use crate::index::{AdminLayer, Snapshot};
 use crate::model::{Community, CommunityCode, StreetOffice, StreetOfficeCode, parse_name};
@@ -117,9 +119,19 @@ pub async fn create_community(
     body: &[u8],
     caller: &Caller,
 ) -> ApiResult<Response> {
+    writer(caller)?;
     let _writer = state.snapshot.write_lock().await;
     let snapshot = state.snapshot.current();
     let mut c = community_from_body(&snapshot, body, state.limits.service_margin_m)?;
+    permit(
+        caller,
+        &snapshot,
+        Target::Boundary {
+            kind: BoundaryKind::Community,
+            before: None,
+            after: Some(&c.boundary),
+        },
+    )?;
     let report = check_community(&snapshot, &c, None);
     if !report.is_ok() {
         return Err(topology_error("community", &report));
@@ -129,6 +141,16 @@ pub async fn create_community(
     let mut items = snapshot.communities.items().to_vec();
     items.push(c.clone());
     state.snapshot.publish(with_communities(&snapshot, items));
+    audit(
+        state,
+        caller,
+        "create",
+        "communities",
+        c.id,
+        None,
+        record(&feature::community(&c)),
+    )
+    .await;
     let body = with_warnings(feature::community(&c), &report, committed.at);
     Ok(written(StatusCode::CREATED, "communities", c.id, body))
 }
@@ -140,6 +162,7 @@ pub async fn replace_community(
     body: &[u8],
     caller: &Caller,
 ) -> ApiResult<Response> {
+    writer(caller)?;
     let _writer = state.snapshot.write_lock().await;
     let snapshot = state.snapshot.current();
     let index = snapshot
@@ -148,6 +171,17 @@ pub async fn replace_community(
         .ok_or_else(|| ApiError::not_found(format!("no communities feature with id {id}")))?;
     let mut c = community_from_body(&snapshot, body, state.limits.service_margin_m)?;
     c.id = id;
+    let old = &snapshot.communities.items()[index];
+    permit(
+        caller,
+        &snapshot,
+        Target::Boundary {
+            kind: BoundaryKind::Community,
+            before: Some(&old.boundary),
+            after: Some(&c.boundary),
+        },
+    )?;
+    let before = record(&feature::community(old));
     let report = check_community(&snapshot, &c, Some(id));
     if !report.is_ok() {
         return Err(topology_error("community", &report));
@@ -160,6 +194,16 @@ pub async fn replace_community(
     let mut items = snapshot.communities.items().to_vec();
     items[index] = c.clone();
     state.snapshot.publish(with_communities(&snapshot, items));
+    audit(
+        state,
+        caller,
+        "replace",
+        "communities",
+        id,
+        before,
+        record(&feature::community(&c)),
+    )
+    .await;
     let body = with_warnings(feature::community(&c), &report, committed.at);
     Ok(written(StatusCode::OK, "communities", id, body))
 }
@@ -207,9 +251,19 @@ pub async fn create_street_office(
     body: &[u8],
     caller: &Caller,
 ) -> ApiResult<Response> {
+    writer(caller)?;
     let _writer = state.snapshot.write_lock().await;
     let snapshot = state.snapshot.current();
     let mut o = office_from_body(&snapshot, body, state.limits.service_margin_m)?;
+    permit(
+        caller,
+        &snapshot,
+        Target::Boundary {
+            kind: BoundaryKind::StreetOffice,
+            before: None,
+            after: Some(&o.boundary),
+        },
+    )?;
     let report = check_office(&snapshot, &o, None);
     if !report.is_ok() {
         return Err(topology_error("street office", &report));
@@ -222,6 +276,16 @@ pub async fn create_street_office(
     let mut items = snapshot.street_offices.items().to_vec();
     items.push(o.clone());
     state.snapshot.publish(with_offices(&snapshot, items));
+    audit(
+        state,
+        caller,
+        "create",
+        "street_offices",
+        o.id,
+        None,
+        record(&feature::street_office(&o)),
+    )
+    .await;
     let body = with_warnings(feature::street_office(&o), &report, committed.at);
     Ok(written(StatusCode::CREATED, "street_offices", o.id, body))
 }
@@ -233,6 +297,7 @@ pub async fn replace_street_office(
     body: &[u8],
     caller: &Caller,
 ) -> ApiResult<Response> {
+    writer(caller)?;
     let _writer = state.snapshot.write_lock().await;
     let snapshot = state.snapshot.current();
     let index = snapshot
@@ -241,6 +306,17 @@ pub async fn replace_street_office(
         .ok_or_else(|| ApiError::not_found(format!("no street_offices feature with id {id}")))?;
     let mut o = office_from_body(&snapshot, body, state.limits.service_margin_m)?;
     o.id = id;
+    let old = &snapshot.street_offices.items()[index];
+    permit(
+        caller,
+        &snapshot,
+        Target::Boundary {
+            kind: BoundaryKind::StreetOffice,
+            before: Some(&old.boundary),
+            after: Some(&o.boundary),
+        },
+    )?;
+    let before = record(&feature::street_office(old));
     let report = check_office(&snapshot, &o, Some(id));
     if !report.is_ok() {
         return Err(topology_error("street office", &report));
@@ -257,6 +333,16 @@ pub async fn replace_street_office(
     let mut items = snapshot.street_offices.items().to_vec();
     items[index] = o.clone();
     state.snapshot.publish(with_offices(&snapshot, items));
+    audit(
+        state,
+        caller,
+        "replace",
+        "street_offices",
+        id,
+        before,
+        record(&feature::street_office(&o)),
+    )
+    .await;
     let body = with_warnings(feature::street_office(&o), &report, committed.at);
     Ok(written(StatusCode::OK, "street_offices", id, body))
 }

@@ -8,7 +8,9 @@ use axum::{Json, Router};
 use serde_json::{Value, json};
 
 use super::AppState;
+use super::auth::{audit, permit, writer};
 use super::error::{ApiError, ApiResult};
+use super::grids::Caller;
 use super::params::Params;
 use crate::index::{refresh_facility_circles, with_reach};
 use crate::model::{CircleDef, CircleDraft, minutes};
@@ -43,7 +45,8 @@ pub async fn one(State(state): State<AppState>, Path(id): Path<String>) -> ApiRe
 /// replaces a definition, commits it, recomputes the facility circles it changes.
 #[utoipa::path(put, path = "/circles/{id}", params(("id" = String, Path)), request_body(content = Object, content_type = "application/json"),
     responses((status = 200, description = "The stored definition"), (status = 400), (status = 422)))]
-pub async fn put(State(state): State<AppState>, Path(id): Path<String>, body: Result<Bytes, axum::extract::rejection::BytesRejection>) -> ApiResult<Json<Value>> {
+pub async fn put(State(state): State<AppState>, Path(id): Path<String>, caller: Caller, body: Result<Bytes, axum::extract::rejection::BytesRejection>) -> ApiResult<Json<Value>> {
+    writer(&caller)?;
     let body = body?;
     let mut value: Value = serde_json::from_slice(&body).map_err(|e| ApiError::bad_request("malformed_json", None, format!("the body is not valid JSON: {e}")))?;
     let Some(obj) = value.as_object_mut() else {
@@ -64,6 +67,8 @@ pub async fn put(State(state): State<AppState>, Path(id): Path<String>, body: Re
     let _writer = state.snapshot.write_lock().await;
     let s = state.snapshot.current();
     let def = draft.validate(&s.catalogue)?;
+    permit(&caller, &s, crate::auth::Target::Circle)?;
+    let before = s.circles.iter().find(|c| c.id == def.id).map(def_json);
     state.store.put_circle(&def).await?;
     let mut circles: Vec<CircleDef> = s.circles.iter().filter(|c| c.id != def.id).cloned().collect();
     circles.push(def.clone());
@@ -72,6 +77,7 @@ pub async fn put(State(state): State<AppState>, Path(id): Path<String>, body: Re
     let kept: Vec<_> = next.facility_circles.items().iter().filter(|c| c.circle_id != def.id).cloned().collect();
     let next = refresh_facility_circles(&state.store, next.with_facility_circles(kept)).await?;
     state.snapshot.publish(next);
+    audit(&state, &caller, if before.is_some() { "replace" } else { "create" }, "circles", &def.id, before, Some(def_json(&def))).await;
     Ok(Json(def_json(&def)))
 }
 

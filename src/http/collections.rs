@@ -282,7 +282,7 @@ pub async fn create(
     known(&name)?;
     let body = body?;
     match name.as_str() {
-        "facilities" => facilities::create(&state, &body).await,
+        "facilities" => facilities::create(&state, &body, &caller).await,
         "grids" => grids::create(&state, &body, &caller).await,
         "communities" => admin_areas::create_community(&state, &body, &caller).await,
         "street_offices" => admin_areas::create_street_office(&state, &body, &caller).await,
@@ -303,7 +303,7 @@ pub async fn replace(
     let id = parse_id(&id)?;
     let body = body?;
     match name.as_str() {
-        "facilities" => facilities::replace(&state, id, &body).await,
+        "facilities" => facilities::replace(&state, id, &body, &caller).await,
         "grids" => grids::replace(&state, id, &body, &caller).await,
         "communities" => admin_areas::replace_community(&state, id, &body, &caller).await,
         "street_offices" => admin_areas::replace_street_office(&state, id, &body, &caller).await,
@@ -324,7 +324,7 @@ pub async fn remove(
     known(&name)?;
     let id = parse_id(&id)?;
     match name.as_str() {
-        "facilities" => facilities::delete(&state, id).await,
+        "facilities" => facilities::delete(&state, id, &caller).await,
         "grids" => grids::delete(&state, id, &params, &caller).await,
         _ => Err(read_only(&name)),
     }

@@ -142,6 +142,13 @@ impl IntoResponse for ApiError {
                 .entry(key)
                 .or_insert(value);
         }
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        if self.status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static("Bearer realm=\"gridcircle\""),
+            );
+        }
+        response
     }
 }

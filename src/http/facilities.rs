@@ -5,9 +5,12 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::Utc;
 
+use super::auth::{audit, permit, record, writer};
 use super::collections::written;
 use super::error::{ApiError, ApiResult};
+use super::grids::Caller;
 use super::{AppState, feature};
+use crate::auth::Target;
 use crate::index::{Snapshot, refresh_facility_circles};
 use crate::model::Facility;
 
@@ -46,18 +49,22 @@ async fn with_circles(state: &AppState, next: Snapshot) -> Snapshot {
 }
 
 /// Creates a facility from a Feature body.
-pub async fn create(state: &AppState, body: &[u8]) -> ApiResult<Response> {
+pub async fn create(state: &AppState, body: &[u8], caller: &Caller) -> ApiResult<Response> {
+    writer(caller)?;
     let draft = feature::facility_draft(body)?;
     let _writer = state.snapshot.write_lock().await;
     let snapshot = state.snapshot.current();
     let mut facility = draft.validate(0, &snapshot.catalogue)?;
     in_service_area(state, &facility)?;
+    let after = Some(facility.owner.as_deref());
+    permit(caller, &snapshot, Target::Facility { before: None, after })?;
     facility.id = state.store.insert_facility(&facility).await?;
     let mut items = snapshot.facilities.layer.items().to_vec();
     items.push(facility.clone());
     let next = with_circles(state, snapshot.with_facilities(items)).await;
     let body = feature::facility(&facility, &next, Utc::now());
     state.snapshot.publish(next);
+    audit(state, caller, "create", "facilities", facility.id, None, record(&body)).await;
     Ok(written(
         StatusCode::CREATED,
         "facilities",
@@ -67,7 +74,13 @@ pub async fn create(state: &AppState, body: &[u8]) -> ApiResult<Response> {
 }
 
 /// Replaces facility `id`; its OSM reference, if any, is kept.
-pub async fn replace(state: &AppState, id: i64, body: &[u8]) -> ApiResult<Response> {
+pub async fn replace(
+    state: &AppState,
+    id: i64,
+    body: &[u8],
+    caller: &Caller,
+) -> ApiResult<Response> {
+    writer(caller)?;
     let draft = feature::facility_draft(body)?;
     let _writer = state.snapshot.write_lock().await;
     let snapshot = state.snapshot.current();
@@ -77,8 +90,18 @@ pub async fn replace(state: &AppState, id: i64, body: &[u8]) -> ApiResult<Respon
         .index_of(id)
         .ok_or_else(|| ApiError::not_found(format!("no facilities feature with id {id}")))?;
     let mut facility = draft.validate(id, &snapshot.catalogue)?;
-    facility.osm = snapshot.facilities.layer.items()[index].osm;
+    let old = &snapshot.facilities.layer.items()[index];
+    facility.osm = old.osm;
     in_service_area(state, &facility)?;
+    permit(
+        caller,
+        &snapshot,
+        Target::Facility {
+            before: Some(old.owner.as_deref()),
+            after: Some(facility.owner.as_deref()),
+        },
+    )?;
+    let before = record(&feature::facility(old, &snapshot, Utc::now()));
     if !state.store.replace_facility(&facility).await? {
         return Err(ApiError::not_found(format!(
             "no facilities feature with id {id}"
@@ -89,11 +112,13 @@ pub async fn replace(state: &AppState, id: i64, body: &[u8]) -> ApiResult<Respon
     let next = with_circles(state, snapshot.with_facilities(items)).await;
     let body = feature::facility(&facility, &next, Utc::now());
     state.snapshot.publish(next);
+    audit(state, caller, "replace", "facilities", id, before, record(&body)).await;
     Ok(written(StatusCode::OK, "facilities", id, body))
 }
 
 /// Deletes facility `id`.
-pub async fn delete(state: &AppState, id: i64) -> ApiResult<StatusCode> {
+pub async fn delete(state: &AppState, id: i64, caller: &Caller) -> ApiResult<StatusCode> {
+    writer(caller)?;
     let _writer = state.snapshot.write_lock().await;
     let snapshot = state.snapshot.current();
     let index = snapshot
@@ -101,6 +126,16 @@ pub async fn delete(state: &AppState, id: i64) -> ApiResult<StatusCode> {
         .layer
         .index_of(id)
         .ok_or_else(|| ApiError::not_found(format!("no facilities feature with id {id}")))?;
+    let old = &snapshot.facilities.layer.items()[index];
+    permit(
+        caller,
+        &snapshot,
+        Target::Facility {
+            before: Some(old.owner.as_deref()),
+            after: None,
+        },
+    )?;
+    let before = record(&feature::facility(old, &snapshot, Utc::now()));
     if !state.store.delete_facility(id).await? {
         return Err(ApiError::not_found(format!(
             "no facilities feature with id {id}"
@@ -109,5 +144,6 @@ pub async fn delete(state: &AppState, id: i64) -> ApiResult<StatusCode> {
     let mut items = snapshot.facilities.layer.items().to_vec();
     items.remove(index);
     state.snapshot.publish(with_circles(state, snapshot.with_facilities(items)).await);
+    audit(state, caller, "delete", "facilities", id, before, None).await;
     Ok(StatusCode::NO_CONTENT)
 }

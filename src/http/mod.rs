@@ -2,14 +2,18 @@
 //! ([`ApiError`]) that maps to status codes and a JSON body.
 
 mod admin_areas;
+mod auth;
 mod circles;
 mod collections;
 mod coverage;
 mod error;
 mod facilities;
 mod feature;
+#[doc(hidden)]
+pub mod fuzz;
 mod grids;
 mod isochrones;
+mod limits;
 mod params;
 mod queries;
 mod service;
@@ -17,8 +21,8 @@ mod service;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::{Router, middleware};
 use axum::http::StatusCode;
 use tower_http::services::ServeDir;
 use tower_http::timeout::TimeoutLayer;
@@ -26,6 +30,7 @@ use tower_http::trace::TraceLayer;
 
 pub use error::{ApiError, ApiResult};
 pub use coverage::{report_csv as coverage_csv, report_json as coverage_json};
+pub use limits::{Quota, RateLimits};
 pub use service::ApiDoc;
 
 use crate::index::SnapshotCell;
@@ -44,6 +49,15 @@ pub struct Limits {
     pub max_k: usize,
     /// How far outside the data's extent a written geometry may lie, metres. Default 5 km.
     pub service_margin_m: f64,
+    /// Most positions in one GeoJSON geometry of a request body. Default 20,000.
+    pub max_vertices: usize,
+    /// Most features in one request body. Default 1,000.
+    pub max_features: usize,
+    /// Request rates of anonymous (per IP) and authenticated (per token) callers.
+    pub rate: RateLimits,
+    /// Origins allowed to call the API from a browser page of another origin (CORS). Default
+    /// none: same-origin only.
+    pub cors_origins: Vec<String>,
 }
 
 impl Default for Limits {
@@ -54,6 +68,10 @@ impl Default for Limits {
             max_items: 10_000,
             max_k: 100,
             service_margin_m: 5_000.0,
+            max_vertices: 20_000,
+            max_features: 1_000,
+            rate: RateLimits::default(),
+            cors_origins: Vec::new(),
         }
     }
 }
@@ -72,7 +90,9 @@ pub struct AppState {
 /// The whole application: API routes, the web map from `web_dir`, and the middleware.
 pub fn app(state: AppState, web_dir: Option<PathBuf>) -> Router {
     let limits = state.limits.clone();
+    let auth_state = state.clone();
     let mut router = Router::new()
+        .merge(auth::router())
         .merge(service::router())
         .merge(collections::router())
         .merge(queries::router())
@@ -86,11 +106,31 @@ pub fn app(state: AppState, web_dir: Option<PathBuf>) -> Router {
     } else {
         router = router.fallback(|| async { ApiError::not_found("no such route") });
     }
-    router
+    let geojson = limits::GeoJsonLimits {
+        body_bytes: limits.body_bytes,
+        max_vertices: limits.max_vertices,
+        max_features: limits.max_features,
+    };
+    // Outermost last: trace → security headers → CORS → JSON errors → token → rate limit →
+    // timeout → body and GeoJSON limits → routes.
+    let router = router
+        .layer(middleware::from_fn_with_state(geojson, limits::geojson_limits))
         .layer(DefaultBodyLimit::max(limits.body_bytes))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,
             limits.timeout,
         ))
+        .layer(middleware::from_fn_with_state(
+            limits::Limiters::new(limits.rate),
+            limits::rate_limit,
+        ))
+        .layer(middleware::from_fn_with_state(auth_state, auth::authenticate))
+        .layer(middleware::from_fn(limits::json_errors));
+    let router = match limits::cors(&limits.cors_origins) {
+        Some(cors) => router.layer(cors),
+        None => router,
+    };
+    router
+        .layer(middleware::from_fn(limits::security_headers))
         .layer(TraceLayer::new_for_http())
 }

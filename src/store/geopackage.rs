@@ -10,6 +10,7 @@
 //!
 //! Geometries are GeoPackageBinary blobs ([`gpkg_binary`]) in WGS 84 (srs_id 4326).
 
+mod auth;
 mod circles;
 mod gpkg_binary;
 mod grids;
@@ -57,6 +58,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../../migrations/sqlite/0002_grid_history.sql"),
     ),
     (3, "circles", include_str!("../../migrations/sqlite/0003_circles.sql")),
+    (4, "auth", include_str!("../../migrations/sqlite/0004_auth.sql")),
 ];
 
 fn migrator() -> Migrator {
@@ -346,6 +348,58 @@ impl GeoPackageStore {
     /// Replaces the stored circles of `facility_ids` with `circles`, in one transaction.
     pub async fn replace_facility_circles(&self, facility_ids: &[i64], circles: &[super::FacilityCircle]) -> Result<(), StoreError> {
         circles::replace_facility_circles(&self.writer, facility_ids, circles).await
+    }
+
+    // ------------------------------------------------------------ tokens and audit (issue 8)
+
+    /// Stores a token's hash with its role and scope; returns its id.
+    pub async fn create_token(
+        &self,
+        hash: &str,
+        role: crate::auth::Role,
+        scope: &crate::auth::Scope,
+        label: &str,
+    ) -> Result<i64, StoreError> {
+        auth::create_token(&self.writer, hash, role, scope, label).await
+    }
+
+    /// Revokes a token; false when no such unrevoked token.
+    pub async fn revoke_token(&self, id: i64) -> Result<bool, StoreError> {
+        auth::revoke_token(&self.writer, id).await
+    }
+
+    /// The id of the unrevoked token with this hash.
+    pub async fn token_id_by_hash(&self, hash: &str) -> Result<Option<i64>, StoreError> {
+        auth::token_id_by_hash(&self.reader, hash).await
+    }
+
+    /// The principal of an unrevoked token, by hash.
+    pub async fn principal(
+        &self,
+        hash: &str,
+    ) -> Result<Option<crate::auth::Principal>, StoreError> {
+        auth::principal(&self.reader, hash).await
+    }
+
+    /// Every token, without secrets.
+    pub async fn tokens(&self) -> Result<Vec<crate::auth::TokenRecord>, StoreError> {
+        auth::tokens(&self.reader).await
+    }
+
+    /// Appends an audit record.
+    pub async fn append_audit(&self, entry: &crate::auth::AuditEntry) -> Result<i64, StoreError> {
+        auth::append_audit(&self.writer, entry).await
+    }
+
+    /// Audit records after `after_id`.
+    pub async fn audit(
+        &self,
+        after_id: i64,
+        limit: i64,
+        layer: Option<&str>,
+        feature_id: Option<&str>,
+    ) -> Result<Vec<crate::auth::AuditRecord>, StoreError> {
+        auth::audit(&self.reader, after_id, limit, layer, feature_id).await
     }
 
     /// Checkpoints the WAL into the main file (so the single `.gpkg` is complete for desktop

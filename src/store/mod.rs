@@ -332,4 +332,58 @@ impl Store {
     ) -> Result<std::collections::HashMap<i64, crate::model::Person>, StoreError> {
         dispatch!(self, s => s.building_chiefs(building_ids).await)
     }
+
+    // ------------------------------------------------------------ tokens and audit (issue 8)
+
+    /// Stores a new token's SHA-256 `hash` with its role, scope and label (never the token
+    /// itself); returns its id. The issue is itself audited.
+    pub async fn create_token(
+        &self,
+        hash: &str,
+        role: crate::auth::Role,
+        scope: &crate::auth::Scope,
+        label: &str,
+    ) -> Result<i64, StoreError> {
+        dispatch!(self, s => s.create_token(hash, role, scope, label).await)
+    }
+
+    /// Revokes token `id`; false when there is no such unrevoked token.
+    pub async fn revoke_token(&self, id: i64) -> Result<bool, StoreError> {
+        dispatch!(self, s => s.revoke_token(id).await)
+    }
+
+    /// The id of the unrevoked token whose hash is `hash`.
+    pub async fn token_id_by_hash(&self, hash: &str) -> Result<Option<i64>, StoreError> {
+        dispatch!(self, s => s.token_id_by_hash(hash).await)
+    }
+
+    /// The principal (role, scope, label) of the unrevoked token whose hash is `hash`.
+    pub async fn principal(
+        &self,
+        hash: &str,
+    ) -> Result<Option<crate::auth::Principal>, StoreError> {
+        dispatch!(self, s => s.principal(hash).await)
+    }
+
+    /// Every token ever issued (hashes and secrets excluded), oldest first.
+    pub async fn tokens(&self) -> Result<Vec<crate::auth::TokenRecord>, StoreError> {
+        dispatch!(self, s => s.tokens().await)
+    }
+
+    /// Appends a record to the audit log; returns its id.
+    pub async fn append_audit(&self, entry: &crate::auth::AuditEntry) -> Result<i64, StoreError> {
+        dispatch!(self, s => s.append_audit(entry).await)
+    }
+
+    /// Audit records with id above `after_id`, oldest first, at most `limit`, optionally of
+    /// one layer and feature.
+    pub async fn audit(
+        &self,
+        after_id: i64,
+        limit: i64,
+        layer: Option<&str>,
+        feature_id: Option<&str>,
+    ) -> Result<Vec<crate::auth::AuditRecord>, StoreError> {
+        dispatch!(self, s => s.audit(after_id, limit, layer, feature_id).await)
+    }
 }

@@ -18,12 +18,50 @@ pub fn shared_data(name: &str) -> PathBuf {
     repo().join("../shared/data").join(name)
 }
 
-/// A running server process; killed on drop.
+/// Runs the `gridcircle` command line to completion; returns its stdout (panics on failure).
+pub fn cli(args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_gridcircle"))
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run gridcircle");
+    assert!(
+        out.status.success(),
+        "gridcircle {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// A new token for `db` (`gridcircle token create`), e.g. `token(db, "admin", None)`.
+pub fn token(db: &Path, role: &str, scope: Option<&str>) -> String {
+    let mut args = vec![
+        "token",
+        "create",
+        "--db",
+        db.to_str().unwrap(),
+        "--role",
+        role,
+        "--label",
+        "test",
+    ];
+    if let Some(s) = scope {
+        args.extend(["--scope", s]);
+    }
+    let token = cli(&args).trim().to_owned();
+    assert!(token.starts_with("gc_"), "{token}");
+    token
+}
+
+/// A running server process; killed on drop. `send` writes with an admin token made for the
+/// harness (`token`); `get` reads anonymously.
 pub struct Server {
     child: Child,
     pub base: String,
     pub db: PathBuf,
     client: reqwest::blocking::Client,
+    /// An admin token of this store, made when the server started.
+    pub token: String,
 }
 
 impl Server {
@@ -39,6 +77,19 @@ impl Server {
             ],
             db,
         )
+    }
+
+    /// `gridcircle demo` with extra serve arguments.
+    pub fn demo_with(db: &Path, extra: &[&str]) -> Server {
+        let mut args = vec![
+            "demo",
+            "--db",
+            db.to_str().unwrap(),
+            "--addr",
+            "127.0.0.1:0",
+        ];
+        args.extend_from_slice(extra);
+        Self::spawn(&args, db)
     }
 
     /// `gridcircle serve` with extra arguments.
@@ -58,6 +109,9 @@ impl Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_gridcircle"))
             .args(args)
             .env("RUST_LOG", "warn")
+            // Tests fire requests faster than a person; tests/auth_http.rs checks the limits.
+            .env("GRIDCIRCLE_RATE_ANONYMOUS", "0")
+            .env("GRIDCIRCLE_RATE_AUTHENTICATED", "0")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -80,15 +134,20 @@ impl Server {
         let base = rx
             .recv_timeout(Duration::from_secs(120))
             .expect("server did not start within 120 s");
+        // No connection reuse: after refusing an oversized body the server closes the
+        // connection, and a pooled client would fail its next request on the dead socket.
         let client = reqwest::blocking::Client::builder()
             .timeout(Duration::from_secs(30))
+            .pool_max_idle_per_host(0)
             .build()
             .unwrap();
+        let token = token(db, "admin", None);
         Server {
             child,
             base,
             db: db.to_owned(),
             client,
+            token,
         }
     }
 
@@ -103,21 +162,46 @@ impl Server {
         (status, r.json().unwrap_or(Value::Null))
     }
 
-    /// A request with a raw body.
+    /// A request with a raw body, with the harness's admin token.
     pub fn send(
         &self,
         method: &str,
         path: &str,
         body: impl Into<reqwest::blocking::Body>,
     ) -> (u16, Value) {
+        self.send_as(Some(&self.token.clone()), method, path, body)
+    }
+
+    /// A request with a raw body and the given bearer token (None: anonymous).
+    pub fn send_as(
+        &self,
+        token: Option<&str>,
+        method: &str,
+        path: &str,
+        body: impl Into<reqwest::blocking::Body>,
+    ) -> (u16, Value) {
         let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
-        let r = self
+        let mut r = self
             .client
             .request(m, self.url(path))
             .header("content-type", "application/geo+json")
-            .body(body)
+            .body(body);
+        if let Some(t) = token {
+            r = r.bearer_auth(t);
+        }
+        let r = r.send().expect("request");
+        let status = r.status().as_u16();
+        (status, r.json().unwrap_or(Value::Null))
+    }
+
+    /// GET with a bearer token.
+    pub fn get_as(&self, token: &str, path: &str) -> (u16, Value) {
+        let r = self
+            .client
+            .get(self.url(path))
+            .bearer_auth(token)
             .send()
-            .expect("request");
+            .expect("GET");
         let status = r.status().as_u16();
         (status, r.json().unwrap_or(Value::Null))
     }

@@ -13,8 +13,10 @@ use serde_json::{Value, json};
 use super::checks::{self, problems_json, report_json};
 use super::people::{Caller, person_json};
 use super::write::{GridBody, check};
+use crate::auth::{BoundaryKind, Target};
 use crate::grids::{self, CodeChange, TopologyReport};
 use crate::http::AppState;
+use crate::http::auth::{audit, permit, writer};
 use crate::http::collections::parse_id;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::params::Params;
@@ -154,6 +156,9 @@ pub async fn renumber(
     let id = parse_id(&id)?;
     params.only(&["dry_run"])?;
     let dry_run = params.flag("dry_run", false)?;
+    if !dry_run {
+        writer(&caller)?;
+    }
     let body = body?;
     let _writer = if dry_run {
         None
@@ -190,6 +195,20 @@ pub async fn renumber(
         "changes": changes.iter().map(change_json).collect::<Vec<_>>(),
     });
     if !dry_run && changed > 0 {
+        for g in mine
+            .iter()
+            .filter(|g| changes.iter().any(|c| c.id == g.id && c.changes()))
+        {
+            permit(
+                &caller,
+                &s,
+                Target::Boundary {
+                    kind: BoundaryKind::Grid,
+                    before: Some(&g.boundary),
+                    after: Some(&g.boundary),
+                },
+            )?;
+        }
         let at = state
             .store
             .renumber_grids(&changes, &caller.change())
@@ -203,6 +222,16 @@ pub async fn renumber(
         }
         state.snapshot.publish(s.with_grids(items));
         answer["changed_at"] = json!(history_time(at));
+        audit(
+            &state,
+            &caller,
+            "renumber",
+            "communities",
+            id,
+            None,
+            Some(answer.clone()),
+        )
+        .await;
     }
     Ok(Json(answer))
 }
@@ -276,6 +305,7 @@ pub async fn put_chief(
     body: Body,
 ) -> ApiResult<Json<Value>> {
     let id = parse_id(&id)?;
+    writer(&caller)?;
     let body = body?;
     let value: Value = serde_json::from_slice(&body).map_err(|e| {
         ApiError::bad_request(
@@ -314,11 +344,25 @@ pub async fn put_chief(
     };
     let person = Person::new(text("name")?.unwrap_or(""), text("phone")?)?;
     let _writer = state.snapshot.write_lock().await;
+    let s = state.snapshot.current();
+    chief_permit(&caller, &s, id)?;
+    let before = state.store.building_chiefs(&[id]).await?.remove(&id);
     if !state.store.set_building_chief(id, Some(&person)).await? {
         return Err(ApiError::not_found(format!("no building with id {id}")));
     }
+    let chief = |p: &Person| json!({ "name": p.name(), "phone": p.phone() });
+    audit(
+        &state,
+        &caller,
+        "put",
+        "building_chiefs",
+        id,
+        before.as_ref().map(chief),
+        Some(chief(&person)),
+    )
+    .await;
     Ok(Json(
-        json!({ "building_id": id, "chief": person_json(&person, &caller) }),
+        json!({ "building_id": id, "chief": person_json(&person, &caller.at_building(&s, id)) }),
     ))
 }
 
@@ -342,6 +386,7 @@ pub async fn get_chief(
         return Err(ApiError::not_found(format!("no building with id {id}")));
     }
     let chiefs = state.store.building_chiefs(&[id]).await?;
+    let caller = caller.at_building(&state.snapshot.current(), id);
     Ok(Json(
         json!({ "building_id": id, "chief": chiefs.get(&id).map(|p| person_json(p, &caller)) }),
     ))
@@ -352,11 +397,37 @@ pub async fn get_chief(
 pub async fn delete_chief(
     State(state): State<AppState>,
     Path(id): Path<String>,
+    caller: Caller,
 ) -> ApiResult<StatusCode> {
     let id = parse_id(&id)?;
+    writer(&caller)?;
     let _writer = state.snapshot.write_lock().await;
+    chief_permit(&caller, &state.snapshot.current(), id)?;
+    let before = state.store.building_chiefs(&[id]).await?.remove(&id);
     if !state.store.set_building_chief(id, None).await? {
         return Err(ApiError::not_found(format!("no building with id {id}")));
     }
+    let before = before.map(|p| json!({ "name": p.name(), "phone": p.phone() }));
+    audit(
+        &state,
+        &caller,
+        "delete",
+        "building_chiefs",
+        id,
+        before,
+        None,
+    )
+    .await;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// 401/403 for a write of building `id`'s chief; 404 when there is no such building.
+fn chief_permit(caller: &Caller, s: &crate::index::Snapshot, id: i64) -> ApiResult<()> {
+    writer(caller)?;
+    let b = s
+        .buildings
+        .layer
+        .get(id)
+        .ok_or_else(|| ApiError::not_found(format!("no building with id {id}")))?;
+    permit(caller, s, Target::BuildingChief(b.point))
 }

@@ -20,7 +20,7 @@ use utoipa::OpenApi;
 
 pub use checks::{area_from_geometry, config as topology_config, in_service_area, topology_error};
 pub use people::Caller;
-pub use write::{create, delete, replace};
+pub use write::{GridBody, create, delete, replace};
 
 use super::AppState;
 

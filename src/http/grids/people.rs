@@ -2,27 +2,40 @@
 //!
 //! Phones of grid chiefs, grid workers and building chiefs are personal data. Every answer that
 //! shows a person goes through [`person_json`], which asks [`may_see_personal_data`]: the one
-//! place that decides. Until roles exist (issue 8) every caller is anonymous and sees names
-//! only.
+//! place that decides, from the caller's token (issue 8) and where the person serves: admins
+//! and planners everywhere, street offices and communities within their scope, nobody else.
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use serde_json::{Value, json};
 
+use crate::auth::{Principal, Role, Scope};
 use crate::http::error::ApiError;
+use crate::index::Snapshot;
 use crate::model::Person;
 use crate::store::ChangeBy;
 
 /// The header naming who makes a change, recorded in the boundary history.
 pub const ACTOR_HEADER: &str = "x-actor";
 
-/// The caller of a request: who they say they are (for the history) and whether they may see
-/// personal data.
+/// The caller of a request: who they say they are (for the history), their token's principal
+/// (if they sent one) and whether they may see personal data.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Caller {
-    /// From `X-Actor` (trimmed, 1–64 characters), or `anonymous`.
+    /// From `X-Actor` (trimmed, 1–64 characters), else the token's label, else `anonymous`.
     pub actor: String,
+    /// The authenticated token's principal, if any.
+    pub principal: Option<Principal>,
     personal_data: bool,
+}
+
+/// Where a person serves, for [`may_see_personal_data`]: a community and its street office.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Place {
+    /// The community.
+    pub community_id: i64,
+    /// Its street office.
+    pub street_office_id: Option<i64>,
 }
 
 impl Caller {
@@ -31,7 +44,41 @@ impl Caller {
     pub fn anonymous() -> Self {
         Caller {
             actor: "anonymous".into(),
+            principal: None,
             personal_data: false,
+        }
+    }
+
+    /// The same caller answering about people who serve in community `community_id`.
+    pub fn at_community(&self, snapshot: &Snapshot, community_id: i64) -> Caller {
+        let place = Place {
+            community_id,
+            street_office_id: snapshot
+                .communities
+                .get(community_id)
+                .map(|c| c.street_office_id),
+        };
+        Caller {
+            personal_data: may_see_personal_data(self.principal.as_ref(), Some(place)),
+            ..self.clone()
+        }
+    }
+
+    /// The same caller answering about the chief of building `building_id` (its grid's
+    /// community decides).
+    pub fn at_building(&self, snapshot: &Snapshot, building_id: i64) -> Caller {
+        let community = snapshot
+            .buildings
+            .layer
+            .index_of(building_id)
+            .and_then(|i| snapshot.grids.building_grid[i])
+            .map(|gi| snapshot.grids.layer.items()[gi].community_id);
+        match community {
+            Some(c) => self.at_community(snapshot, c),
+            None => Caller {
+                personal_data: may_see_personal_data(self.principal.as_ref(), None),
+                ..self.clone()
+            },
         }
     }
 
@@ -46,10 +93,22 @@ impl Caller {
     }
 }
 
-/// The one decision on personal data. No caller is authenticated yet, so none may see it;
-/// issue 8 (roles) decides here from the request's credentials.
-pub fn may_see_personal_data(_parts: &Parts) -> bool {
-    false
+/// The one decision on personal data: may `principal` see the phones of people serving at
+/// `place` (None: the place is not known, e.g. a building in no grid)? Admins and planners
+/// everywhere; a street office for its communities; a community for itself; organisations and
+/// anonymous callers never.
+pub fn may_see_personal_data(principal: Option<&Principal>, place: Option<Place>) -> bool {
+    let Some(p) = principal else {
+        return false;
+    };
+    match (p.role, &p.scope, place) {
+        (Role::Admin | Role::Planner, _, _) => true,
+        (Role::StreetOffice, Scope::StreetOffice(id), Some(place)) => {
+            place.street_office_id == Some(*id)
+        }
+        (Role::Community, Scope::Community(id), Some(place)) => place.community_id == *id,
+        _ => false,
+    }
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Caller {
@@ -72,9 +131,15 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
                 text.to_owned()
             }
         };
+        let principal = parts.extensions.get::<Principal>().cloned();
+        let actor = match (&principal, parts.headers.contains_key(ACTOR_HEADER)) {
+            (Some(p), false) => format!("token:{} {}", p.token_id, p.label),
+            _ => actor,
+        };
         Ok(Caller {
             actor,
-            personal_data: may_see_personal_data(parts),
+            personal_data: may_see_personal_data(principal.as_ref(), None),
+            principal,
         })
     }
 }
@@ -100,6 +165,7 @@ mod tests {
         assert!(shown.contains("王芳") && !shown.contains("13800000000"));
         let trusted = Caller {
             actor: "t".into(),
+            principal: None,
             personal_data: true,
         };
         assert!(
@@ -107,5 +173,35 @@ mod tests {
                 .to_string()
                 .contains("13800000000")
         );
+    }
+
+    #[test]
+    fn personal_data_by_role_and_place() {
+        let who = |role, scope| Principal {
+            token_id: 1,
+            role,
+            scope,
+            label: "t".into(),
+        };
+        let here = Some(Place {
+            community_id: 2,
+            street_office_id: Some(1),
+        });
+        let admin = who(Role::Admin, Scope::Everything);
+        let planner = who(Role::Planner, Scope::Everything);
+        let office = who(Role::StreetOffice, Scope::StreetOffice(1));
+        let other_office = who(Role::StreetOffice, Scope::StreetOffice(9));
+        let community = who(Role::Community, Scope::Community(2));
+        let other_community = who(Role::Community, Scope::Community(3));
+        let org = who(Role::Organisation, Scope::Owner("x".into()));
+        assert!(!may_see_personal_data(None, here));
+        assert!(may_see_personal_data(Some(&admin), None));
+        assert!(may_see_personal_data(Some(&planner), here));
+        assert!(may_see_personal_data(Some(&office), here));
+        assert!(!may_see_personal_data(Some(&office), None));
+        assert!(!may_see_personal_data(Some(&other_office), here));
+        assert!(may_see_personal_data(Some(&community), here));
+        assert!(!may_see_personal_data(Some(&other_community), here));
+        assert!(!may_see_personal_data(Some(&org), here));
     }
 }

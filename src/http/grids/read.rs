@@ -66,6 +66,7 @@ pub async fn grid(
         .index_of(id)
         .ok_or_else(|| ApiError::not_found(format!("no grid with id {id}")))?;
     let g = &s.grids.layer.items()[gi];
+    let caller = caller.at_community(&s, g.community_id);
     let members = member_indices(&s, gi);
     let ids: Vec<i64> = members
         .iter()

@@ -12,8 +12,10 @@ use serde_json::json;
 
 use super::checks::{self, Refusal, plain, problems_json, topology_error};
 use super::people::Caller;
+use crate::auth::{BoundaryKind, Target};
 use crate::grids::{self, TopologyReport, measure::oriented};
 use crate::http::AppState;
+use crate::http::auth::{audit, permit, record, writer};
 use crate::http::collections::written;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::feature::{self, Props, parse_feature};
@@ -201,10 +203,20 @@ fn saved(
 
 /// Creates a grid.
 pub async fn create(state: &AppState, body: &[u8], caller: &Caller) -> ApiResult<Response> {
+    writer(caller)?;
     let parsed = GridBody::parse(body)?;
     let _writer = state.snapshot.write_lock().await;
     let snapshot = state.snapshot.current();
     let mut grid = parsed.resolve(&snapshot, state.limits.service_margin_m)?;
+    permit(
+        caller,
+        &snapshot,
+        Target::Boundary {
+            kind: BoundaryKind::Grid,
+            before: None,
+            after: Some(&grid.boundary),
+        },
+    )?;
     let report = check(&snapshot, &grid, None);
     if !report.is_ok() {
         return Err(topology_error("grid", &report));
@@ -216,6 +228,16 @@ pub async fn create(state: &AppState, body: &[u8], caller: &Caller) -> ApiResult
     let next = snapshot.with_grids(items);
     let body = saved(&grid, &next, &report, committed.at);
     state.snapshot.publish(next);
+    audit(
+        state,
+        caller,
+        "create",
+        "grids",
+        grid.id,
+        None,
+        record(&feature::grid(&grid, &state.snapshot.current())),
+    )
+    .await;
     Ok(written(StatusCode::CREATED, "grids", grid.id, body))
 }
 
@@ -226,6 +248,7 @@ pub async fn replace(
     body: &[u8],
     caller: &Caller,
 ) -> ApiResult<Response> {
+    writer(caller)?;
     let parsed = GridBody::parse(body)?;
     let _writer = state.snapshot.write_lock().await;
     let snapshot = state.snapshot.current();
@@ -236,7 +259,18 @@ pub async fn replace(
         .ok_or_else(|| ApiError::not_found(format!("no grids feature with id {id}")))?;
     let mut grid = parsed.resolve(&snapshot, state.limits.service_margin_m)?;
     grid.id = id;
-    grid.version = snapshot.grids.layer.items()[index].version + 1;
+    let old = &snapshot.grids.layer.items()[index];
+    grid.version = old.version + 1;
+    permit(
+        caller,
+        &snapshot,
+        Target::Boundary {
+            kind: BoundaryKind::Grid,
+            before: Some(&old.boundary),
+            after: Some(&grid.boundary),
+        },
+    )?;
+    let before = record(&feature::grid(old, &snapshot));
     let report = check(&snapshot, &grid, Some(id));
     if !report.is_ok() {
         return Err(topology_error("grid", &report));
@@ -251,6 +285,16 @@ pub async fn replace(
     let next = snapshot.with_grids(items);
     let body = saved(&grid, &next, &report, committed.at);
     state.snapshot.publish(next);
+    audit(
+        state,
+        caller,
+        "replace",
+        "grids",
+        id,
+        before,
+        record(&feature::grid(&grid, &state.snapshot.current())),
+    )
+    .await;
     Ok(written(StatusCode::OK, "grids", id, body))
 }
 
@@ -279,6 +323,7 @@ pub async fn delete(
     params: &Params,
     caller: &Caller,
 ) -> ApiResult<StatusCode> {
+    writer(caller)?;
     params.only(&["reassign_to"])?;
     let reassign_to = match params.text("reassign_to") {
         None => None,
@@ -298,6 +343,16 @@ pub async fn delete(
         .index_of(id)
         .ok_or_else(|| ApiError::not_found(format!("no grids feature with id {id}")))?;
     let gone = &snapshot.grids.layer.items()[index];
+    permit(
+        caller,
+        &snapshot,
+        Target::Boundary {
+            kind: BoundaryKind::Grid,
+            before: Some(&gone.boundary),
+            after: None,
+        },
+    )?;
+    let before = record(&feature::grid(gone, &snapshot));
     let mut items = snapshot.grids.layer.items().to_vec();
     let members = match reassign_to {
         None => MembersOnDelete::Refuse,
@@ -324,8 +379,18 @@ pub async fn delete(
                     ),
                 ));
             }
+            let target_before = target.boundary.clone();
             target.boundary = absorbed(&target, gone)?;
             target.version += 1;
+            permit(
+                caller,
+                &snapshot,
+                Target::Boundary {
+                    kind: BoundaryKind::Grid,
+                    before: Some(&target_before),
+                    after: Some(&target.boundary),
+                },
+            )?;
             let community = snapshot
                 .communities
                 .get(gone.community_id)
@@ -375,6 +440,25 @@ pub async fn delete(
         }
     }
     items.remove(index);
-    state.snapshot.publish(snapshot.with_grids(items));
+    let next = snapshot.with_grids(items);
+    if let MembersOnDelete::Reassign(target) = &members {
+        let target_before = snapshot
+            .grids
+            .layer
+            .get(target.id)
+            .map(|g| feature::grid(g, &snapshot));
+        audit(
+            state,
+            caller,
+            "reassign",
+            "grids",
+            target.id,
+            target_before.as_ref().and_then(record),
+            record(&feature::grid(target, &next)),
+        )
+        .await;
+    }
+    state.snapshot.publish(next);
+    audit(state, caller, "delete", "grids", id, before, None).await;
     Ok(StatusCode::NO_CONTENT)
 }
