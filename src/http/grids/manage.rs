@@ -194,21 +194,17 @@ pub async fn renumber(
         "changed": changed,
         "changes": changes.iter().map(change_json).collect::<Vec<_>>(),
     });
+    if !dry_run {
+        // Renumbering writes the community's grids: the caller must be allowed grids there.
+        let area = Some(&community.boundary);
+        let target = Target::Boundary {
+            kind: BoundaryKind::Grid,
+            before: area,
+            after: area,
+        };
+        permit(&caller, &s, target)?;
+    }
     if !dry_run && changed > 0 {
-        for g in mine
-            .iter()
-            .filter(|g| changes.iter().any(|c| c.id == g.id && c.changes()))
-        {
-            permit(
-                &caller,
-                &s,
-                Target::Boundary {
-                    kind: BoundaryKind::Grid,
-                    before: Some(&g.boundary),
-                    after: Some(&g.boundary),
-                },
-            )?;
-        }
         let at = state
             .store
             .renumber_grids(&changes, &caller.change())
