@@ -17,6 +17,7 @@ mod limits;
 mod params;
 mod queries;
 mod service;
+mod tiles;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -100,6 +101,7 @@ pub fn app(state: AppState, web_dir: Option<PathBuf>) -> Router {
         .merge(coverage::router())
         .merge(circles::router())
         .merge(isochrones::router())
+        .merge(tiles::router())
         .with_state(state);
     if let Some(dir) = web_dir {
         router = router.fallback_service(ServeDir::new(dir).append_index_html_on_directories(true));
