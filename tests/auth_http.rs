@@ -410,6 +410,8 @@ fn the_edge_limits_rates_origins_and_sizes() {
             "40",
             "--body-limit",
             "40000",
+            "--max-k",
+            "3",
         ],
     );
     let g1 = grid_in(&server, 1);
@@ -517,6 +519,15 @@ fn the_edge_limits_rates_origins_and_sizes() {
     assert_eq!(
         (status, body["error"].as_str()),
         (422, Some("too_many_features")),
+        "{body}"
+    );
+    let (status, body) = server.get_as(
+        &server.token,
+        "/nearest?lon=118.78&lat=32.04&kind=toilet&k=4",
+    );
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (422, Some("out_of_range")),
         "{body}"
     );
     // A method the route does not take: JSON too.

@@ -214,6 +214,12 @@ struct ServeArgs {
     /// Most features in one request.
     #[arg(long, default_value_t = 1_000)]
     max_features: usize,
+    /// Largest `k` of /nearest.
+    #[arg(long, default_value_t = 100)]
+    max_k: usize,
+    /// Largest page (`limit`) of collection items.
+    #[arg(long, default_value_t = 10_000)]
+    max_items: usize,
     /// Anonymous requests per second per client IP (0: no limit).
     #[arg(long, default_value_t = 30, env = "GRIDCIRCLE_RATE_ANONYMOUS")]
     rate_anonymous: u32,
@@ -589,6 +595,8 @@ async fn serve_store(
             timeout: std::time::Duration::from_secs(args.timeout_secs),
             max_vertices: args.max_vertices,
             max_features: args.max_features,
+            max_k: args.max_k,
+            max_items: args.max_items,
             rate: crate::http::RateLimits {
                 anonymous: crate::http::Quota {
                     per_second: args.rate_anonymous,
