@@ -30,6 +30,7 @@ while [ $# -gt 0 ]; do
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
+export PGPASSFILE=${PGPASSFILE:-$(pwd)/target/compare/pgpass}
 py=$(bash bench/compare/setup.sh | tail -n 1)
 if [ -z "$bin" ]; then
   cargo build --quiet --locked --profile "$profile" --example bench_compare --bin gridcircle

@@ -33,6 +33,18 @@ if ! pg_isready -q -t 3; then
   for _ in $(seq 1 30); do pg_isready -q -t 1 && break; sleep 1; done
 fi
 pg_isready -q -t 3 || { echo "PostgreSQL does not answer on $PGHOST:$PGPORT as $PGUSER" >&2; exit 1; }
+# A fresh Debian cluster asks for a password over TCP: as root, give the postgres role one and
+# keep it in target/compare/pgpass (run.sh and compare.py read it through PGPASSFILE).
+export PGPASSFILE=${PGPASSFILE:-$root/target/compare/pgpass}
+if ! psql -d postgres -tAc "select 1" >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && id postgres >/dev/null 2>&1; then
+  log "setting a password for role $PGUSER (kept in $PGPASSFILE)"
+  mkdir -p "$(dirname "$PGPASSFILE")"
+  pass=gridcircle-bench-$RANDOM$RANDOM
+  runuser -u postgres -- psql -q -c "alter role $PGUSER password '$pass'" >&2
+  echo "$PGHOST:$PGPORT:*:$PGUSER:$pass" > "$PGPASSFILE"
+  chmod 600 "$PGPASSFILE"
+fi
+psql -d postgres -tAc "select 1" >/dev/null || { echo "cannot connect to PostgreSQL as $PGUSER" >&2; exit 1; }
 if ! psql -d postgres -tAc "select 1 from pg_database where datname='$db'" | grep -q 1; then
   log "createdb $db"
   createdb "$db"

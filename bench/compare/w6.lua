@@ -1,9 +1,11 @@
--- wrk script for W6: random points over the data's extent, a random benchmark kind.
+-- wrk script for W6: /nearest at random points over the data's extent and a random benchmark
+-- kind, or /coverage of a random service circle.
 local bbox = {}
 for v in string.gmatch(os.getenv("W6_BBOX"), "[^,]+") do bbox[#bbox + 1] = tonumber(v) end
 local kinds = {}
 for v in string.gmatch(os.getenv("W6_KINDS"), "[^,]+") do kinds[#kinds + 1] = v end
 local endpoint = os.getenv("W6_ENDPOINT") or "nearest"
+local circles = { "government", "daily_life", "health", "culture_sports", "safety" }
 
 function setup(thread)
   thread:set("seed", math.random(1, 1000000))
@@ -20,6 +22,9 @@ request = function()
   local path
   if endpoint == "nearest" then
     path = string.format("/nearest?lon=%.7f&lat=%.7f&kind=%s&k=3", lon, lat, kind)
+  else
+    -- the whole city's report for one of the five circles (walking, 10 minutes by default)
+    path = "/coverage?circle=" .. circles[math.random(#circles)]
   end
   return wrk.format("GET", path)
 end

@@ -4,8 +4,10 @@
 #   bench/compare/w6.sh --work DIR [--server PATH] [--duration SECS] [--connections N]
 #
 # Serves DIR/city.gpkg (made by `bench_compare prepare`), then for each endpoint runs wrk
-# (2 threads, N connections, SECS seconds) with random points over the data's extent and the
-# benchmark kinds of DIR/meta.json, and prints requests/s and latency percentiles. wrk and the
+# (2 threads, N connections, SECS seconds) and prints requests/s and latency percentiles:
+# /nearest with random points over the data's extent and the benchmark kinds of
+# DIR/meta.json (k=3); /coverage with a random one of the five service circles (the server
+# caches a circle's report per opening state, so this measures serving it). wrk and the
 # server share the machine's cores. The server is stopped by its process id at the end.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -31,20 +33,28 @@ read -r minlon minlat maxlon maxlat kinds < <(python3 -c "
 import json,sys; m=json.load(open('$work/meta.json')); b=m['bbox']
 print(b[0], b[1], b[2], b[3], ','.join(m['kinds']))")
 log=$(mktemp)
-# A load test from one address: the per-IP rate limit for anonymous callers is turned off.
-GRIDCIRCLE_RATE_ANONYMOUS=0 "$server" serve --db "$work/city.gpkg" --addr "127.0.0.1:$port" >"$log" 2>&1 &
+# One client address (wrk): the per-IP and per-token rate limits are off for the load.
+GRIDCIRCLE_RATE_ANONYMOUS=0 GRIDCIRCLE_RATE_AUTHENTICATED=0 \
+  "$server" serve --db "$work/city.gpkg" --addr "127.0.0.1:$port" >"$log" 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true; rm -f "$log"' EXIT
-for _ in $(seq 1 600); do
+# Start-up loads the whole store (about 2 minutes at 10x10 on a busy machine): wait up to 15.
+for _ in $(seq 1 4500); do
   curl -fs "http://127.0.0.1:$port/health" >/dev/null 2>&1 && break
   kill -0 $pid 2>/dev/null || { cat "$log" >&2; exit 1; }
   sleep 0.2
 done
 curl -fs "http://127.0.0.1:$port/health" >/dev/null || { echo "server did not start" >&2; cat "$log" >&2; exit 1; }
 script=bench/compare/w6.lua
-for endpoint in nearest; do
+endpoints="nearest"
+# /coverage (the service circles' report) exists once the coverage module is in the server.
+# Its answers are whole-city reports (megabytes at 10x10), so it is loaded with few connections.
+if [ "$connections" -le 16 ] && curl -fs "http://127.0.0.1:$port/coverage?circle=daily_life" -o /dev/null; then
+  endpoints="nearest coverage"
+fi
+for endpoint in $endpoints; do
   out=$(W6_ENDPOINT=$endpoint W6_BBOX="$minlon,$minlat,$maxlon,$maxlat" W6_KINDS="$kinds" \
-        wrk -t 2 -c "$connections" -d "${duration}s" --timeout 5s --latency -s "$script" "http://127.0.0.1:$port" 2>&1)
+        wrk -t 2 -c "$connections" -d "${duration}s" --timeout 10s --latency -s "$script" "http://127.0.0.1:$port" 2>&1)
   echo "$out" | sed "s/^/[wrk] /" >&2
   rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
   p50=$(echo "$out" | awk '$1=="50%" {print $2}')
