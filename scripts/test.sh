@@ -27,6 +27,11 @@ else
   echo "npm not found: skipping the web build check" >&2
 fi
 
+# The side-by-side benchmark harness runs once on Nanjing inside `cargo test`
+# (tests/compare_smoke.rs). Install its peers first: PostgreSQL 15 + PostGIS + pgRouting,
+# osm2pgsql, wrk, and a Python venv in target/compare/venv (GeoPandas, shapely, pandana).
+bash bench/compare/setup.sh >/dev/null
+
 cargo test --locked --all-features -- --test-threads="${TEST_THREADS:-2}"
 # Benchmarks must keep compiling (they are run by hand: see docs/PERFORMANCE.md).
 cargo bench --locked --no-run --quiet 2>/dev/null || cargo bench --locked --no-run
