@@ -232,6 +232,8 @@ fn refused_writes_say_why_in_json_and_change_nothing() {
         store_bytes(&db) == before,
         "a refused request changed the store"
     );
+    let (_, api) = server.get("/api");
+    assert!(api["paths"]["/audit"].is_object() && api["paths"]["/whoami"].is_object());
     let (status, me) = server.get_as(&office, "/whoami");
     assert_eq!(status, 200);
     assert_eq!(me["role"], "street_office");

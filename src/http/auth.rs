@@ -17,6 +17,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::{Value, json};
+use utoipa::OpenApi;
 
 use super::AppState;
 use super::error::{ApiError, ApiResult};
@@ -25,6 +26,11 @@ use super::params::Params;
 use crate::auth::{self, AuditEntry, Principal, Role, Scope, Target};
 use crate::index::Snapshot;
 use crate::model::AreaShape;
+
+/// The OpenAPI description of these routes (merged into `/api`).
+#[derive(OpenApi)]
+#[openapi(paths(audit_log, whoami))]
+pub struct AuthApi;
 
 /// Routes of this group.
 pub fn router() -> Router<AppState> {

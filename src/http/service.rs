@@ -74,5 +74,9 @@ pub struct ApiDoc;
 /// `GET /api`
 #[utoipa::path(get, path = "/api", responses((status = 200, description = "This OpenAPI document")))]
 pub async fn api() -> Json<utoipa::openapi::OpenApi> {
-    Json(ApiDoc::openapi().merge_from(super::grids::GridsApi::openapi()))
+    Json(
+        ApiDoc::openapi()
+            .merge_from(super::grids::GridsApi::openapi())
+            .merge_from(super::auth::AuthApi::openapi()),
+    )
 }
