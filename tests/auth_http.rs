@@ -73,7 +73,9 @@ fn refused_writes_say_why_in_json_and_change_nothing() {
     let far = shifted(&g1["geometry"], 0.03);
     let f_path = "/collections/facilities/items";
     let before = store_bytes(&db);
-    let cases: Vec<(Option<&str>, &str, String, String, u16, &str)> = vec![
+    // (token, method, path, body, status, error code)
+    type Case<'a> = (Option<&'a str>, &'a str, String, String, u16, &'a str);
+    let cases: Vec<Case> = vec![
         (
             None,
             "POST",

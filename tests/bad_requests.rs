@@ -148,7 +148,7 @@ fn every_bad_request_is_refused_with_its_code_and_changes_nothing() {
         if !json || body["error"] != case.error.as_str() {
             wrong.push(format!("error {}, expected {}", body["error"], case.error));
         }
-        if !body["message"].as_str().is_some_and(|m| !m.is_empty()) {
+        if body["message"].as_str().is_none_or(str::is_empty) {
             wrong.push("no message".into());
         }
         if let Some(f) = &case.field

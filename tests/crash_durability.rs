@@ -181,6 +181,7 @@ fn facility_writer(
 }
 
 /// Moves the shared edge of `above` and `below`: shrink one, then grow the other into the gap.
+#[allow(clippy::too_many_arguments)]
 fn grid_writer(
     base: String,
     token: String,
@@ -236,11 +237,16 @@ fn grid_writer(
     }
 }
 
+/// A stored grid: geometry blob, code, name, version, bounding box.
+type StoredGrid = (Vec<u8>, String, String, i64, [f64; 4]);
+/// A grid's last history row: new geometry blob, code and name.
+type HistoryRow = (Option<Vec<u8>>, Option<String>, Option<String>);
+
 /// The store as the crash left it, read with plain SQL (nothing re-derived).
 struct Raw {
     facilities: BTreeMap<i64, String>,
-    grids: BTreeMap<i64, (Vec<u8>, String, String, i64, [f64; 4])>,
-    last_history: BTreeMap<i64, (Option<Vec<u8>>, Option<String>, Option<String>)>,
+    grids: BTreeMap<i64, StoredGrid>,
+    last_history: BTreeMap<i64, HistoryRow>,
     history_rows: BTreeMap<i64, i64>,
     membership: Vec<(i64, Option<i64>)>,
     audited: Vec<(String, String)>,
