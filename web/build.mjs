@@ -36,3 +36,33 @@ const worker = readFileSync(join(ml, 'dist', 'maplibre-gl-worker.mjs'), 'utf8')
   .replace(/\n?\/\/# sourceMappingURL=\S+\s*$/, '\n');
 writeFileSync(join(outdir, 'maplibre-gl-worker.js'), worker);
 writeFileSync(join(outdir, 'maplibre-gl-LICENSE.txt'), readFileSync(join(ml, 'LICENSE.txt')));
+
+// terra-draw and its MapLibre adapter (MIT) ship no licence file in their npm packages; their
+// notice goes beside the bundle, made from their package.json (deterministic).
+const notice = ['terra-draw', 'terra-draw-maplibre-gl-adapter'].map((name) => {
+  const pkg = JSON.parse(readFileSync(join(here, 'node_modules', name, 'package.json'), 'utf8'));
+  const repo = typeof pkg.repository === 'string' ? pkg.repository : (pkg.repository && pkg.repository.url) || '';
+  return `${name} ${pkg.version} (${repo.replace(/^git\+/, '')}): ${pkg.license} licence, copyright (c) ${pkg.author && (pkg.author.name || pkg.author)}`;
+}).join('\n');
+writeFileSync(join(outdir, 'terra-draw-LICENSE.txt'), `${notice}
+
+MIT License
+
+Permission is hereby granted, free of charge, to any person obtaining a copy
+of this software and associated documentation files (the "Software"), to deal
+in the Software without restriction, including without limitation the rights
+to use, copy, modify, merge, publish, distribute, sublicense, and/or sell
+copies of the Software, and to permit persons to whom the Software is
+furnished to do so, subject to the following conditions:
+
+The above copyright notice and this permission notice shall be included in all
+copies or substantial portions of the Software.
+
+THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR
+IMPLIED, INCLUDING BUT NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY,
+FITNESS FOR A PARTICULAR PURPOSE AND NONINFRINGEMENT. IN NO EVENT SHALL THE
+AUTHORS OR COPYRIGHT HOLDERS BE LIABLE FOR ANY CLAIM, DAMAGES OR OTHER
+LIABILITY, WHETHER IN AN ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING FROM,
+OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE
+SOFTWARE.
+`);

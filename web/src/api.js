@@ -1,17 +1,19 @@
 // The gridcircle HTTP API, same origin by default. A <meta name="gridcircle-api" content="...">
 // in index.html can point at another base (a path prefix or an origin).
+import { authHeaders } from './auth.js';
 
 const meta = document.querySelector('meta[name="gridcircle-api"]');
-const BASE = new URL((meta && meta.content) || '/', location.href);
+export const BASE = new URL((meta && meta.content) || '/', location.href);
 
 /** An error the UI can show: `message` is the server's message when it sent one. */
 export class ApiError extends Error {
-  constructor(message, { status, code, field } = {}) {
+  constructor(message, { status, code, field, body } = {}) {
     super(message);
     this.name = 'ApiError';
     this.status = status;
     this.code = code;
     this.field = field;
+    this.body = body;
   }
 }
 
@@ -25,34 +27,47 @@ function resolve(path) {
   return path.startsWith('/') ? new URL(path, BASE.origin) : new URL(path, BASE);
 }
 
-export async function getJson(path, { signal } = {}) {
+/** A URL of the API as text, for links (CSV export) and tile templates. */
+export function apiUrl(path) {
+  // Not through URL(): tile templates keep their literal {z}/{x}/{y}.
+  return BASE.href.replace(/\/?$/, '/') + path;
+}
+
+async function request(method, path, { signal, body, auth = false } = {}) {
   const url = resolve(path);
+  const headers = { Accept: 'application/json, application/geo+json' };
+  if (body !== undefined) headers['Content-Type'] = 'application/geo+json';
+  if (auth) Object.assign(headers, authHeaders());
   let res;
   try {
-    res = await fetch(url, { signal, headers: { Accept: 'application/json, application/geo+json' } });
+    res = await fetch(url, { method, signal, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   } catch (err) {
     if (isAbort(err)) throw err;
     throw new ApiError(`network: ${err.message}`, { status: 0, code: 'network' });
   }
-  let body = null;
+  let json = null;
   const text = await res.text();
   if (text) {
     try {
-      body = JSON.parse(text);
+      json = JSON.parse(text);
     } catch {
       if (res.ok) throw new ApiError(`bad JSON from ${url.pathname}`, { status: res.status, code: 'bad_json' });
     }
   }
   if (!res.ok) {
-    const message = (body && body.message) || `HTTP ${res.status} ${res.statusText || ''}`.trim();
-    throw new ApiError(message, { status: res.status, code: body && body.error, field: body && body.field });
+    const message = (json && json.message) || `HTTP ${res.status} ${res.statusText || ''}`.trim();
+    throw new ApiError(message, { status: res.status, code: json && json.error, field: json && json.field, body: json });
   }
-  return body;
+  return json;
 }
 
-function query(params) {
+export function getJson(path, opts) {
+  return request('GET', path, opts);
+}
+
+export function query(params) {
   const q = new URLSearchParams();
-  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== null) q.set(k, String(v));
+  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== null && v !== '') q.set(k, String(v));
   // Commas are legal in a query; keep "bbox=a,b,c,d" readable as in OGC API Features examples.
   return q.toString().replace(/%2C/gi, ',');
 }
@@ -82,18 +97,84 @@ export async function getItems(collection, bbox, { signal, limit = 10000 } = {})
   return { type: 'FeatureCollection', features };
 }
 
-export function getCollections(opts) {
-  return getJson('collections', opts);
-}
+export const getCollections = (opts) => getJson('collections', opts);
+export const getKinds = (opts) => getJson('kinds', opts);
+export const getCircles = (opts) => getJson('circles', opts);
+export const getHealth = (opts) => getJson('health', opts);
 
-export function getKinds(opts) {
-  return getJson('kinds', opts);
+/** Who a token belongs to (GET /whoami with that token); null from a server without tokens. */
+export async function whoami(token) {
+  const res = await fetch(resolve('whoami'), { headers: { Accept: 'application/json', Authorization: `Bearer ${token}` } });
+  const body = await res.json().catch(() => null);
+  if (res.status === 404) return null;
+  if (!res.ok) throw new ApiError((body && body.message) || `HTTP ${res.status}`, { status: res.status, code: body && body.error });
+  return body;
 }
 
 export function locate(lon, lat, opts) {
   return getJson(`locate?${query({ lon: lon.toFixed(7), lat: lat.toFixed(7) })}`, opts);
 }
 
-export function nearest({ lon, lat, kind, k = 5, openNow = false }, opts) {
-  return getJson(`nearest?${query({ lon: lon.toFixed(7), lat: lat.toFixed(7), kind, k, open_now: openNow })}`, opts);
+/** The query string the resident journey sends to /nearest (tests repeat it verbatim). */
+export function nearestQuery({ lon, lat, kind, k = 5, openNow = false, audience, mode = 'walk', at }) {
+  return query({ lon: lon.toFixed(7), lat: lat.toFixed(7), kind, k, mode, open_now: openNow, audience, at });
+}
+
+export function nearest(params, opts) {
+  return getJson(`nearest?${nearestQuery(params)}`, opts);
+}
+
+/** /coverage parameters as a query string (shared by the JSON call and the CSV link). */
+export function coverageQuery({ circle, minutes, mode, at, compare, format }) {
+  return query({ circle, minutes, mode, at, compare: compare ? 'radius' : undefined, format });
+}
+
+export function coverage(params, opts) {
+  return getJson(`coverage?${coverageQuery(params)}`, opts);
+}
+
+export function facilityCircle(id, { circle, minutes, mode }, opts) {
+  return getJson(`facilities/${encodeURIComponent(id)}/circle?${query({ circle, minutes, mode })}`, opts);
+}
+
+// ---- grids (street office) ----
+export function validateGrid(feature, opts) {
+  return request('POST', 'grids/validate', { ...opts, body: feature, auth: true });
+}
+
+export function createGrid(feature, opts) {
+  return request('POST', 'collections/grids/items', { ...opts, body: feature, auth: true });
+}
+
+export function replaceGrid(id, feature, opts) {
+  return request('PUT', `collections/grids/items/${encodeURIComponent(id)}`, { ...opts, body: feature, auth: true });
+}
+
+export function deleteGrid(id, reassignTo, opts) {
+  return request('DELETE', `collections/grids/items/${encodeURIComponent(id)}?${query({ reassign_to: reassignTo })}`, { ...opts, auth: true });
+}
+
+export function gridHistory(id, opts) {
+  return getJson(`grids/${encodeURIComponent(id)}/history`, opts);
+}
+
+export function communityGrids(communityId, opts) {
+  return getJson(`grids?${query({ community_id: communityId })}`, { ...opts, auth: true });
+}
+
+let apiDoc = null;
+/** True when the server's OpenAPI document lists `path` (newer routes are used where they exist). */
+export async function hasRoute(path, method = 'get') {
+  if (!apiDoc) apiDoc = getJson('api').catch(() => ({ paths: {} }));
+  const doc = await apiDoc;
+  return !!(doc && doc.paths && doc.paths[path] && doc.paths[path][method]);
+}
+
+/** Replaces a community's grids with a whole set in one operation (when the server has it). */
+export function replaceCommunityGrids(communityId, featureCollection, opts) {
+  return request('PUT', `communities/${encodeURIComponent(communityId)}/grids`, { ...opts, body: featureCollection, auth: true });
+}
+
+export function draftGrids(communityId, targetHouseholds, opts) {
+  return request('POST', `communities/${encodeURIComponent(communityId)}/grids/draft?${query({ target_households: targetHouseholds })}`, { ...opts, auth: true });
 }

@@ -1,4 +1,6 @@
 // gridcircle web map: entry point bundled by esbuild into dist/app.js and dist/app.css.
+// The shell: the map, layers, messages, the facility popup, "this place" (/locate), tabs and the
+// bottom sheet. The three journeys live in resident.js, planner.js and street.js.
 import { Map as MapLibreMap, Popup, NavigationControl, ScaleControl, setWorkerUrl } from 'maplibre-gl';
 import 'maplibre-gl/dist/maplibre-gl.css';
 import './app.css';
@@ -6,9 +8,13 @@ import './app.css';
 import { t, getLang, setLang, onLangChange, applyStatic } from './i18n.js';
 import { h, clear } from './dom.js';
 import { gridColor, kindColor } from './colors.js';
-import { COLLECTIONS, EMPTY, mapStyle, selectFilter } from './style.js';
-import { getItems, getCollections, getKinds, locate, nearest, isAbort } from './api.js';
-import { num, text, metres, audienceLabel, buildingLabel, openState } from './format.js';
+import { COLLECTIONS, EMPTY, mapStyle, selectFilter, tileUrl } from './style.js';
+import { getItems, getCollections, getKinds, getHealth, locate, isAbort } from './api.js';
+import { num, text, audienceLabel, buildingLabel, openState, spacesText } from './format.js';
+import { featuresBbox, validBbox, unionBbox, contains } from './geo.js';
+import { initResident } from './resident.js';
+import { initPlanner } from './planner.js';
+import { initStreet } from './street.js';
 
 // MapLibre's tile worker is shipped beside app.js (see build.mjs).
 setWorkerUrl(new URL('./maplibre-gl-worker.js', import.meta.url).href);
@@ -18,7 +24,7 @@ const DEFAULT_ZOOM = 13;
 const NARROW = window.matchMedia('(max-width: 700px)');
 const DEBOUNCE_MS = 300;
 const CACHE_MS = 60000;
-const NEAREST_K = 5;
+const TABS = ['resident', 'planner', 'street'];
 
 const $ = (id) => document.getElementById(id);
 
@@ -26,8 +32,10 @@ const $ = (id) => document.getElementById(id);
 const state = {
   kinds: [],
   kindsById: new Map(),
+  timezone: null,
   visible: Object.fromEntries(COLLECTIONS.map((c) => [c.id, true])),
   loaded: {}, // collection id -> { bbox, at, demo }
+  data: {}, // collection id -> last FeatureCollection
   controllers: {}, // collection id -> { ctl: AbortController, bbox } of the request in flight
   pending: 0,
   facilities: new Map(), // facility id -> Feature (the original, with nested `open`)
@@ -35,10 +43,9 @@ const state = {
   popupFacilityId: null,
   locate: null, // { lngLat, result } | { lngLat, loading } | { lngLat, error }
   locateSeq: 0,
-  nearest: null, // { lngLat, kind, openNow, results } | { ..., loading } | { ..., error }
-  nearestSeq: 0,
-  origin: null, // last clicked / located point [lon, lat]
   started: false, // initial view and first loads requested
+  tab: null,
+  tileVersion: {}, // tile layer -> cache-busting version after an edit
 };
 
 // ---------- messages ----------
@@ -91,11 +98,22 @@ function errorText(err) {
   return (err && err.message) || String(err);
 }
 
+/** Count of requests in flight; html[data-ready] is set only while it is zero and the map is idle. */
 function setPending(delta) {
   state.pending += delta;
   $('loading').hidden = state.pending <= 0;
-  // For browser tests: html[data-ready] is set while nothing is loading and the map is idle.
   if (state.pending > 0) delete document.documentElement.dataset.ready;
+  else if (state.started && map.loaded() && !map.isMoving()) map.triggerRepaint(); // → idle → ready
+}
+
+/** Runs `promise` counted as pending (for the loading pill and html[data-ready]). */
+async function track(promise) {
+  setPending(1);
+  try {
+    return await promise;
+  } finally {
+    setPending(-1);
+  }
 }
 
 // ---------- labels ----------
@@ -135,44 +153,19 @@ map.addControl(new NavigationControl({ showCompass: false }), 'top-right');
 map.addControl(new ScaleControl({ unit: 'metric' }), 'bottom-left');
 
 map.on('error', (e) => {
+  if (isAbort(e && e.error)) return;
   showMessage('map', t('msg.map_error', { message: errorText(e && e.error) }));
 });
 
 function sheetCover() {
   if (!NARROW.matches) return 0;
-  return document.body.classList.contains('sheet-open') ? $('panel').offsetHeight : 64;
+  // Collapsed, the sheet still shows its head and the tabs (--peek-tabs in app.css).
+  return document.body.classList.contains('sheet-open') ? $('panel').offsetHeight : 108;
 }
 
 function fitPadding() {
   if (NARROW.matches) return { top: 40, left: 24, right: 24, bottom: sheetCover() + 24 };
   return 40;
-}
-
-function validBbox(b) {
-  return Array.isArray(b) && b.length >= 4 && b.slice(0, 4).every(Number.isFinite) &&
-    b[0] <= b[2] && b[1] <= b[3] && b[0] >= -180 && b[2] <= 180 && b[1] >= -90 && b[3] <= 90;
-}
-
-function unionBbox(a, b) {
-  if (!a) return b;
-  if (!b) return a;
-  return [Math.min(a[0], b[0]), Math.min(a[1], b[1]), Math.max(a[2], b[2]), Math.max(a[3], b[3])];
-}
-
-function featuresBbox(features) {
-  let box = null;
-  const visit = (c) => {
-    if (typeof c[0] === 'number') {
-      if (Number.isFinite(c[0]) && Number.isFinite(c[1])) box = unionBbox(box, [c[0], c[1], c[0], c[1]]);
-    } else for (const x of c) visit(x);
-  };
-  const visitGeom = (g) => {
-    if (!g) return;
-    if (g.type === 'GeometryCollection') g.geometries.forEach(visitGeom);
-    else if (g.coordinates) visit(g.coordinates);
-  };
-  for (const f of features) visitGeom(f.geometry);
-  return validBbox(box) ? box : null;
 }
 
 function fitTo(b, opts = {}) {
@@ -192,17 +185,18 @@ function viewBbox(margin = 0) {
 /** The part of the map not covered by the bottom sheet, as [w, s, e, n]. */
 function visibleBbox() {
   const c = map.getContainer();
-  const h = Math.max(1, c.clientHeight - sheetCover());
+  const hgt = Math.max(1, c.clientHeight - sheetCover());
   const nw = map.unproject([0, 0]);
-  const se = map.unproject([c.clientWidth, h]);
+  const se = map.unproject([c.clientWidth, hgt]);
   return [nw.lng, se.lat, se.lng, nw.lat];
 }
 
-function contains(outer, inner) {
-  return outer && inner[0] >= outer[0] && inner[1] >= outer[1] && inner[2] <= outer[2] && inner[3] <= outer[3];
+function setData(id, fc) {
+  const src = map.getSource(id);
+  if (src) src.setData(fc || EMPTY);
 }
 
-// ---------- layer data ----------
+// ---------- layer data (GeoJSON collections; buildings and roads are tiles) ----------
 function decorate(id, fc) {
   for (const f of fc.features) {
     f.properties = f.properties || {};
@@ -215,14 +209,11 @@ function decorate(id, fc) {
   return fc;
 }
 
-function setData(id, fc) {
-  const src = map.getSource(id);
-  if (src) src.setData(fc);
-}
+const dataListeners = [];
 
 async function loadCollection(id, { force = false } = {}) {
   const coll = COLLECTIONS.find((c) => c.id === id);
-  if (!coll || !state.visible[id]) return;
+  if (!coll || coll.tiles || !state.visible[id]) return;
   if (map.getZoom() < coll.minZoom) {
     if (state.controllers[id]) state.controllers[id].ctl.abort();
     if (state.loaded[id]) { setData(id, EMPTY); delete state.loaded[id]; }
@@ -243,9 +234,11 @@ async function loadCollection(id, { force = false } = {}) {
     const fc = decorate(id, await getItems(id, bbox, { signal: ctl.signal }));
     if (ctl.signal.aborted) return;
     setData(id, fc);
+    state.data[id] = fc;
     state.loaded[id] = { bbox, at: Date.now(), demo: fc.features.some((f) => f.properties.demo === true) };
     if (loadErrors.has(id)) setLoadError(id, null);
     renderDemoNote();
+    for (const fn of dataListeners) fn(id, fc);
   } catch (err) {
     if (isAbort(err)) return;
     setLoadError(id, errorText(err));
@@ -264,6 +257,16 @@ let loadTimer = null;
 function scheduleLoad() {
   clearTimeout(loadTimer);
   loadTimer = setTimeout(loadAll, DEBOUNCE_MS);
+}
+
+/** After an edit: re-fetch a GeoJSON collection, or make MapLibre re-request a tile layer. */
+function refreshLayer(id) {
+  const coll = COLLECTIONS.find((c) => c.id === id);
+  if (coll && !coll.tiles) return loadCollection(id, { force: true });
+  state.tileVersion[id] = Date.now().toString(36);
+  const src = map.getSource(id);
+  if (src && src.setTiles) src.setTiles([tileUrl(id, state.tileVersion[id])]);
+  return Promise.resolve();
 }
 
 async function initialView() {
@@ -296,10 +299,13 @@ async function loadKinds() {
   } catch (err) {
     showMessage('kinds', t('msg.kinds_failed', { message: errorText(err) }));
   }
-  renderKindSelect();
+  try {
+    const health = await getHealth();
+    state.timezone = health && health.timezone;
+  } catch { /* the planner falls back to the browser's zone */ }
   renderKindLegend();
   renderPopup();
-  renderNearest();
+  rerender();
 }
 
 // ---------- layer panel ----------
@@ -339,7 +345,7 @@ function toggleLayer(id, on) {
 
 function renderZoomHint() {
   const el = $('zoom-hint');
-  const needs = COLLECTIONS.filter((c) => c.minZoom > 0 && state.visible[c.id] && map.getZoom() < c.minZoom);
+  const needs = COLLECTIONS.filter((c) => c.id === 'buildings' && state.visible[c.id] && map.getZoom() < c.minZoom);
   el.hidden = needs.length === 0;
   el.textContent = needs.length ? t('layers.zoom_hint', { z: needs[0].minZoom }) : '';
 }
@@ -359,20 +365,9 @@ function renderDemoNote() {
 }
 
 // ---------- facility popup ----------
-function capacityText(p) {
-  const cap = p.capacity;
-  const free = p.free;
-  let freeText = null;
-  if (typeof free === 'number') freeText = t('facility.free_spaces', { n: num(free) });
-  else if (typeof free === 'boolean') freeText = t(free ? 'facility.free_of_charge' : 'facility.fee');
-  if ((cap === null || cap === undefined) && freeText === null) return '—';
-  return [cap === null || cap === undefined ? null : t('facility.capacity_n', { n: num(cap) }), freeText]
-    .filter(Boolean).join(' · ');
-}
-
-function facilityCard(f, open) {
+function facilityCard(f, open, reference) {
   const p = f.properties || {};
-  const st = openState(open || p.open);
+  const st = openState(open || p.open, reference);
   return h('div', { class: 'facility' },
     h('h3', null, p.name || t('facility.unnamed')),
     h('div', { class: 'badges' },
@@ -385,21 +380,21 @@ function facilityCard(f, open) {
       [t('facility.opening_hours'), p.opening_hours ? h('code', null, p.opening_hours) : t('facility.no_hours')],
       [t('facility.owner'), text(p.owner)],
       [t('facility.audience'), audienceLabel(p.audience)],
-      [t('facility.capacity'), capacityText(p)],
+      [t('facility.capacity'), spacesText(p) || '—'],
     ]));
 }
 
-function openPopup(facilityId, lngLat, open) {
+function openPopup(facilityId, lngLat, open, reference) {
   const f = state.facilities.get(String(facilityId));
   if (!f) return;
   const at = f.geometry && f.geometry.type === 'Point' ? f.geometry.coordinates : lngLat;
   if (state.popup) state.popup.remove();
   const popup = new Popup({ maxWidth: '320px', focusAfterOpen: false, className: 'gc-popup' })
     .setLngLat(at)
-    .setDOMContent(facilityCard(f, open))
+    .setDOMContent(facilityCard(f, open, reference))
     .addTo(map);
   state.popup = popup;
-  state.popupFacilityId = { id: String(facilityId), open };
+  state.popupFacilityId = { id: String(facilityId), open, reference };
   popup.on('close', () => {
     if (state.popup === popup) { state.popup = null; state.popupFacilityId = null; }
   });
@@ -407,14 +402,16 @@ function openPopup(facilityId, lngLat, open) {
 
 function renderPopup() {
   if (!state.popup || !state.popupFacilityId) return;
-  const f = state.facilities.get(state.popupFacilityId.id);
-  if (f) state.popup.setDOMContent(facilityCard(f, state.popupFacilityId.open));
+  const { id, open, reference } = state.popupFacilityId;
+  const f = state.facilities.get(id);
+  if (f) state.popup.setDOMContent(facilityCard(f, open, reference));
 }
 
 // ---------- locate ----------
 function setPick(lngLat) {
-  state.origin = lngLat;
-  setData('pick', { type: 'FeatureCollection', features: [{ type: 'Feature', properties: {}, geometry: { type: 'Point', coordinates: lngLat } }] });
+  setData('pick', lngLat
+    ? { type: 'FeatureCollection', features: [{ type: 'Feature', properties: {}, geometry: { type: 'Point', coordinates: lngLat } }] }
+    : EMPTY);
 }
 
 async function runLocate(lngLat) {
@@ -422,7 +419,7 @@ async function runLocate(lngLat) {
   state.locate = { lngLat, loading: true };
   renderLocate();
   try {
-    const result = await locate(lngLat[0], lngLat[1]);
+    const result = await track(locate(lngLat[0], lngLat[1]));
     if (seq !== state.locateSeq) return;
     state.locate = { lngLat, result: result || {} };
   } catch (err) {
@@ -433,7 +430,6 @@ async function runLocate(lngLat) {
   map.setFilter('grids-selected', selectFilter(r.grid ? r.grid.id : null));
   map.setFilter('buildings-selected', selectFilter(r.building ? r.building.id : null));
   renderLocate();
-  openSheet(lngLat);
 }
 
 function section(title, props, rows, emptyText) {
@@ -486,115 +482,6 @@ function renderLocate() {
   );
 }
 
-// ---------- nearest ----------
-function renderKindSelect() {
-  const sel = $('nearest-kind');
-  const value = sel.value;
-  clear(sel);
-  sel.append(h('option', { value: '' }, t('nearest.choose_kind')));
-  for (const k of state.kinds) sel.append(h('option', { value: k.id }, kindLabel(k.id)));
-  if ([...sel.options].some((o) => o.value === value)) sel.value = value;
-}
-
-function currentKind() {
-  return $('nearest-kind').value;
-}
-
-async function runNearest(lngLat, { pan = true } = {}) {
-  const kind = currentKind();
-  if (!kind) return;
-  const openNow = $('nearest-open-now').checked;
-  const seq = ++state.nearestSeq;
-  state.nearest = { lngLat, kind, openNow, loading: true };
-  renderNearest();
-  try {
-    const res = await nearest({ lon: lngLat[0], lat: lngLat[1], kind, k: NEAREST_K, openNow });
-    if (seq !== state.nearestSeq) return;
-    const results = (res && Array.isArray(res.results) ? res.results : []).filter((r) => r && r.facility);
-    state.nearest = { lngLat, kind, openNow, results };
-  } catch (err) {
-    if (seq !== state.nearestSeq) return;
-    state.nearest = { lngLat, kind, openNow, error: errorText(err) };
-  }
-  const results = state.nearest.results || [];
-  const features = results.map((r, i) => {
-    const f = r.facility;
-    f.properties = f.properties || {};
-    f.properties._color = kindColor(f.properties.kind);
-    if (f.properties.id !== undefined && f.properties.id !== null) state.facilities.set(String(f.properties.id), f);
-    return { type: 'Feature', geometry: f.geometry, properties: { id: f.properties.id, role: 'result', rank: i + 1 } };
-  });
-  setData('nearest', { type: 'FeatureCollection', features });
-  renderNearest();
-  if (NARROW.matches) setSheet(true);
-  else $('nearest-results').scrollIntoView({ block: 'nearest', behavior: 'smooth' });
-  // Zoom out if needed so that the origin and all results are in sight.
-  const b = features.length ? featuresBbox([...features, { geometry: { type: 'Point', coordinates: lngLat } }]) : null;
-  if (b && !contains(visibleBbox(), b)) fitTo(b, { animate: true, duration: 500, maxZoom: map.getZoom() });
-  else if (pan) openSheet(lngLat);
-}
-
-function clearNearest() {
-  state.nearestSeq++;
-  state.nearest = null;
-  setData('nearest', EMPTY);
-  renderNearest();
-}
-
-function renderNearest() {
-  const box = clear($('nearest-results'));
-  const s = state.nearest;
-  if (!s) return;
-  const head = t('nearest.for', { kind: kindLabel(s.kind), lon: s.lngLat[0].toFixed(5), lat: s.lngLat[1].toFixed(5) }) +
-    (s.openNow ? ' · ' + t('nearest.open_now') : '');
-  box.append(h('p', { class: 'coords' }, head));
-  if (s.loading) { box.append(h('p', { class: 'hint' }, t('msg.loading'))); return; }
-  if (s.error) { box.append(h('p', { class: 'error-inline', role: 'alert' }, t('msg.nearest_failed', { message: s.error }))); return; }
-  if (!s.results.length) { box.append(h('p', { class: 'hint' }, t('nearest.none'))); return; }
-  box.append(h('ol', { class: 'results' }, s.results.map((r) => {
-    const p = r.facility.properties;
-    const st = openState(r.open || p.open);
-    const coords = r.facility.geometry && r.facility.geometry.type === 'Point' ? r.facility.geometry.coordinates : null;
-    return h('li', null, h('button', {
-      type: 'button', class: 'result',
-      onclick: () => {
-        if (coords) map.easeTo({ center: coords, zoom: Math.max(map.getZoom(), 16), duration: 500 });
-        openPopup(p.id, coords || s.lngLat, r.open);
-        if (NARROW.matches) closeSheet();
-      },
-    },
-    h('span', { class: 'result-name' },
-      h('span', { class: 'dot', style: { background: kindColor(p.kind) }, 'aria-hidden': 'true' }),
-      p.name || t('facility.unnamed'),
-      p.shared === true ? badge(t('badge.shared'), 'badge-shared') : null),
-    h('span', { class: 'result-meta' },
-      h('span', { class: 'distance' }, metres(r.distance_m)),
-      h('span', { class: `open ${st.cls}` }, st.label))));
-  })));
-}
-
-function useMyLocation() {
-  if (!navigator.geolocation) {
-    showMessage('geo', t('msg.geo_unavailable'));
-    return;
-  }
-  const btn = $('nearest-geolocate');
-  btn.disabled = true;
-  navigator.geolocation.getCurrentPosition((pos) => {
-    btn.disabled = false;
-    clearMessage('geo');
-    const lngLat = [pos.coords.longitude, pos.coords.latitude];
-    setPick(lngLat);
-    map.easeTo({ center: lngLat, zoom: Math.max(map.getZoom(), 15), duration: 500 });
-    runLocate(lngLat);
-    if (currentKind()) runNearest(lngLat, { pan: false });
-    else showMessage('geo', t('nearest.choose_first'), 'info');
-  }, (err) => {
-    btn.disabled = false;
-    showMessage('geo', t('msg.geo_failed', { message: err.message || err.code }));
-  }, { enableHighAccuracy: true, timeout: 15000, maximumAge: 60000 });
-}
-
 // ---------- bottom sheet (narrow screens) ----------
 function setSheet(open) {
   document.body.classList.toggle('sheet-open', open);
@@ -602,7 +489,8 @@ function setSheet(open) {
   $('sheet-toggle').setAttribute('aria-label', t(open ? 'panel.collapse' : 'panel.expand'));
   $('sheet-toggle').title = t(open ? 'panel.collapse' : 'panel.expand');
 }
-// On a narrow screen, open the sheet and pan the map so that `lngLat` stays visible above it.
+
+/** On a narrow screen, open the sheet and pan the map so that `lngLat` stays visible above it. */
 function openSheet(lngLat) {
   if (!NARROW.matches) return;
   setSheet(true);
@@ -611,12 +499,67 @@ function openSheet(lngLat) {
   const y = map.project(lngLat).y;
   if (visible > 80 && (y > visible - 24 || y < 24)) map.panBy([0, y - visible / 2], { duration: 300 });
 }
-function closeSheet() { setSheet(false); }
+
+/** Zooms out if needed so that every feature is in sight above the sheet. */
+function ensureVisible(features, opts = {}) {
+  const b = featuresBbox(features);
+  if (b && !contains(visibleBbox(), b)) fitTo(b, { animate: true, duration: 400, maxZoom: Math.max(map.getZoom(), 16), ...opts });
+}
+
+function setModeHint(message) {
+  const el = $('mode-hint');
+  el.hidden = !message;
+  el.textContent = message || '';
+}
+
+// ---------- journeys ----------
+const ctx = {
+  map, state, t, $, h, clear, kindLabel, badge, demoBadge, dl,
+  showMessage, clearMessage, errorText, setPending, track, setData, fitTo, ensureVisible, visibleBbox,
+  openPopup, setPick, runLocate, openSheet, setSheet, setModeHint, refreshLayer, NARROW,
+  onData: (fn) => dataListeners.push(fn),
+  loadCollection,
+};
+
+const journeys = {
+  resident: initResident(ctx),
+  planner: initPlanner(ctx),
+  street: initStreet(ctx),
+};
+
+function selectTab(tab, { fromHash = false } = {}) {
+  if (!TABS.includes(tab)) tab = 'resident';
+  if (state.tab === tab) return;
+  const prev = state.tab;
+  state.tab = tab;
+  for (const name of TABS) {
+    const on = name === tab;
+    $(`tab-${name}`).hidden = !on;
+    const btn = $(`tab-btn-${name}`);
+    btn.setAttribute('aria-selected', String(on));
+    btn.tabIndex = on ? 0 : -1;
+  }
+  document.body.dataset.tab = tab;
+  // The map side waits for the style (see the 'load' handler).
+  if (state.started) {
+    if (prev && journeys[prev].deactivate) journeys[prev].deactivate();
+    if (journeys[tab].activate) journeys[tab].activate();
+  }
+  if (!fromHash && location.hash !== `#${tab}`) history.replaceState(null, '', `#${tab}`);
+}
+
+function rerender() {
+  for (const j of Object.values(journeys)) if (j.render) j.render();
+}
 
 // ---------- wiring ----------
 const FACILITY_LAYERS = ['facilities-circle', 'facilities-shared-ring', 'nearest-halo'];
 
 map.on('click', (e) => {
+  const lngLat = [e.lngLat.lng, e.lngLat.lat];
+  const journey = journeys[state.tab];
+  // A journey that is drawing or picking takes the click first.
+  if (journey && journey.onMapClick && journey.onMapClick(lngLat, e) === true) return;
   const pad = NARROW.matches ? 10 : 5;
   const hits = map.queryRenderedFeatures(
     [[e.point.x - pad, e.point.y - pad], [e.point.x + pad, e.point.y + pad]],
@@ -625,15 +568,11 @@ map.on('click', (e) => {
   const hit = hits.find((f) => f.properties && f.properties.id !== undefined && state.facilities.has(String(f.properties.id)));
   if (hit) {
     const id = String(hit.properties.id);
-    const result = state.nearest && state.nearest.results &&
-      state.nearest.results.find((r) => String(r.facility.properties.id) === id);
-    openPopup(id, [e.lngLat.lng, e.lngLat.lat], result ? result.open : undefined);
+    const fromJourney = journey && journey.facilityOpen ? journey.facilityOpen(id) : null;
+    openPopup(id, lngLat, fromJourney && fromJourney.open, fromJourney && fromJourney.reference);
     return;
   }
-  const lngLat = [e.lngLat.lng, e.lngLat.lat];
-  setPick(lngLat);
-  runLocate(lngLat);
-  if (currentKind()) runNearest(lngLat, { pan: false }); // runLocate pans
+  if (journey && journey.onPlaceClick) journey.onPlaceClick(lngLat, e);
 });
 
 for (const layer of FACILITY_LAYERS) {
@@ -642,6 +581,7 @@ for (const layer of FACILITY_LAYERS) {
 }
 
 map.on('moveend', scheduleLoad);
+map.on('zoomend', renderZoomHint);
 
 map.on('load', async () => {
   const kinds = loadKinds();
@@ -649,6 +589,9 @@ map.on('load', async () => {
   loadAll();
   await kinds;
   state.started = true;
+  for (const [name, j] of Object.entries(journeys)) if (name !== state.tab && j.deactivate) j.deactivate();
+  if (journeys[state.tab].activate) journeys[state.tab].activate();
+  for (const j of Object.values(journeys)) if (j.start) j.start();
   map.triggerRepaint();
 });
 map.on('idle', () => {
@@ -656,16 +599,17 @@ map.on('idle', () => {
 });
 
 // A handle for browser tests and the console (e.g. map.project() to click a facility).
-window.gridcircle = { map, state };
+window.gridcircle = { map, state, journeys, selectTab };
 
-$('nearest-kind').addEventListener('change', () => {
-  if (!currentKind()) clearNearest();
-  else if (state.origin) runNearest(state.origin);
+for (const name of TABS) $(`tab-btn-${name}`).addEventListener('click', () => selectTab(name));
+$('panel').querySelector('.tabs').addEventListener('keydown', (e) => {
+  if (e.key !== 'ArrowRight' && e.key !== 'ArrowLeft') return;
+  const i = TABS.indexOf(state.tab);
+  const next = TABS[(i + (e.key === 'ArrowRight' ? 1 : TABS.length - 1)) % TABS.length];
+  selectTab(next);
+  $(`tab-btn-${next}`).focus();
 });
-$('nearest-open-now').addEventListener('change', () => {
-  if (currentKind() && state.origin) runNearest(state.origin);
-});
-$('nearest-geolocate').addEventListener('click', useMyLocation);
+window.addEventListener('hashchange', () => selectTab(location.hash.slice(1), { fromHash: true }));
 $('lang-switch').addEventListener('click', () => setLang(getLang() === 'zh' ? 'en' : 'zh'));
 $('sheet-toggle').addEventListener('click', () => setSheet(!document.body.classList.contains('sheet-open')));
 
@@ -673,15 +617,15 @@ onLangChange(() => {
   renderLayerList();
   renderZoomHint();
   renderKindLegend();
-  renderKindSelect();
   renderLocate();
-  renderNearest();
   renderPopup();
   renderMessages();
+  rerender();
   setSheet(document.body.classList.contains('sheet-open'));
 });
 
 applyStatic();
 renderLayerList();
 renderLocate();
-setSheet(false);
+setSheet(NARROW.matches);
+selectTab(location.hash.slice(1), { fromHash: true });

@@ -1,32 +1,65 @@
-// The map style: a plain background and GeoJSON sources filled from our API. No remote
-// sources, no glyphs, no sprite: names are shown in HTML (popups, side panel), not on the map.
+// The map style: a plain background, our own vector tiles for the dense base layers (buildings,
+// roads, facility circles: GET /tiles/{layer}/{z}/{x}/{y}.mvt) and GeoJSON sources for the
+// small, editable or query-driven layers. No remote sources, no glyphs, no sprite: names are
+// shown in HTML (popups, side panel), not on the map.
+import { apiUrl } from './api.js';
 
 export const EMPTY = { type: 'FeatureCollection', features: [] };
 
-/** Collections in drawing order, bottom to top, with the style layers that belong to each. */
+/** The zoom at which the server's tiles have full detail; MapLibre over-zooms beyond. */
+export const TILE_MAX_ZOOM = 16;
+
+/**
+ * Layers the user can switch, bottom to top, with the style layers that belong to each.
+ * `tiles: true` layers come from /tiles (nothing to fetch); the others are GeoJSON from
+ * /collections/{id}/items for the view.
+ */
 export const COLLECTIONS = [
   { id: 'street_offices', layers: ['street_offices-line'], minZoom: 0 },
   { id: 'communities', layers: ['communities-fill', 'communities-line'], minZoom: 0 },
   { id: 'grids', layers: ['grids-fill', 'grids-line'], minZoom: 0 },
-  { id: 'buildings', layers: ['buildings-fill'], minZoom: 14 },
-  { id: 'roads', layers: ['roads-line'], minZoom: 14 },
+  { id: 'buildings', layers: ['buildings-fill'], minZoom: 13, tiles: true },
+  { id: 'roads', layers: ['roads-line'], minZoom: 11, tiles: true },
   { id: 'facilities', layers: ['facilities-shared-ring', 'facilities-circle'], minZoom: 0 },
 ];
 
 const NONE = '__none__';
 
+export function tileUrl(layer, version) {
+  return apiUrl(`tiles/${layer}/{z}/{x}/{y}.mvt`) + (version ? `?v=${encodeURIComponent(version)}` : '');
+}
+
 // Line width by OSM highway class, at zoom 14 and 18.
 const roadWidth = (z14, z18) => [
   'interpolate', ['linear'], ['zoom'],
+  12, ['match', ['get', 'highway'], ...z14.map((x) => (typeof x === 'number' ? x / 2 : x))],
   14, ['match', ['get', 'highway'], ...z14],
   18, ['match', ['get', 'highway'], ...z18],
 ];
 
+const FOOT = ['footway', 'path', 'pedestrian', 'steps', 'cycleway', 'track'];
+
 export function mapStyle() {
-  const sources = {};
-  for (const c of COLLECTIONS) sources[c.id] = { type: 'geojson', data: EMPTY };
-  sources.nearest = { type: 'geojson', data: EMPTY };
-  sources.pick = { type: 'geojson', data: EMPTY };
+  const geojson = () => ({ type: 'geojson', data: EMPTY });
+  const sources = {
+    street_offices: geojson(),
+    communities: geojson(),
+    grids: geojson(),
+    facilities: geojson(),
+    buildings: { type: 'vector', tiles: [tileUrl('buildings')], minzoom: 13, maxzoom: TILE_MAX_ZOOM },
+    roads: { type: 'vector', tiles: [tileUrl('roads')], minzoom: 11, maxzoom: TILE_MAX_ZOOM },
+    facility_circles: { type: 'vector', tiles: [tileUrl('facility_circles')], minzoom: 0, maxzoom: TILE_MAX_ZOOM },
+    // Query results and drawing aids.
+    circle_shapes: geojson(),
+    uncovered: geojson(),
+    compare: geojson(),
+    routes: geojson(),
+    nearest: geojson(),
+    pick: geojson(),
+    problems: geojson(),
+    draft: geojson(),
+    history: geojson(),
+  };
 
   return {
     version: 8,
@@ -35,74 +68,164 @@ export function mapStyle() {
     layers: [
       { id: 'background', type: 'background', paint: { 'background-color': '#f3f1ec' } },
 
-      // Street offices: thick outline only.
-      {
-        id: 'street_offices-line', type: 'line', source: 'street_offices',
-        layout: { 'line-join': 'round' },
-        paint: { 'line-color': '#6a3d9a', 'line-width': ['interpolate', ['linear'], ['zoom'], 10, 2.5, 16, 5], 'line-opacity': 0.85 },
-      },
-
-      // Communities: light fill and an outline.
+      // Communities: light fill (outline drawn higher up).
       {
         id: 'communities-fill', type: 'fill', source: 'communities',
         paint: { 'fill-color': '#dfe9d3', 'fill-opacity': 0.45 },
       },
+
+      // Planner: walking (or radius) circles of the facilities that count, shaded.
       {
-        id: 'communities-line', type: 'line', source: 'communities',
-        layout: { 'line-join': 'round' },
-        paint: { 'line-color': '#5b7f3a', 'line-width': ['interpolate', ['linear'], ['zoom'], 12, 1.2, 17, 2.5] },
+        id: 'circles-fill', type: 'fill', source: 'facility_circles', 'source-layer': 'facility_circles',
+        filter: ['==', ['get', 'circle'], NONE], layout: { visibility: 'none' },
+        paint: { 'fill-color': '#2e9e6a', 'fill-opacity': 0.14 },
+      },
+      {
+        id: 'circles-line', type: 'line', source: 'facility_circles', 'source-layer': 'facility_circles',
+        filter: ['==', ['get', 'circle'], NONE], layout: { visibility: 'none' },
+        paint: { 'line-color': '#2e9e6a', 'line-width': 1, 'line-opacity': 0.6 },
+      },
+      {
+        id: 'circle_shapes-fill', type: 'fill', source: 'circle_shapes',
+        paint: { 'fill-color': '#2e9e6a', 'fill-opacity': 0.14 },
+      },
+      {
+        id: 'circle_shapes-line', type: 'line', source: 'circle_shapes',
+        paint: { 'line-color': '#2e9e6a', 'line-width': 1, 'line-opacity': 0.6 },
       },
 
-      // Grids: fill coloured by a hash of the code (computed in JS as _color), dashed outline.
+      // Buildings (vector tiles): grey; residential ones a warmer tone.
       {
-        id: 'grids-fill', type: 'fill', source: 'grids',
-        paint: { 'fill-color': ['to-color', ['get', '_color'], '#888888'], 'fill-opacity': 0.16 },
-      },
-      {
-        id: 'grids-line', type: 'line', source: 'grids',
-        paint: { 'line-color': ['to-color', ['get', '_color'], '#666666'], 'line-width': 1.4, 'line-dasharray': [3, 2] },
-      },
-      {
-        id: 'grids-selected', type: 'line', source: 'grids', filter: ['==', ['get', 'id'], NONE],
-        paint: { 'line-color': '#d7301f', 'line-width': 3 },
-      },
-
-      // Buildings: grey; residential ones a warmer tone.
-      {
-        id: 'buildings-fill', type: 'fill', source: 'buildings',
+        id: 'buildings-fill', type: 'fill', source: 'buildings', 'source-layer': 'buildings',
         paint: {
           'fill-color': ['case', ['==', ['get', 'residential'], true], '#e2b48a', '#c4c2be'],
           'fill-outline-color': ['case', ['==', ['get', 'residential'], true], '#b9875c', '#9c9a96'],
           'fill-opacity': 0.9,
         },
       },
-      {
-        id: 'buildings-selected', type: 'line', source: 'buildings', filter: ['==', ['get', 'id'], NONE],
-        paint: { 'line-color': '#d7301f', 'line-width': 2.5 },
-      },
 
-      // Roads: width by highway class.
+      // Roads (vector tiles): width by highway class.
       {
-        id: 'roads-line', type: 'line', source: 'roads',
+        id: 'roads-line', type: 'line', source: 'roads', 'source-layer': 'roads',
         layout: { 'line-join': 'round', 'line-cap': 'round' },
         paint: {
           'line-color': ['match', ['get', 'highway'],
             ['motorway', 'trunk', 'primary'], '#e8a25c',
             ['secondary', 'tertiary'], '#f2d27a',
-            ['footway', 'path', 'pedestrian', 'steps', 'cycleway', 'track'], '#a58c7a',
+            FOOT, '#a58c7a',
             '#ffffff'],
           'line-width': roadWidth(
             [['motorway', 'trunk'], 4, 'primary', 3.5, 'secondary', 3, 'tertiary', 2.5,
-              ['residential', 'unclassified', 'living_street'], 2,
-              ['footway', 'path', 'pedestrian', 'steps', 'cycleway', 'track'], 1, 1.5],
+              ['residential', 'unclassified', 'living_street'], 2, FOOT, 1, 1.5],
             [['motorway', 'trunk'], 14, 'primary', 12, 'secondary', 10, 'tertiary', 8,
-              ['residential', 'unclassified', 'living_street'], 6,
-              ['footway', 'path', 'pedestrian', 'steps', 'cycleway', 'track'], 2, 4],
+              ['residential', 'unclassified', 'living_street'], 6, FOOT, 2, 4],
           ),
         },
       },
 
-      // Nearest-tool highlights under the facility circles.
+      // Planner: where radius and walking disagree (purple), uncovered buildings (red).
+      {
+        id: 'compare-fill', type: 'fill', source: 'compare',
+        paint: { 'fill-color': '#7b3fbf', 'fill-opacity': 0.75 },
+      },
+      {
+        id: 'compare-line', type: 'line', source: 'compare',
+        paint: { 'line-color': '#4b1f82', 'line-width': 1.5 },
+      },
+      {
+        id: 'uncovered-fill', type: 'fill', source: 'uncovered',
+        paint: { 'fill-color': '#d7301f', 'fill-opacity': 0.8 },
+      },
+      {
+        id: 'uncovered-line', type: 'line', source: 'uncovered',
+        paint: { 'line-color': '#8c1d12', 'line-width': 1 },
+      },
+
+      // Grids: fill coloured by a hash of the code (computed in JS as _color), dashed outline.
+      {
+        id: 'grids-fill', type: 'fill', source: 'grids',
+        paint: { 'fill-color': ['to-color', ['get', '_color'], '#888888'], 'fill-opacity': 0.12 },
+      },
+      {
+        id: 'grids-line', type: 'line', source: 'grids',
+        paint: { 'line-color': ['to-color', ['get', '_color'], '#666666'], 'line-width': 1.4, 'line-dasharray': [3, 2] },
+      },
+
+      // Street office: a draft partition (dashed blue), an old boundary from the history (grey).
+      {
+        id: 'draft-fill', type: 'fill', source: 'draft',
+        paint: { 'fill-color': ['to-color', ['get', '_color'], '#3461a8'], 'fill-opacity': 0.22 },
+      },
+      {
+        id: 'draft-line', type: 'line', source: 'draft',
+        paint: { 'line-color': '#1d3f7a', 'line-width': 2, 'line-dasharray': [2, 1.5] },
+      },
+      {
+        id: 'history-line', type: 'line', source: 'history',
+        paint: { 'line-color': '#555555', 'line-width': 3, 'line-dasharray': [1, 1.5] },
+      },
+
+      // Communities and street offices: outlines above the grids.
+      {
+        id: 'communities-line', type: 'line', source: 'communities',
+        layout: { 'line-join': 'round' },
+        paint: { 'line-color': '#5b7f3a', 'line-width': ['interpolate', ['linear'], ['zoom'], 12, 1.2, 17, 2.5] },
+      },
+      {
+        id: 'street_offices-line', type: 'line', source: 'street_offices',
+        layout: { 'line-join': 'round' },
+        paint: { 'line-color': '#6a3d9a', 'line-width': ['interpolate', ['linear'], ['zoom'], 10, 2.5, 16, 5], 'line-opacity': 0.85 },
+      },
+
+      // Selection outlines.
+      {
+        id: 'grids-selected', type: 'line', source: 'grids', filter: ['==', ['get', 'id'], NONE],
+        paint: { 'line-color': '#d7301f', 'line-width': 3 },
+      },
+      {
+        id: 'buildings-selected', type: 'line', source: 'buildings', 'source-layer': 'buildings',
+        filter: ['==', ['get', 'id'], NONE],
+        paint: { 'line-color': '#d7301f', 'line-width': 2.5 },
+      },
+
+      // Street office: validation problems. Errors red, warnings (cut buildings) orange.
+      {
+        id: 'problems-fill', type: 'fill', source: 'problems',
+        filter: ['==', ['geometry-type'], 'Polygon'],
+        paint: {
+          'fill-color': ['case', ['==', ['get', 'severity'], 'error'], '#e31a1c', '#ff8c1a'],
+          'fill-opacity': ['case', ['==', ['get', 'severity'], 'error'], 0.55, 0.6],
+        },
+      },
+      {
+        id: 'problems-line', type: 'line', source: 'problems',
+        paint: {
+          'line-color': ['case', ['==', ['get', 'severity'], 'error'], '#b30000', '#d95f00'],
+          'line-width': 2.5,
+        },
+      },
+      {
+        id: 'problems-point', type: 'circle', source: 'problems',
+        filter: ['==', ['geometry-type'], 'Point'],
+        paint: { 'circle-radius': 6, 'circle-color': '#e31a1c', 'circle-stroke-color': '#fff', 'circle-stroke-width': 2 },
+      },
+
+      // Resident: walking routes (the chosen one on top, thicker).
+      {
+        id: 'routes-casing', type: 'line', source: 'routes',
+        layout: { 'line-join': 'round', 'line-cap': 'round' },
+        paint: { 'line-color': '#ffffff', 'line-width': ['case', ['==', ['get', 'selected'], true], 9, 5] },
+      },
+      {
+        id: 'route-line', type: 'line', source: 'routes',
+        layout: { 'line-join': 'round', 'line-cap': 'round', 'line-sort-key': ['case', ['==', ['get', 'selected'], true], 1, 0] },
+        paint: {
+          'line-color': ['case', ['==', ['get', 'selected'], true], '#1f6feb', '#7aa7e8'],
+          'line-width': ['case', ['==', ['get', 'selected'], true], 5, 2.5],
+        },
+      },
+
+      // Nearest results under the facility circles.
       {
         id: 'nearest-halo', type: 'circle', source: 'nearest', filter: ['==', ['get', 'role'], 'result'],
         paint: {
@@ -132,12 +255,12 @@ export function mapStyle() {
         },
       },
 
-      // Where the user clicked / the nearest query origin.
+      // Where the user tapped / the query origin.
       {
         id: 'pick-point', type: 'circle', source: 'pick',
         paint: {
-          'circle-radius': 6, 'circle-color': '#d7301f',
-          'circle-stroke-color': '#ffffff', 'circle-stroke-width': 2,
+          'circle-radius': 7, 'circle-color': '#d7301f',
+          'circle-stroke-color': '#ffffff', 'circle-stroke-width': 2.5,
         },
       },
     ],
