@@ -1332,3 +1332,335 @@ fn membership_is_rederived_when_a_store_that_lacks_it_is_opened() {
     let m = membership_agrees(&api);
     assert!(m.values().all(Option::is_some));
 }
+
+#[test]
+fn the_operator_sets_the_drawing_tolerance_and_the_household_guidance() {
+    // The same 0.7 m sliver is refused at the default 1 m tolerance and allowed at 0.5 m.
+    let sliver = |api: &Api| {
+        let (_, Pair { above, .. }) = pair(api, 1);
+        let ra = bbox(&above["geometry"]);
+        let short = Rect::new((ra.min().x, ra.min().y + dlat(0.7)), xy(ra.max()));
+        api.send(
+            "PUT",
+            &format!("/collections/grids/items/{}", id(&above)),
+            &grid_body(&above, rect_geometry(short)),
+        )
+    };
+    let strict = Api::demo();
+    let (status, body) = sliver(&strict);
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(kinds(&body["problems"]), ["sliver_gap"], "{body}");
+    let rules = strict
+        .send(
+            "POST",
+            "/grids/validate",
+            &grid_body(
+                &pair(&strict, 1).1.above,
+                pair(&strict, 1).1.above["geometry"].clone(),
+            ),
+        )
+        .1["rules"]
+        .clone();
+    assert_eq!(
+        rules,
+        json!({"tolerance_m": 1.0, "cut_building_share": 0.1, "households": [300, 500]})
+    );
+    drop(strict);
+
+    let dir = tempfile::tempdir().unwrap();
+    let loose = Api::on(Server::demo_with(
+        &dir.path().join("demo.gpkg"),
+        &["--tolerance-m", "0.5", "--households", "10-20"],
+    ));
+    let (status, body) = sliver(&loose);
+    assert_eq!(
+        status, 200,
+        "a 0.7 m gap is wider than a 0.5 m tolerance: {body}"
+    );
+    // Every demo grid holds far more than 20 households: each validation warns, naming 10–20.
+    for g in loose.get("/grids?community_id=2")["features"]
+        .as_array()
+        .unwrap()
+    {
+        let (status, report) = loose.send("POST", "/grids/validate", &{
+            let mut b = grid_body(g, g["geometry"].clone());
+            b["properties"]["id"] = g["id"].clone();
+            b
+        });
+        assert_eq!(status, 200, "{report}");
+        assert_eq!(report["rules"]["tolerance_m"], 0.5);
+        assert_eq!(report["rules"]["households"], json!([10, 20]));
+        let households = loose.get(&format!("/grids/{}", id(g)))["households"]
+            .as_u64()
+            .unwrap();
+        let warned = report["warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|w| w["kind"] == "households_outside_guidance");
+        assert_eq!(
+            warned,
+            !(10..=20).contains(&households),
+            "{households} households: {report}"
+        );
+    }
+    drop(loose);
+
+    let dir = tempfile::tempdir().unwrap();
+    let off = Api::on(Server::demo_with(
+        &dir.path().join("demo.gpkg"),
+        &["--households", "off"],
+    ));
+    for g in off.get("/grids?community_id=1")["features"]
+        .as_array()
+        .unwrap()
+    {
+        let mut b = grid_body(g, g["geometry"].clone());
+        b["properties"]["id"] = g["id"].clone();
+        let report = off.send("POST", "/grids/validate", &b).1;
+        assert_eq!(report["rules"]["households"], Value::Null);
+        assert!(
+            report["warnings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|w| w["kind"] != "households_outside_guidance"),
+            "{report}"
+        );
+    }
+    drop(off);
+
+    // Nonsense settings stop the server before it listens, naming the flag.
+    for (flag, value) in [
+        ("--tolerance-m", "0"),
+        ("--tolerance-m", "-1"),
+        ("--tolerance-m", "NaN"),
+        ("--households", "500-300"),
+        ("--households", "lots"),
+        ("--cut-building-share", "0.9"),
+    ] {
+        let db = dir.path().join("demo.gpkg");
+        let out = Command::new(env!("CARGO_BIN_EXE_gridcircle"))
+            .args([
+                "serve",
+                "--db",
+                db.to_str().unwrap(),
+                "--addr",
+                "127.0.0.1:0",
+                &format!("{flag}={value}"),
+            ])
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{flag} {value} was accepted");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(flag), "{flag} {value}: {err}");
+    }
+}
+
+#[test]
+fn a_new_grid_without_a_code_gets_the_lowest_free_sequence_and_a_name() {
+    let api = Api::demo();
+    let (grids, Pair { above, .. }) = pair(&api, 1);
+    // Make room: delete the grid above (its buildings go to the grid below).
+    let below = pair(&api, 1).1.below;
+    let (status, body) = api.call(
+        "DELETE",
+        &format!(
+            "/collections/grids/items/{}?reassign_to={}",
+            id(&above),
+            id(&below)
+        ),
+        None,
+        None,
+    );
+    assert_eq!(status, 204, "{body}");
+    let freed: u32 = above["properties"]["code"].as_str().unwrap()[12..]
+        .parse()
+        .unwrap();
+    let taken: BTreeSet<u32> = grids
+        .iter()
+        .filter(|g| g["id"] != above["id"])
+        .map(|g| {
+            g["properties"]["code"].as_str().unwrap()[12..]
+                .parse()
+                .unwrap()
+        })
+        .collect();
+    let lowest = (1..=999).find(|s| !taken.contains(s)).unwrap();
+    assert!(lowest <= freed);
+    // Give the grid below its old boundary back, then draw the deleted one again, codeless.
+    let (status, body) = api.send(
+        "PUT",
+        &format!("/collections/grids/items/{}", id(&below)),
+        &json!({"type": "Feature", "geometry": below["geometry"], "properties": {}}),
+    );
+    assert_eq!(
+        status, 200,
+        "a replace without code or name keeps both: {body}"
+    );
+    assert_eq!(body["properties"]["code"], below["properties"]["code"]);
+    assert_eq!(body["properties"]["name"], below["properties"]["name"]);
+    let (status, body) = api.send(
+        "POST",
+        "/collections/grids/items",
+        &json!({"type": "Feature", "geometry": above["geometry"], "properties": {"community_id": 1}}),
+    );
+    assert_eq!(status, 201, "{body}");
+    let code = body["properties"]["code"].as_str().unwrap();
+    assert_eq!(
+        code,
+        format!(
+            "{}{lowest:03}",
+            &above["properties"]["code"].as_str().unwrap()[..12]
+        )
+    );
+    assert_eq!(body["properties"]["name"], format!("第{lowest}网格"));
+    // Without a community there is nothing to number in.
+    let (status, body) = api.send(
+        "POST",
+        "/collections/grids/items",
+        &json!({"type": "Feature", "geometry": above["geometry"], "properties": {}}),
+    );
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["field"], "properties.community_id");
+}
+
+#[test]
+fn an_accepted_draft_replaces_the_community_map_in_one_transaction() {
+    let api = Api::demo();
+    let old: Vec<Value> = api.get("/grids?community_id=2")["features"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let others_before = api.get("/grids?community_id=1")["features"].clone();
+    let (status, draft) = api.call(
+        "POST",
+        "/communities/2/grids/draft?target_households=400",
+        None,
+        None,
+    );
+    assert_eq!(status, 200, "{draft}");
+    let drafted = draft["features"].as_array().unwrap();
+    // The street office accepts the draft as is, leaving codes and names to the service.
+    let map = json!({"type": "FeatureCollection", "features": drafted.iter().map(|f| json!({
+        "type": "Feature", "geometry": f["geometry"], "properties": {}})).collect::<Vec<_>>()});
+    let before = store_bytes(api.db());
+
+    // Anonymous: refused. A dry run: checked, nothing saved.
+    let anonymous = reqwest::blocking::Client::new()
+        .put(api.server.url("/communities/2/grids"))
+        .body(map.to_string())
+        .send()
+        .unwrap();
+    assert_eq!(anonymous.status().as_u16(), 401);
+    let (status, dry) = api.send("PUT", "/communities/2/grids?dry_run=true", &map);
+    assert_eq!(status, 200, "{dry}");
+    assert_eq!(dry["ok"], true);
+    assert!(
+        store_bytes(api.db()) == before,
+        "the dry run saved something"
+    );
+
+    // Two drafted blocks drawn over each other: 422 naming both by position; nothing saved.
+    let mut overlapping = map.clone();
+    overlapping["features"][1]["geometry"] = overlapping["features"][0]["geometry"].clone();
+    let (status, body) = api.send("PUT", "/communities/2/grids", &overlapping);
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["error"], "topology");
+    let overlap = body["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["kind"] == "overlap")
+        .expect("an overlap");
+    let pair: BTreeSet<i64> = [
+        overlap["feature"].as_i64().unwrap(),
+        overlap["other_feature"].as_i64().unwrap(),
+    ]
+    .into();
+    assert_eq!(pair, BTreeSet::from([0, 1]), "{overlap}");
+    // A grid of another community's code, and a feature that is not a polygon.
+    let mut foreign = map.clone();
+    foreign["features"][2]["properties"]["community_id"] = json!(1);
+    let (status, body) = api.send("PUT", "/communities/2/grids", &foreign);
+    assert_eq!(
+        (status, body["field"].as_str()),
+        (422, Some("features[2].properties.community_id")),
+        "{body}"
+    );
+    let mut point = map.clone();
+    point["features"][3]["geometry"] = json!({"type": "Point", "coordinates": [118.78, 32.04]});
+    let (status, body) = api.send("PUT", "/communities/2/grids", &point);
+    assert_eq!(
+        (status, body["field"].as_str()),
+        (422, Some("features[3].geometry")),
+        "{body}"
+    );
+    assert!(
+        store_bytes(api.db()) == before,
+        "a refused map changed the store"
+    );
+
+    let (status, saved) = api.send("PUT", "/communities/2/grids", &map);
+    assert_eq!(status, 200, "{saved}");
+    let features = saved["features"].as_array().unwrap();
+    assert_eq!(features.len(), drafted.len());
+    // Codes generated W→E then N→S: the draft's own numbering.
+    for (f, d) in features.iter().zip(drafted) {
+        assert_eq!(f["properties"]["code"], d["properties"]["code"]);
+        assert_eq!(
+            f["properties"]["name"],
+            format!(
+                "第{}网格",
+                &d["properties"]["code"].as_str().unwrap()[12..].trim_start_matches('0')
+            )
+        );
+    }
+    // A drafted code that was an old grid's keeps that grid's id (and history); the rest of the
+    // old grids are deleted, every one recorded.
+    let old_by_code: BTreeMap<&str, i64> = old
+        .iter()
+        .map(|g| (g["properties"]["code"].as_str().unwrap(), id(g)))
+        .collect();
+    let mut kept = Vec::new();
+    for f in features {
+        if let Some(&old_id) = old_by_code.get(f["properties"]["code"].as_str().unwrap()) {
+            assert_eq!(id(f), old_id);
+            kept.push(old_id);
+        }
+    }
+    assert!(!kept.is_empty());
+    let deleted: BTreeSet<i64> = saved["deleted"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_i64().unwrap())
+        .collect();
+    let expected: BTreeSet<i64> = old.iter().map(id).filter(|i| !kept.contains(i)).collect();
+    assert_eq!(deleted, expected);
+    assert_eq!(saved["replaced"].as_array().unwrap().len(), kept.len());
+    let now = api.get("/grids?community_id=2")["features"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(now.len(), drafted.len());
+    let history = api.get(&format!("/grids/{}/history", kept[0]));
+    assert!(history.to_string().contains("\"replace\""), "{history}");
+    // The old map is still there as it was, just before the change.
+    let at = chrono::DateTime::parse_from_rfc3339(saved["changed_at"].as_str().unwrap()).unwrap();
+    let q = (at - chrono::Duration::milliseconds(1))
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+        .replace('+', "%2B");
+    let then: BTreeMap<i64, MultiPolygon<f64>> = api.get(&format!("/grids?as_of={q}"))["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["properties"]["community_id"] == 2)
+        .map(|f| (id(f), multi(&f["geometry"])))
+        .collect();
+    let was: BTreeMap<i64, MultiPolygon<f64>> =
+        old.iter().map(|f| (id(f), multi(&f["geometry"]))).collect();
+    assert_eq!(then, was, "as_of just before the new map");
+    assert_eq!(api.get("/grids?community_id=1")["features"], others_before);
+    membership_agrees(&api);
+}

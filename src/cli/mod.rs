@@ -54,6 +54,8 @@ enum Command {
         timezone: chrono_tz::Tz,
         #[command(flatten)]
         estimate: EstimateArgs,
+        #[command(flatten)]
+        topology: TopologyArgs,
     },
     /// Serve the HTTP API and the web map from an existing store.
     #[command(
@@ -86,7 +88,9 @@ enum Command {
     },
     /// Print a coverage report for one service circle: which buildings, households and
     /// residents are outside it, by walking on the street network (or crow-fly radius).
-    #[command(after_help = "Examples:\n  gridcircle coverage --circle 健康 --minutes 10\n  gridcircle coverage --circle daily_life --at 2026-11-23T22:00:00+08:00 --format csv > uncovered.csv\n  gridcircle coverage --circle 文体 --mode radius --format geojson --within community:2")]
+    #[command(
+        after_help = "Examples:\n  gridcircle coverage --circle 健康 --minutes 10\n  gridcircle coverage --circle daily_life --at 2026-11-23T22:00:00+08:00 --format csv > uncovered.csv\n  gridcircle coverage --circle 文体 --mode radius --format geojson --within community:2"
+    )]
     Coverage {
         /// The store.
         #[arg(long, default_value = "gridcircle.gpkg", env = "GRIDCIRCLE_DB")]
@@ -230,12 +234,54 @@ struct ServeArgs {
     #[arg(long, default_value_t = 100, env = "GRIDCIRCLE_RATE_AUTHENTICATED")]
     rate_authenticated: u32,
     /// Burst per token.
-    #[arg(long, default_value_t = 500, env = "GRIDCIRCLE_RATE_AUTHENTICATED_BURST")]
+    #[arg(
+        long,
+        default_value_t = 500,
+        env = "GRIDCIRCLE_RATE_AUTHENTICATED_BURST"
+    )]
     rate_authenticated_burst: u32,
     /// An origin whose pages may call the API (CORS), e.g. https://map.example.org; repeat for
     /// more. None: same-origin only.
-    #[arg(long = "cors-origin", env = "GRIDCIRCLE_CORS_ORIGINS", value_delimiter = ',')]
+    #[arg(
+        long = "cors-origin",
+        env = "GRIDCIRCLE_CORS_ORIGINS",
+        value_delimiter = ','
+    )]
     cors_origins: Vec<String>,
+    #[command(flatten)]
+    topology: TopologyArgs,
+}
+
+/// The thresholds of the grid topology checks: a local rule, so the operator's to set.
+#[derive(Debug, clap::Args)]
+struct TopologyArgs {
+    /// Drawing tolerance of the grid checks, metres: overlaps and parts outside the parent
+    /// larger than tolerance², and gaps narrower than it, are errors.
+    #[arg(long, default_value_t = 1.0, env = "GRIDCIRCLE_TOLERANCE_M")]
+    tolerance_m: f64,
+    /// Household guidance per grid, MIN-MAX (a warning outside it), or `off`.
+    #[arg(long, default_value = "300-500", env = "GRIDCIRCLE_HOUSEHOLDS",
+        value_parser = |s: &str| crate::grids::parse_household_guidance(s).map(Guidance).map_err(|e| e.message))]
+    households: Guidance,
+    /// A building counts as cut when more than this share of its footprint lies on each side
+    /// of a boundary.
+    #[arg(long, default_value_t = 0.10, env = "GRIDCIRCLE_CUT_BUILDING_SHARE")]
+    cut_building_share: f64,
+}
+
+/// A parsed `--households` value (None: off).
+#[derive(Debug, Clone)]
+struct Guidance(Option<std::ops::RangeInclusive<u32>>);
+
+impl TopologyArgs {
+    fn config(&self) -> anyhow::Result<crate::grids::TopologyConfig> {
+        crate::grids::TopologyConfig::new(
+            self.tolerance_m,
+            self.households.0.clone(),
+            self.cut_building_share,
+        )
+        .map_err(|e| anyhow::anyhow!("--{}: {}", e.field.replace('_', "-"), e.message))
+    }
 }
 
 #[derive(Debug, clap::Args)]
@@ -273,14 +319,20 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             parent_field,
             timezone,
             estimate,
+            topology,
         } => {
             let store = Store::open(&db).await?;
+            let options = LayerOptions {
+                parent_field,
+                topology: topology.config()?,
+                ..LayerOptions::default()
+            };
             import_file(
                 &store,
                 &catalogue,
                 &file,
                 layer,
-                parent_field,
+                options,
                 timezone,
                 &estimate.estimate(),
                 true,
@@ -290,6 +342,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Serve { db, serve } => {
+            serve.topology.config()?;
             anyhow::ensure!(
                 Path::new(db.trim_start_matches("sqlite://")).exists(),
                 "no store at {db}; run `gridcircle import` or `gridcircle demo` first"
@@ -303,6 +356,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             layers,
             serve,
         } => {
+            serve.topology.config()?;
             let fresh = !Path::new(db.trim_start_matches("sqlite://")).exists();
             let store = Store::open(&db).await?;
             if fresh {
@@ -325,7 +379,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     &catalogue,
                     &osm,
                     None,
-                    None,
+                    LayerOptions::default(),
                     crate::config::default_timezone(),
                     &HouseholdEstimate::default(),
                     true,
@@ -343,7 +397,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                         &catalogue,
                         &path,
                         Some(layer),
-                        None,
+                        LayerOptions {
+                            topology: serve.topology.config()?,
+                            ..LayerOptions::default()
+                        },
                         crate::config::default_timezone(),
                         &HouseholdEstimate::default(),
                         false,
@@ -356,28 +413,66 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             serve_store(store, catalogue, &serve).await
         }
-        Command::Coverage { db, circle, minutes, mode, at, within, format } => {
-            anyhow::ensure!(Path::new(db.trim_start_matches("sqlite://")).exists(), "no store at {db}");
+        Command::Coverage {
+            db,
+            circle,
+            minutes,
+            mode,
+            at,
+            within,
+            format,
+        } => {
+            anyhow::ensure!(
+                Path::new(db.trim_start_matches("sqlite://")).exists(),
+                "no store at {db}"
+            );
             let store = Store::open(&db).await?;
             let snapshot = crate::index::load_snapshot(&store, catalogue).await?;
             let def = snapshot.circle(&circle).cloned().with_context(|| {
-                format!("unknown circle {circle:?}; circles: {}", snapshot.circles.iter().map(|c| format!("{} ({})", c.id, c.name)).collect::<Vec<_>>().join(", "))
+                format!(
+                    "unknown circle {circle:?}; circles: {}",
+                    snapshot
+                        .circles
+                        .iter()
+                        .map(|c| format!("{} ({})", c.id, c.name))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
             })?;
             let minutes = crate::model::parse_minutes(minutes.unwrap_or(def.minutes), "minutes")?;
-            let mode: crate::model::ReachMode = mode.as_deref().map(str::parse).transpose()?.unwrap_or(def.mode);
-            let within: Option<crate::coverage::Within> = within.as_deref().map(str::parse).transpose()?;
+            let mode: crate::model::ReachMode = mode
+                .as_deref()
+                .map(str::parse)
+                .transpose()?
+                .unwrap_or(def.mode);
+            let within: Option<crate::coverage::Within> =
+                within.as_deref().map(str::parse).transpose()?;
             let at = at.map(|t| t.with_timezone(&chrono::Utc));
-            let report = crate::coverage::report(&snapshot, &def, minutes, mode, at, within, false)?;
+            let report =
+                crate::coverage::report(&snapshot, &def, minutes, mode, at, within, false)?;
             match format.as_str() {
                 "csv" => print!("{}", crate::http::coverage_csv(&snapshot, &def, &report)),
-                "geojson" => println!("{}", crate::http::coverage_json(&snapshot, &def, minutes, mode, at, &report)["uncovered"]),
-                "json" => println!("{}", serde_json::to_string_pretty(&crate::http::coverage_json(&snapshot, &def, minutes, mode, at, &report))?),
+                "geojson" => println!(
+                    "{}",
+                    crate::http::coverage_json(&snapshot, &def, minutes, mode, at, &report)["uncovered"]
+                ),
+                "json" => println!(
+                    "{}",
+                    serde_json::to_string_pretty(&crate::http::coverage_json(
+                        &snapshot, &def, minutes, mode, at, &report
+                    ))?
+                ),
                 other => anyhow::bail!("--format is json, geojson or csv, not {other:?}"),
             }
             let s = report.summary;
             eprintln!(
                 "{} ({}) {mode:?} {minutes} min: {} of {} households covered ({}%), {} buildings uncovered",
-                def.name, def.id, s.households_covered, s.households, s.coverage_pct, s.buildings_uncovered
+                def.name,
+                def.id,
+                s.households_covered,
+                s.households,
+                s.coverage_pct,
+                s.buildings_uncovered
             );
             Ok(())
         }
@@ -453,7 +548,10 @@ async fn token_command(action: TokenCommand, catalogue: &KindCatalogue) -> anyho
                             .map(|c| (c.id, c.name.clone()))
                     };
                     let (id, name) = found.with_context(|| {
-                        format!("no {} with id or code {text:?} in {db}", role.as_str().replace('_', " "))
+                        format!(
+                            "no {} with id or code {text:?} in {db}",
+                            role.as_str().replace('_', " ")
+                        )
                     })?;
                     eprintln!("scope: {} {id} ({name})", role.as_str().replace('_', " "));
                     if role == Role::StreetOffice {
@@ -465,7 +563,9 @@ async fn token_command(action: TokenCommand, catalogue: &KindCatalogue) -> anyho
             };
             let label = label.unwrap_or_else(|| role.as_str().to_owned());
             let token = generate_token();
-            let id = store.create_token(&token.hash, role, &scope, &label).await?;
+            let id = store
+                .create_token(&token.hash, role, &scope, &label)
+                .await?;
             store.close().await;
             eprintln!(
                 "token {id}: role {role}, label {label:?}. It is shown only now (the store keeps its SHA-256); revoke with `gridcircle token revoke {id}`."
@@ -493,7 +593,9 @@ async fn token_command(action: TokenCommand, catalogue: &KindCatalogue) -> anyho
                     t.scope.as_deref().unwrap_or("-"),
                     t.label,
                     t.created_at,
-                    t.revoked_at.as_deref().map_or("active".to_owned(), |r| format!("revoked {r}"))
+                    t.revoked_at
+                        .as_deref()
+                        .map_or("active".to_owned(), |r| format!("revoked {r}"))
                 );
             }
             store.close().await;
@@ -508,7 +610,7 @@ async fn import_file(
     catalogue: &KindCatalogue,
     file: &Path,
     layer: Option<Layer>,
-    parent_field: Option<String>,
+    options: LayerOptions,
     timezone: chrono_tz::Tz,
     estimate: &HouseholdEstimate,
     verbose: bool,
@@ -539,10 +641,6 @@ async fn import_file(
         let layer = layer.context(
             "a GeoJSON import needs --layer (street-offices, communities, grids or facilities)",
         )?;
-        let options = LayerOptions {
-            parent_field,
-            ..LayerOptions::default()
-        };
         let report = import_geojson_layer_with(store, catalogue, layer, file, &options).await?;
         if verbose || !report.rejected.is_empty() {
             println!(
@@ -587,7 +685,15 @@ async fn serve_store(
         ms = started.elapsed().as_millis() as u64,
         "snapshot built"
     );
+    let topology = args.topology.config()?;
+    tracing::info!(
+        tolerance_m = topology.tolerance_m,
+        households = ?topology.households,
+        cut_building_share = topology.cut_building_share,
+        "grid topology rules"
+    );
     let state = AppState {
+        topology,
         store: store.clone(),
         snapshot: SnapshotCell::new(snapshot),
         limits: Limits {
@@ -630,10 +736,10 @@ async fn serve_store(
         listener,
         app(state, web).into_make_service_with_connect_info::<SocketAddr>(),
     )
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await?;
+    .with_graceful_shutdown(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await?;
     store.close().await;
     Ok(())
 }

@@ -17,7 +17,8 @@ use super::measure::{narrow_parts, oriented, perimeter_m, rect_polygon, without_
 use super::{LocalFrame, Problem, ProblemKind, TopologyReport};
 use crate::index::Snapshot;
 use crate::model::{
-    AreaShape, Building, Community, CommunityCode, Grid, GridCode, StreetOffice, StreetOfficeCode,
+    AreaShape, Building, Community, CommunityCode, Grid, GridCode, ModelError, StreetOffice,
+    StreetOfficeCode,
 };
 
 /// Thresholds of the checks. The defaults suit grids drawn by hand on a web map.
@@ -55,6 +56,94 @@ impl Default for TopologyConfig {
             households: Some(300..=500),
         }
     }
+}
+
+impl TopologyConfig {
+    /// The thresholds an operator sets (`gridcircle serve --tolerance-m … --households …
+    /// --cut-building-share …`), checked: a tolerance in (0, 100] metres, a cut share in
+    /// (0, 0.5), a household range whose start is not above its end. The debris threshold stays
+    /// at its default (it is about floating point, not about drawing).
+    ///
+    /// ```
+    /// use gridcircle::grids::TopologyConfig;
+    /// let c = TopologyConfig::new(0.5, Some(200..=400), 0.2).unwrap();
+    /// assert_eq!(c.tolerance_m, 0.5);
+    /// assert_eq!(TopologyConfig::new(0.0, None, 0.1).unwrap_err().field, "tolerance_m");
+    /// assert_eq!(TopologyConfig::new(1.0, None, 0.7).unwrap_err().field, "cut_building_share");
+    /// ```
+    pub fn new(
+        tolerance_m: f64,
+        households: Option<RangeInclusive<u32>>,
+        cut_building_share: f64,
+    ) -> Result<TopologyConfig, ModelError> {
+        if !(tolerance_m > 0.0 && tolerance_m <= 100.0) {
+            return Err(ModelError::new(
+                "tolerance_m",
+                "out_of_range",
+                format!(
+                    "the drawing tolerance must be more than 0 and at most 100 metres, not {tolerance_m}"
+                ),
+            ));
+        }
+        if !(cut_building_share > 0.0 && cut_building_share < 0.5) {
+            return Err(ModelError::new(
+                "cut_building_share",
+                "out_of_range",
+                format!(
+                    "the cut-building share must be between 0 and 0.5 (exclusive), not {cut_building_share}"
+                ),
+            ));
+        }
+        if let Some(r) = &households
+            && r.start() > r.end()
+        {
+            return Err(ModelError::new(
+                "households",
+                "empty_range",
+                format!("the household guidance {}-{} is empty", r.start(), r.end()),
+            ));
+        }
+        Ok(TopologyConfig {
+            tolerance_m,
+            households,
+            cut_building_share,
+            ..TopologyConfig::default()
+        })
+    }
+}
+
+/// Parses a household guidance as an operator writes it: `300-500` (inclusive), or `off`.
+///
+/// ```
+/// use gridcircle::grids::parse_household_guidance;
+/// assert_eq!(parse_household_guidance("300-500").unwrap(), Some(300..=500));
+/// assert_eq!(parse_household_guidance("off").unwrap(), None);
+/// assert_eq!(parse_household_guidance("500-300").unwrap_err().code, "empty_range");
+/// assert_eq!(parse_household_guidance("many").unwrap_err().field, "households");
+/// ```
+pub fn parse_household_guidance(text: &str) -> Result<Option<RangeInclusive<u32>>, ModelError> {
+    let text = text.trim();
+    if text.eq_ignore_ascii_case("off") || text.eq_ignore_ascii_case("none") {
+        return Ok(None);
+    }
+    let bad = || {
+        ModelError::new(
+            "households",
+            "bad_range",
+            format!("household guidance is MIN-MAX (e.g. 300-500) or off, not {text:?}"),
+        )
+    };
+    let (lo, hi) = text.split_once('-').ok_or_else(bad)?;
+    let lo: u32 = lo.trim().parse().map_err(|_| bad())?;
+    let hi: u32 = hi.trim().parse().map_err(|_| bad())?;
+    if lo > hi {
+        return Err(ModelError::new(
+            "households",
+            "empty_range",
+            format!("the household guidance {lo}-{hi} is empty"),
+        ));
+    }
+    Ok(Some(lo..=hi))
 }
 
 /// The level of the areas checked: decides the wording and which checks apply.

@@ -15,9 +15,9 @@ use super::auth::{audit, permit, record, writer};
 use super::collections::written;
 use super::error::{ApiError, ApiResult};
 use super::feature::{self, Props, parse_feature};
-use super::grids::{Caller, area_from_geometry, in_service_area, topology_config, topology_error};
+use super::grids::{Caller, area_from_geometry, in_service_area, topology_error};
 use crate::auth::{BoundaryKind, Target};
-use crate::grids::{self, TopologyReport};
+use crate::grids::{self, TopologyConfig, TopologyReport};
 use crate::index::{AdminLayer, Snapshot};
 use crate::model::{Community, CommunityCode, StreetOffice, StreetOfficeCode, parse_name};
 use crate::store::history_time;
@@ -83,7 +83,12 @@ fn community_from_body(snapshot: &Snapshot, body: &[u8], margin_m: f64) -> ApiRe
     })
 }
 
-fn check_community(snapshot: &Snapshot, c: &Community, id: Option<i64>) -> TopologyReport {
+fn check_community(
+    snapshot: &Snapshot,
+    c: &Community,
+    id: Option<i64>,
+    config: &TopologyConfig,
+) -> TopologyReport {
     let office = snapshot
         .street_offices
         .get(c.street_office_id)
@@ -102,7 +107,7 @@ fn check_community(snapshot: &Snapshot, c: &Community, id: Option<i64>) -> Topol
         office,
         &siblings,
         snapshot.buildings.layer.items(),
-        &topology_config(),
+        config,
     )
 }
 
@@ -132,7 +137,7 @@ pub async fn create_community(
             after: Some(&c.boundary),
         },
     )?;
-    let report = check_community(&snapshot, &c, None);
+    let report = check_community(&snapshot, &c, None, &state.topology);
     if !report.is_ok() {
         return Err(topology_error("community", &report));
     }
@@ -182,7 +187,7 @@ pub async fn replace_community(
         },
     )?;
     let before = record(&feature::community(old));
-    let report = check_community(&snapshot, &c, Some(id));
+    let report = check_community(&snapshot, &c, Some(id), &state.topology);
     if !report.is_ok() {
         return Err(topology_error("community", &report));
     }
@@ -227,14 +232,19 @@ fn office_from_body(snapshot: &Snapshot, body: &[u8], margin_m: f64) -> ApiResul
     })
 }
 
-fn check_office(snapshot: &Snapshot, o: &StreetOffice, id: Option<i64>) -> TopologyReport {
+fn check_office(
+    snapshot: &Snapshot,
+    o: &StreetOffice,
+    id: Option<i64>,
+    config: &TopologyConfig,
+) -> TopologyReport {
     grids::check_street_office(
         &o.boundary,
         &o.code,
         id,
         snapshot.street_offices.items(),
         snapshot.buildings.layer.items(),
-        &topology_config(),
+        config,
     )
 }
 
@@ -264,7 +274,7 @@ pub async fn create_street_office(
             after: Some(&o.boundary),
         },
     )?;
-    let report = check_office(&snapshot, &o, None);
+    let report = check_office(&snapshot, &o, None, &state.topology);
     if !report.is_ok() {
         return Err(topology_error("street office", &report));
     }
@@ -317,7 +327,7 @@ pub async fn replace_street_office(
         },
     )?;
     let before = record(&feature::street_office(old));
-    let report = check_office(&snapshot, &o, Some(id));
+    let report = check_office(&snapshot, &o, Some(id), &state.topology);
     if !report.is_ok() {
         return Err(topology_error("street office", &report));
     }

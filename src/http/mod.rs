@@ -86,6 +86,8 @@ pub struct AppState {
     pub snapshot: SnapshotCell,
     /// Request limits.
     pub limits: Limits,
+    /// The thresholds of the grid topology checks (operator settings).
+    pub topology: crate::grids::TopologyConfig,
 }
 
 /// The whole application: API routes, the web map from `web_dir`, and the middleware.

@@ -140,6 +140,18 @@ pub struct Committed {
     pub at: DateTime<Utc>,
 }
 
+/// A community's grid map replaced as a whole ([`crate::store::Store::replace_community_grids`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PartitionCommitted {
+    /// The saved grids' ids, in the order given (kept ids for replaced grids, new ids for
+    /// created ones).
+    pub ids: Vec<i64>,
+    /// The grids deleted because the new map did not name them.
+    pub deleted: Vec<i64>,
+    /// The change's timestamp in the history (one for all rows).
+    pub at: DateTime<Utc>,
+}
+
 /// What to do with the buildings of a grid being deleted.
 #[derive(Debug, Clone)]
 pub enum MembersOnDelete {

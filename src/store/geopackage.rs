@@ -32,8 +32,8 @@ use super::{
     BoundaryChange, BoundaryLayer, BoundaryState, ChangeBy, Committed, Dataset, GridRemoval,
     HouseholdCount, MembersOnDelete, StoreError,
 };
-use crate::import::OsmImport;
 use crate::grids::CodeChange;
+use crate::import::OsmImport;
 use crate::model::{Community, Facility, Grid, KindCatalogue, Person, StreetOffice};
 
 /// How long a statement waits for another process's lock (QGIS editing the file) before failing.
@@ -57,8 +57,16 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "grid_history",
         include_str!("../../migrations/sqlite/0002_grid_history.sql"),
     ),
-    (3, "circles", include_str!("../../migrations/sqlite/0003_circles.sql")),
-    (4, "auth", include_str!("../../migrations/sqlite/0004_auth.sql")),
+    (
+        3,
+        "circles",
+        include_str!("../../migrations/sqlite/0003_circles.sql"),
+    ),
+    (
+        4,
+        "auth",
+        include_str!("../../migrations/sqlite/0004_auth.sql"),
+    ),
 ];
 
 fn migrator() -> Migrator {
@@ -197,9 +205,13 @@ impl GeoPackageStore {
 
     /// Deletes a grid; false when no such fid.
     pub async fn delete_grid(&self, id: i64) -> Result<bool, StoreError> {
-        let removal =
-            grids::remove_grid(&self.writer, id, &MembersOnDelete::Release, &ChangeBy::system())
-                .await?;
+        let removal = grids::remove_grid(
+            &self.writer,
+            id,
+            &MembersOnDelete::Release,
+            &ChangeBy::system(),
+        )
+        .await?;
         Ok(matches!(removal, GridRemoval::Deleted(_)))
     }
 
@@ -252,6 +264,17 @@ impl GeoPackageStore {
         by: &ChangeBy,
     ) -> Result<chrono::DateTime<chrono::Utc>, StoreError> {
         grids::renumber(&self.writer, changes, by).await
+    }
+
+    /// Replaces a community's whole grid map in one transaction (see
+    /// [`crate::store::Store::replace_community_grids`]).
+    pub async fn replace_community_grids(
+        &self,
+        community_id: i64,
+        grids: &[Grid],
+        by: &ChangeBy,
+    ) -> Result<crate::store::PartitionCommitted, StoreError> {
+        grids::replace_partition(&self.writer, community_id, grids, by).await
     }
 
     /// Inserts a street office and records it.
@@ -331,7 +354,10 @@ impl GeoPackageStore {
     }
 
     /// Circle definitions, in stored order (empty: none stored yet).
-    pub async fn load_circles(&self, catalogue: &KindCatalogue) -> Result<Vec<crate::model::CircleDef>, StoreError> {
+    pub async fn load_circles(
+        &self,
+        catalogue: &KindCatalogue,
+    ) -> Result<Vec<crate::model::CircleDef>, StoreError> {
         circles::load_circles(&self.reader, catalogue).await
     }
 
@@ -346,7 +372,11 @@ impl GeoPackageStore {
     }
 
     /// Replaces the stored circles of `facility_ids` with `circles`, in one transaction.
-    pub async fn replace_facility_circles(&self, facility_ids: &[i64], circles: &[super::FacilityCircle]) -> Result<(), StoreError> {
+    pub async fn replace_facility_circles(
+        &self,
+        facility_ids: &[i64],
+        circles: &[super::FacilityCircle],
+    ) -> Result<(), StoreError> {
         circles::replace_facility_circles(&self.writer, facility_ids, circles).await
     }
 

@@ -9,8 +9,8 @@ mod boundaries;
 mod geopackage;
 
 pub use boundaries::{
-    BoundaryAction, BoundaryChange, BoundaryLayer, BoundaryState, ChangeBy, Committed,
-    GridRemoval, MembersOnDelete, history_time,
+    BoundaryAction, BoundaryChange, BoundaryLayer, BoundaryState, ChangeBy, Committed, GridRemoval,
+    MembersOnDelete, PartitionCommitted, history_time,
 };
 pub use geopackage::GeoPackageStore;
 
@@ -125,7 +125,10 @@ impl Store {
     }
 
     /// Circle definitions (empty when none are stored yet).
-    pub async fn load_circles(&self, catalogue: &KindCatalogue) -> Result<Vec<crate::model::CircleDef>, StoreError> {
+    pub async fn load_circles(
+        &self,
+        catalogue: &KindCatalogue,
+    ) -> Result<Vec<crate::model::CircleDef>, StoreError> {
         dispatch!(self, s => s.load_circles(catalogue).await)
     }
 
@@ -140,7 +143,11 @@ impl Store {
     }
 
     /// Replaces the stored circles of `facility_ids` with `circles`, in one transaction.
-    pub async fn replace_facility_circles(&self, facility_ids: &[i64], circles: &[FacilityCircle]) -> Result<(), StoreError> {
+    pub async fn replace_facility_circles(
+        &self,
+        facility_ids: &[i64],
+        circles: &[FacilityCircle],
+    ) -> Result<(), StoreError> {
         dispatch!(self, s => s.replace_facility_circles(facility_ids, circles).await)
     }
 
@@ -215,11 +222,7 @@ impl Store {
 
     /// Inserts a grid (its `id` is ignored) in one transaction with its history row and its
     /// buildings' membership. A duplicate code is a `Conflict`.
-    pub async fn create_grid(
-        &self,
-        grid: &Grid,
-        by: &ChangeBy,
-    ) -> Result<Committed, StoreError> {
+    pub async fn create_grid(&self, grid: &Grid, by: &ChangeBy) -> Result<Committed, StoreError> {
         dispatch!(self, s => s.create_grid(grid, by).await)
     }
 
@@ -244,6 +247,19 @@ impl Store {
         by: &ChangeBy,
     ) -> Result<GridRemoval, StoreError> {
         dispatch!(self, s => s.remove_grid(id, members, by).await)
+    }
+
+    /// Replaces community `community_id`'s whole grid map in one transaction: grids with a
+    /// positive `id` replace those stored grids (which must be the community's), grids without
+    /// are created, the community's other grids are deleted; each change gets its history row
+    /// and membership is recomputed. A duplicate code or a foreign grid is a `Conflict`.
+    pub async fn replace_community_grids(
+        &self,
+        community_id: i64,
+        grids: &[Grid],
+        by: &ChangeBy,
+    ) -> Result<PartitionCommitted, StoreError> {
+        dispatch!(self, s => s.replace_community_grids(community_id, grids, by).await)
     }
 
     /// Gives grids new codes in one transaction (swaps and cycles go through a free code under

@@ -11,9 +11,13 @@ use crate::http::feature::require_geometry;
 use crate::index::Snapshot;
 use crate::model::{AreaShape, LonLat};
 
-/// The thresholds every write uses (tolerance 1 m, cut share 10 %, 300–500 households).
-pub fn config() -> TopologyConfig {
-    TopologyConfig::default()
+/// The thresholds as JSON, returned with every check so a client can say what it was held to.
+pub fn rules_json(config: &TopologyConfig) -> Value {
+    json!({
+        "tolerance_m": config.tolerance_m,
+        "cut_building_share": config.cut_building_share,
+        "households": config.households.as_ref().map(|r| json!([r.start(), r.end()])),
+    })
 }
 
 /// Problems as JSON (GeoJSON geometries).

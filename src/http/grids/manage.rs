@@ -10,7 +10,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use super::checks::{self, problems_json, report_json};
+use super::checks::{problems_json, report_json, rules_json};
 use super::people::{Caller, person_json};
 use super::write::{GridBody, check};
 use crate::auth::{BoundaryKind, Target};
@@ -54,8 +54,13 @@ pub async fn validate(State(state): State<AppState>, body: Body) -> ApiResult<Js
             format!("no grid with id {id} to replace"),
         ));
     }
-    let grid = parsed.resolve(&s, state.limits.service_margin_m)?;
-    Ok(Json(report_json(&check(&s, &grid, id))))
+    let replacing = id
+        .and_then(|id| s.grids.layer.index_of(id))
+        .map(|i| &s.grids.layer.items()[i]);
+    let grid = parsed.resolve(&s, state.limits.service_margin_m, replacing)?;
+    let mut answer = report_json(&check(&s, &grid, id, &state.topology));
+    answer["rules"] = rules_json(&state.topology);
+    Ok(Json(answer))
 }
 
 fn change_json(c: &CodeChange) -> Value {
@@ -268,7 +273,7 @@ pub async fn draft(
                 version: 0,
             })
             .collect();
-        let config = checks::config();
+        let config = state.topology.clone();
         let mut errors = Vec::new();
         let mut warnings = 0usize;
         for g in &as_grids {
@@ -426,4 +431,349 @@ fn chief_permit(caller: &Caller, s: &crate::index::Snapshot, id: i64) -> ApiResu
         .get(id)
         .ok_or_else(|| ApiError::not_found(format!("no building with id {id}")))?;
     permit(caller, s, Target::BuildingChief(b.point))
+}
+
+/// A whole-map body's features, parsed one by one (fields named `features[i].…`).
+fn partition_bodies(body: &[u8], community_id: i64) -> ApiResult<Vec<GridBody>> {
+    let value: Value = serde_json::from_slice(body).map_err(|e| {
+        ApiError::bad_request(
+            "malformed_json",
+            None,
+            format!("the body is not valid JSON: {e}"),
+        )
+    })?;
+    if value.get("type").and_then(Value::as_str) != Some("FeatureCollection") {
+        return Err(ApiError::invalid(
+            "type",
+            "not_a_feature_collection",
+            "the body is a GeoJSON FeatureCollection of the community's grids",
+        ));
+    }
+    let Some(features) = value.get("features").and_then(Value::as_array) else {
+        return Err(ApiError::invalid(
+            "features",
+            "missing_property",
+            "a FeatureCollection has a features array",
+        ));
+    };
+    if features.is_empty() {
+        return Err(ApiError::invalid(
+            "features",
+            "empty",
+            "a grid map needs at least one grid (to delete grids, DELETE them one by one)",
+        ));
+    }
+    let mut bodies = Vec::with_capacity(features.len());
+    for (i, f) in features.iter().enumerate() {
+        let under = |mut e: ApiError| {
+            e.field = Some(format!(
+                "features[{i}].{}",
+                e.field.as_deref().unwrap_or("")
+            ));
+            e
+        };
+        let bytes = serde_json::to_vec(f).expect("a JSON value serialises");
+        let parsed = GridBody::parse(&bytes).map_err(under)?;
+        if let Some(other) = parsed.community_id
+            && other != community_id
+        {
+            return Err(under(ApiError::invalid(
+                "properties.community_id",
+                "other_community",
+                format!(
+                    "this grid names community {other}; the map being saved is community {community_id}'s"
+                ),
+            )));
+        }
+        bodies.push(parsed);
+    }
+    Ok(bodies)
+}
+
+/// A problem of a whole-map check as JSON: `feature` is its grid's position in the body, and a
+/// party that is another grid of the body is named by `other_feature` (they have no ids yet).
+fn partition_problem(feature: usize, p: &grids::Problem) -> Value {
+    let mut v = serde_json::to_value(p).expect("problems serialise");
+    v["feature"] = json!(feature);
+    if let Some(other) = p.other_id.filter(|o| *o < 0) {
+        v["other_feature"] = json!(-other - 1);
+        v["other_id"] = Value::Null;
+    }
+    v
+}
+
+/// `PUT /communities/{id}/grids?dry_run=`
+#[utoipa::path(put, path = "/communities/{id}/grids",
+    params(("id" = i64, Path), ("dry_run" = Option<bool>, Query, description = "check the map as a whole without saving (default false)")),
+    request_body(content = Object, content_type = "application/geo+json",
+        description = "A FeatureCollection: the community's whole new grid map (e.g. an accepted draft). Per feature as for POST /collections/grids/items; `code` and `name` may be left out (a grid whose code is one of the community's keeps its id, history and people unless given; the rest get free sequence numbers W→E, N→S and the name 第N网格). The community's grids not in the map are deleted."),
+    responses((status = 200, description = "The saved map: grids with ids, what was created, replaced and deleted, and the warnings (or, with dry_run, the check)"),
+        (status = 401), (status = 403), (status = 404), (status = 422, description = "The map fails its topology checks: `problems` name each grid by its position (`feature`, `other_feature`); nothing was saved")))]
+pub async fn replace_all(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    params: Params,
+    caller: Caller,
+    body: Body,
+) -> ApiResult<Response> {
+    let id = parse_id(&id)?;
+    params.only(&["dry_run"])?;
+    let dry_run = params.flag("dry_run", false)?;
+    if !dry_run {
+        writer(&caller)?;
+    }
+    let body = body?;
+    let bodies = partition_bodies(&body, id)?;
+    let _writer = if dry_run {
+        None
+    } else {
+        Some(state.snapshot.write_lock().await)
+    };
+    let s = state.snapshot.current();
+    let community = s
+        .communities
+        .get(id)
+        .ok_or_else(|| ApiError::not_found(format!("no community with id {id}")))?
+        .clone();
+    let stored: Vec<Grid> = s
+        .grids
+        .layer
+        .items()
+        .iter()
+        .filter(|g| g.community_id == id)
+        .cloned()
+        .collect();
+    // Resolve every feature; codes left out are filled in afterwards, W→E then N→S.
+    let mut map = Vec::with_capacity(bodies.len());
+    let mut named = Vec::with_capacity(bodies.len());
+    let mut unnamed = Vec::new();
+    let mut seen: HashSet<GridCode> = HashSet::new();
+    for (i, b) in bodies.into_iter().enumerate() {
+        let has_code = b.has_code();
+        let has_name = b.has_name();
+        named.push(has_name);
+        let under = |mut e: ApiError| {
+            e.field = Some(format!(
+                "features[{i}].{}",
+                e.field.as_deref().unwrap_or("")
+            ));
+            e
+        };
+        let mut grid = b
+            .with_community(id)
+            .resolve(&s, state.limits.service_margin_m, None)
+            .map_err(under)?;
+        if has_code {
+            if !seen.insert(grid.code.clone()) {
+                return Err(under(ApiError::invalid(
+                    "properties.code",
+                    "duplicate_code",
+                    format!("two grids of the map have the code {}", grid.code),
+                )));
+            }
+        } else {
+            unnamed.push((i, has_name));
+        }
+        map.push(grid);
+    }
+    if !unnamed.is_empty() {
+        let taken: Vec<&GridCode> = seen.iter().collect();
+        let free = super::write::free_codes(&community.code, &taken, unnamed.len())?;
+        let shapes: Vec<&crate::model::AreaShape> =
+            unnamed.iter().map(|&(i, _)| &map[i].boundary).collect();
+        let ties: Vec<i64> = unnamed.iter().map(|&(i, _)| i as i64).collect();
+        for (code, k) in free.into_iter().zip(grids::sequence_order(&shapes, &ties)) {
+            let (i, has_name) = unnamed[k];
+            if !has_name {
+                map[i].name = super::write::default_name(&code);
+            }
+            map[i].code = code;
+        }
+    }
+    // A code is a grid's identity: a grid of the map with a stored grid's code is that grid,
+    // redrawn, and keeps its id, history, name and people unless the body gives them.
+    for (grid, has_name) in map.iter_mut().zip(&named) {
+        if let Some(old) = stored.iter().find(|g| g.code == grid.code) {
+            grid.id = old.id;
+            grid.version = old.version + 1;
+            if grid.chief.is_none() && grid.workers.is_empty() {
+                grid.chief = old.chief.clone();
+                grid.workers = old.workers.clone();
+            }
+            if !has_name {
+                grid.name = old.name.clone();
+            }
+        }
+    }
+    // The map checked as a whole: each grid against the community and the others of the map
+    // (named by negative positions: they have no ids yet).
+    let as_siblings: Vec<Grid> = map
+        .iter()
+        .enumerate()
+        .map(|(i, g)| Grid {
+            id: -(i as i64) - 1,
+            ..g.clone()
+        })
+        .collect();
+    let config = state.topology.clone();
+    let checked = {
+        let s = s.clone();
+        let community = community.clone();
+        let as_siblings = as_siblings.clone();
+        tokio::task::spawn_blocking(move || {
+            as_siblings
+                .iter()
+                .map(|g| {
+                    grids::check_grid(
+                        &g.boundary,
+                        &g.code,
+                        Some(g.id),
+                        &community,
+                        &as_siblings,
+                        s.buildings.layer.items(),
+                        &config,
+                    )
+                })
+                .collect::<Vec<TopologyReport>>()
+        })
+        .await
+        .map_err(|e| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "check_failed",
+                format!("the check failed: {e}"),
+            )
+        })?
+    };
+    let mut errors = Vec::new();
+    let mut warnings = Vec::new();
+    let mut seen_warnings = HashSet::new();
+    for (i, report) in checked.iter().enumerate() {
+        errors.extend(report.errors.iter().map(|p| partition_problem(i, p)));
+        for w in &report.warnings {
+            // "Buildings left in no grid" is the same for every grid of the map: once.
+            let key = (w.kind == grids::ProblemKind::BuildingsWithoutGrid).then(|| w.kind.code());
+            if key.is_none() || seen_warnings.insert(key) {
+                warnings.push(partition_problem(i, w));
+            }
+        }
+    }
+    if !errors.is_empty() {
+        let kinds: Vec<String> = errors
+            .iter()
+            .map(|e| {
+                format!(
+                    "{} (grid {})",
+                    e["kind"].as_str().unwrap_or(""),
+                    e["feature"]
+                )
+            })
+            .collect();
+        return Err(ApiError::invalid(
+            "features",
+            "topology",
+            format!(
+                "the grid map fails {} topology check{}: {}; nothing was saved",
+                errors.len(),
+                if errors.len() == 1 { "" } else { "s" },
+                kinds.join(", ")
+            ),
+        )
+        .with("problems", Value::Array(errors))
+        .with("warnings", Value::Array(warnings)));
+    }
+    if !dry_run {
+        // The caller must be allowed grids over the whole community.
+        let area = Some(&community.boundary);
+        permit(
+            &caller,
+            &s,
+            Target::Boundary {
+                kind: BoundaryKind::Grid,
+                before: area,
+                after: area,
+            },
+        )?;
+    }
+    let deleted_ids: Vec<i64> = stored
+        .iter()
+        .filter(|g| !map.iter().any(|m| m.id == g.id))
+        .map(|g| g.id)
+        .collect();
+    let mut answer = json!({
+        "community_id": id,
+        "dry_run": dry_run,
+        "rules": rules_json(&state.topology),
+        "warnings": warnings,
+        "deleted": deleted_ids,
+    });
+    if dry_run {
+        answer["ok"] = json!(true);
+        answer["grids"] = json!(
+            map.iter()
+                .map(|g| json!({"code": g.code, "name": g.name, "id": (g.id > 0).then_some(g.id)}))
+                .collect::<Vec<_>>()
+        );
+        return Ok(Json(answer).into_response());
+    }
+    let before: Vec<Value> = stored
+        .iter()
+        .map(|g| {
+            serde_json::to_value(crate::http::feature::grid(g, &s)).expect("features serialise")
+        })
+        .collect();
+    let replaced: Vec<i64> = map.iter().filter(|g| g.id > 0).map(|g| g.id).collect();
+    let committed = state
+        .store
+        .replace_community_grids(id, &map, &caller.change())
+        .await?;
+    let created: Vec<i64> = committed
+        .ids
+        .iter()
+        .copied()
+        .filter(|i| !replaced.contains(i))
+        .collect();
+    for (g, new_id) in map.iter_mut().zip(&committed.ids) {
+        if g.id <= 0 {
+            g.id = *new_id;
+            g.version = 1;
+        }
+    }
+    let mut items: Vec<Grid> = s
+        .grids
+        .layer
+        .items()
+        .iter()
+        .filter(|g| g.community_id != id)
+        .cloned()
+        .collect();
+    items.extend(map.iter().cloned());
+    let next = s.with_grids(items);
+    let features: Vec<Value> = map
+        .iter()
+        .map(|g| {
+            serde_json::to_value(crate::http::feature::grid(g, &next)).expect("features serialise")
+        })
+        .collect();
+    state.snapshot.publish(next);
+    answer["type"] = json!("FeatureCollection");
+    answer["features"] = Value::Array(features.clone());
+    answer["created"] = json!(created);
+    answer["replaced"] = json!(replaced);
+    answer["changed_at"] = json!(history_time(committed.at));
+    audit(
+        &state,
+        &caller,
+        "replace_map",
+        "communities",
+        id,
+        Some(json!({"grids": before})),
+        Some(json!({"grids": features})),
+    )
+    .await;
+    Ok((
+        [(header::CONTENT_TYPE, "application/geo+json")],
+        Json(answer),
+    )
+        .into_response())
 }

@@ -18,7 +18,7 @@ use axum::Router;
 use axum::routing::{get, post, put};
 use utoipa::OpenApi;
 
-pub use checks::{area_from_geometry, config as topology_config, in_service_area, topology_error};
+pub use checks::{area_from_geometry, in_service_area, topology_error};
 pub use people::Caller;
 pub use write::{GridBody, create, delete, replace};
 
@@ -39,6 +39,7 @@ pub fn router() -> Router<AppState> {
         .route("/communities/{id}/coverage-of-grids", get(read::coverage))
         .route("/communities/{id}/grids/renumber", post(manage::renumber))
         .route("/communities/{id}/grids/draft", post(manage::draft))
+        .route("/communities/{id}/grids", put(manage::replace_all))
         .route(
             "/buildings/{id}/chief",
             put(manage::put_chief)
@@ -59,6 +60,7 @@ pub fn router() -> Router<AppState> {
     manage::validate,
     manage::renumber,
     manage::draft,
+    manage::replace_all,
     manage::put_chief,
     manage::get_chief,
     manage::delete_chief,

@@ -13,7 +13,7 @@ use serde_json::json;
 use super::checks::{self, Refusal, plain, problems_json, topology_error};
 use super::people::Caller;
 use crate::auth::{BoundaryKind, Target};
-use crate::grids::{self, TopologyReport, measure::oriented};
+use crate::grids::{self, TopologyConfig, TopologyReport, measure::oriented};
 use crate::http::AppState;
 use crate::http::auth::{audit, permit, record, writer};
 use crate::http::collections::written;
@@ -32,9 +32,12 @@ fn person(value: &JsonValue, field: &str) -> ApiResult<Person> {
 
 /// A grid Feature body, parsed and validated on its own (before looking at the snapshot).
 pub struct GridBody {
-    code: GridCode,
-    name: String,
-    community_id: i64,
+    /// None: generated (a new grid) or kept (a replacement).
+    code: Option<GridCode>,
+    /// None: generated from the sequence (第N网格) or kept.
+    name: Option<String>,
+    /// None: the replaced grid's, or the community of a whole-map write.
+    pub community_id: Option<i64>,
     chief: Option<Person>,
     workers: Vec<Person>,
     boundary: AreaShape,
@@ -82,23 +85,17 @@ impl GridBody {
                 ],
             )
             .map_err(plain)?;
-        let code = GridCode::parse(
-            &props.required_text("code").map_err(plain)?,
-            "properties.code",
-        )
-        .map_err(|e| plain(e.into()))?;
-        let name = parse_name(
-            &props.required_text("name").map_err(plain)?,
-            "properties.name",
-        )
-        .map_err(|e| plain(e.into()))?;
-        let community_id = props.int("community_id").map_err(plain)?.ok_or_else(|| {
-            plain(ApiError::invalid(
-                "properties.community_id",
-                "missing_property",
-                "community_id is required",
-            ))
-        })?;
+        let code = match props.text("code").map_err(plain)? {
+            None => None,
+            Some(text) => {
+                Some(GridCode::parse(&text, "properties.code").map_err(|e| plain(e.into()))?)
+            }
+        };
+        let name = match props.text("name").map_err(plain)? {
+            None => None,
+            Some(text) => Some(parse_name(&text, "properties.name").map_err(|e| plain(e.into()))?),
+        };
+        let community_id = props.int("community_id").map_err(plain)?;
         let chief = match props.text("chief_name").map_err(plain)? {
             None => None,
             Some(n) => Some(
@@ -137,32 +134,88 @@ impl GridBody {
         })
     }
 
+    /// True when the body gives a code.
+    pub fn has_code(&self) -> bool {
+        self.code.is_some()
+    }
+
+    /// True when the body gives a name.
+    pub fn has_name(&self) -> bool {
+        self.name.is_some()
+    }
+
+    /// The body, in community `id` when it names none.
+    pub fn with_community(mut self, id: i64) -> Self {
+        self.community_id.get_or_insert(id);
+        self
+    }
+
     /// The grid, checked against the snapshot: the community exists, the code starts with its
     /// code, and the boundary lies in the service area. `id` and `version` are the caller's.
-    pub fn resolve(self, snapshot: &Snapshot, margin_m: f64) -> ApiResult<Grid> {
-        let community = snapshot.communities.get(self.community_id).ok_or_else(|| {
+    ///
+    /// What the body leaves out comes from `replacing` (the grid being replaced) when there is
+    /// one; for a new grid the code is the community's lowest free sequence number and the name
+    /// 第N网格 after it (`POST /communities/{id}/grids/renumber` then puts the codes in W→E,
+    /// N→S order, if wanted).
+    pub fn resolve(
+        self,
+        snapshot: &Snapshot,
+        margin_m: f64,
+        replacing: Option<&Grid>,
+    ) -> ApiResult<Grid> {
+        let community_id = self
+            .community_id
+            .or(replacing.map(|g| g.community_id))
+            .ok_or_else(|| {
+                ApiError::invalid(
+                    "properties.community_id",
+                    "missing_property",
+                    "community_id is required",
+                )
+            })?;
+        let community = snapshot.communities.get(community_id).ok_or_else(|| {
             ApiError::invalid(
                 "properties.community_id",
                 "unknown_community",
-                format!("no community with id {}", self.community_id),
+                format!("no community with id {community_id}"),
             )
         })?;
-        if self.code.community() != community.code {
+        let code = match (self.code, replacing) {
+            (Some(code), _) => code,
+            (None, Some(old)) => old.code.clone(),
+            (None, None) => {
+                let taken: Vec<&GridCode> = snapshot
+                    .grids
+                    .layer
+                    .items()
+                    .iter()
+                    .filter(|g| g.community_id == community_id)
+                    .map(|g| &g.code)
+                    .collect();
+                free_codes(&community.code, &taken, 1)?.remove(0)
+            }
+        };
+        let name = match (self.name, replacing) {
+            (Some(name), _) => name,
+            (None, Some(old)) => old.name.clone(),
+            (None, None) => default_name(&code),
+        };
+        if code.community() != community.code {
             return Err(ApiError::invalid(
                 "properties.code",
                 "code_outside_community",
                 format!(
                     "grid code {} must start with its community's code {}",
-                    self.code, community.code
+                    code, community.code
                 ),
             ));
         }
         checks::in_service_area(snapshot, &self.boundary, margin_m)?;
         Ok(Grid {
             id: 0,
-            code: self.code,
-            name: self.name,
-            community_id: self.community_id,
+            code,
+            name,
+            community_id,
             chief: self.chief,
             workers: self.workers,
             boundary: self.boundary,
@@ -172,15 +225,48 @@ impl GridBody {
     }
 }
 
+/// The `n` lowest sequence numbers of `community` not in `taken`, as codes. Fails when fewer
+/// than `n` are left (a sequence has three digits).
+pub fn free_codes(
+    community: &crate::model::CommunityCode,
+    taken: &[&GridCode],
+    n: usize,
+) -> ApiResult<Vec<GridCode>> {
+    let used: std::collections::HashSet<u16> = taken.iter().map(|c| c.sequence()).collect();
+    let free: Vec<GridCode> = (1..=999u16)
+        .filter(|seq| !used.contains(seq))
+        .take(n)
+        .map(|seq| GridCode::in_community(community, seq))
+        .collect::<Result<_, _>>()?;
+    if free.len() < n {
+        return Err(ApiError::invalid(
+            "properties.code",
+            "no_free_code",
+            format!("community {community} has no free grid sequence number left (at most 999)"),
+        ));
+    }
+    Ok(free)
+}
+
+/// The name a grid gets when none is given: 第N网格 after its sequence number.
+pub fn default_name(code: &GridCode) -> String {
+    format!("第{}网格", code.sequence())
+}
+
 /// The topology report of `grid` (a replacement of grid `id`, or new) against the snapshot.
-pub fn check(snapshot: &Snapshot, grid: &Grid, id: Option<i64>) -> TopologyReport {
+pub fn check(
+    snapshot: &Snapshot,
+    grid: &Grid,
+    id: Option<i64>,
+    config: &TopologyConfig,
+) -> TopologyReport {
     grids::check_grid_in(
         snapshot,
         &grid.boundary,
         &grid.code,
         id,
         grid.community_id,
-        &checks::config(),
+        config,
     )
     .expect("the community was resolved in this snapshot")
 }
@@ -207,7 +293,7 @@ pub async fn create(state: &AppState, body: &[u8], caller: &Caller) -> ApiResult
     let parsed = GridBody::parse(body)?;
     let _writer = state.snapshot.write_lock().await;
     let snapshot = state.snapshot.current();
-    let mut grid = parsed.resolve(&snapshot, state.limits.service_margin_m)?;
+    let mut grid = parsed.resolve(&snapshot, state.limits.service_margin_m, None)?;
     permit(
         caller,
         &snapshot,
@@ -217,7 +303,7 @@ pub async fn create(state: &AppState, body: &[u8], caller: &Caller) -> ApiResult
             after: Some(&grid.boundary),
         },
     )?;
-    let report = check(&snapshot, &grid, None);
+    let report = check(&snapshot, &grid, None, &state.topology);
     if !report.is_ok() {
         return Err(topology_error("grid", &report));
     }
@@ -257,9 +343,9 @@ pub async fn replace(
         .layer
         .index_of(id)
         .ok_or_else(|| ApiError::not_found(format!("no grids feature with id {id}")))?;
-    let mut grid = parsed.resolve(&snapshot, state.limits.service_margin_m)?;
-    grid.id = id;
     let old = &snapshot.grids.layer.items()[index];
+    let mut grid = parsed.resolve(&snapshot, state.limits.service_margin_m, Some(old))?;
+    grid.id = id;
     grid.version = old.version + 1;
     permit(
         caller,
@@ -271,7 +357,7 @@ pub async fn replace(
         },
     )?;
     let before = record(&feature::grid(old, &snapshot));
-    let report = check(&snapshot, &grid, Some(id));
+    let report = check(&snapshot, &grid, Some(id), &state.topology);
     if !report.is_ok() {
         return Err(topology_error("grid", &report));
     }
@@ -407,7 +493,7 @@ pub async fn delete(
                 community,
                 &siblings,
                 snapshot.buildings.layer.items(),
-                &checks::config(),
+                &state.topology,
             );
             if !report.is_ok() {
                 return Err(topology_error("grown grid", &report));

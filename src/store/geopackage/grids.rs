@@ -22,7 +22,7 @@ use crate::grids::CodeChange;
 use crate::model::{AreaShape, Community, Grid, LonLat, Person, StreetOffice};
 use crate::store::{
     BoundaryAction, BoundaryChange, BoundaryLayer, BoundaryState, ChangeBy, Committed, GridRemoval,
-    MembersOnDelete, StoreError, history_time,
+    MembersOnDelete, PartitionCommitted, StoreError, history_time,
 };
 
 // ---------------------------------------------------------------- history
@@ -400,15 +400,13 @@ fn grid_stored(grid: &Grid) -> Stored {
     )
 }
 
-/// Inserts a grid at version 1, records it and computes its buildings' membership.
-pub(super) async fn create_grid(
-    writer: &SqlitePool,
+/// Inserts grid `grid` at version 1 inside `conn`; its new fid. A duplicate code is a `Conflict`.
+async fn insert_grid_row(
+    conn: &mut SqliteConnection,
     grid: &Grid,
-    by: &ChangeBy,
-) -> Result<Committed, StoreError> {
-    let mut tx = begin(writer).await?;
-    let new = grid_stored(grid);
-    let fid = sqlx::query(
+    new: &Stored,
+) -> Result<i64, StoreError> {
+    Ok(sqlx::query(
         "INSERT INTO grids (geom, code, name, community_id, chief_name, chief_phone, workers, demo, version, \
          min_x, min_y, max_x, max_y) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?)",
     )
@@ -424,10 +422,21 @@ pub(super) async fn create_grid(
     .bind(new.bbox[1])
     .bind(new.bbox[2])
     .bind(new.bbox[3])
-    .execute(&mut *tx)
+    .execute(&mut *conn)
     .await
     .map_err(|e| grid_conflict(e, grid))?
-    .last_insert_rowid();
+    .last_insert_rowid())
+}
+
+/// Inserts a grid at version 1, records it and computes its buildings' membership.
+pub(super) async fn create_grid(
+    writer: &SqlitePool,
+    grid: &Grid,
+    by: &ChangeBy,
+) -> Result<Committed, StoreError> {
+    let mut tx = begin(writer).await?;
+    let new = grid_stored(grid);
+    let fid = insert_grid_row(&mut tx, grid, &new).await?;
     let (at_text, at) = next_at(&mut tx).await?;
     record(
         &mut tx,
@@ -594,6 +603,110 @@ pub(super) async fn remove_grid(
     recompute_extent(&mut tx, Layer::Grids).await?;
     tx.commit().await?;
     Ok(GridRemoval::Deleted(Committed { id, at }))
+}
+
+/// Replaces the whole grid map of community `community_id` with `grids` in one transaction:
+/// a grid with a positive `id` replaces that stored grid of the community (version + 1, a
+/// `replace` history row), one without is inserted (`create`), and every stored grid of the
+/// community not named is deleted (`delete`, noted as replaced by the partition). Deletes run
+/// first, so a new grid may take a deleted grid's code. Membership is recomputed over the
+/// boxes of every old and new boundary. A named grid that is not in the community is a
+/// `Conflict`.
+pub(super) async fn replace_partition(
+    writer: &SqlitePool,
+    community_id: i64,
+    grids: &[Grid],
+    by: &ChangeBy,
+) -> Result<PartitionCommitted, StoreError> {
+    let mut tx = begin(writer).await?;
+    let stored: Vec<i64> =
+        sqlx::query_scalar("SELECT fid FROM grids WHERE community_id = ? ORDER BY fid")
+            .bind(community_id)
+            .fetch_all(&mut *tx)
+            .await?;
+    let kept: HashSet<i64> = grids.iter().filter(|g| g.id > 0).map(|g| g.id).collect();
+    if let Some(g) = grids.iter().find(|g| g.id > 0 && !stored.contains(&g.id)) {
+        return Err(StoreError::Conflict(format!(
+            "grid {} is not a grid of community {community_id}",
+            g.id
+        )));
+    }
+    let (at_text, at) = next_at(&mut tx).await?;
+    let mut boxes = Vec::new();
+    let mut deleted = Vec::new();
+    for &id in stored.iter().filter(|id| !kept.contains(id)) {
+        let old = read_stored(&mut tx, BoundaryLayer::Grids, id)
+            .await?
+            .expect("listed in this transaction");
+        sqlx::query("DELETE FROM grids WHERE fid = ?")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        record(
+            &mut tx,
+            BoundaryLayer::Grids,
+            id,
+            BoundaryAction::Delete,
+            by,
+            &at_text,
+            Some(&old),
+            None,
+            Some(format!(
+                "replaced by a new grid map of community {community_id}"
+            )),
+        )
+        .await?;
+        boxes.push(old.rect());
+        deleted.push(id);
+    }
+    let mut ids = Vec::with_capacity(grids.len());
+    for grid in grids.iter().filter(|g| g.id > 0) {
+        let old = read_stored(&mut tx, BoundaryLayer::Grids, grid.id)
+            .await?
+            .expect("checked above");
+        let new = grid_stored(grid);
+        write_grid(&mut tx, grid, &new).await?;
+        record(
+            &mut tx,
+            BoundaryLayer::Grids,
+            grid.id,
+            BoundaryAction::Replace,
+            by,
+            &at_text,
+            Some(&old),
+            Some(&new),
+            None,
+        )
+        .await?;
+        boxes.push(old.rect());
+        boxes.push(new.rect());
+    }
+    for grid in grids {
+        if grid.id > 0 {
+            ids.push(grid.id);
+            continue;
+        }
+        let new = grid_stored(grid);
+        let fid = insert_grid_row(&mut tx, grid, &new).await?;
+        record(
+            &mut tx,
+            BoundaryLayer::Grids,
+            fid,
+            BoundaryAction::Create,
+            by,
+            &at_text,
+            None,
+            Some(&new),
+            None,
+        )
+        .await?;
+        boxes.push(new.rect());
+        ids.push(fid);
+    }
+    recompute_members(&mut tx, Some(&boxes)).await?;
+    recompute_extent(&mut tx, Layer::Grids).await?;
+    tx.commit().await?;
+    Ok(PartitionCommitted { ids, deleted, at })
 }
 
 /// Gives grids new codes in one transaction. `changes` name grids by id with their current
