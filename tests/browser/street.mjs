@@ -5,7 +5,6 @@
 // with one corner inside the eastern neighbour, sees the overlap error in red, drags that corner
 // onto the neighbour's vertex (snapping), saves, and finds the grid in
 // GET /collections/grids/items. Then the grid's history and a draft partition.
-import { readFileSync } from 'node:fs';
 import { run, ready, pixelOf, screenshot, api, check, equal, log, baseUrl, DESKTOP } from './lib.mjs';
 
 const base = baseUrl();
@@ -250,21 +249,13 @@ await run('street', DESKTOP, async (page) => {
   await page.click('#street-draft-edit');
   equal(await page.evaluate(() => window.gridcircle.journeys.street.draw().getSnapshot().filter((f) => f.geometry.type === 'Polygon').length),
     draft.features.length, 'every draft grid is editable');
-  const atomic = (await api(base, '/api')).paths['/communities/{id}/grids'];
-  if (atomic && atomic.put) {
-    await page.click('#street-draft-accept'); // asks to confirm
-    await page.click('#street-draft-accept');
-    await page.waitForFunction(() => !window.gridcircle.journeys.street.state.draft);
-    await ready(page);
-    equal((await api(base, `/grids?community_id=${COMMUNITY}`)).features.length, draft.features.length, 'the community now has the draft\'s grids');
-  } else {
-    // The server cannot replace a community's grids in one operation yet: the draft is handed
-    // over as an import file instead.
-    const [file] = await Promise.all([page.waitForEvent('download'), page.click('#street-draft-accept')]);
-    const fc = JSON.parse(readFileSync(await file.path(), 'utf8'));
-    equal(fc.features.length, draft.features.length, 'the exported draft has every grid');
-    equal(fc.features[0].properties.community_code, grids[0].properties.code.slice(0, 12), 'in the import format (parent by code)');
-    await page.locator('#street-draft-exported').waitFor();
-    log('no atomic PUT /communities/{id}/grids on this server: the draft was exported for `gridcircle import`');
-  }
+  await page.click('#street-draft-accept'); // asks to confirm
+  await page.click('#street-draft-accept');
+  await page.waitForFunction(() => !window.gridcircle.journeys.street.state.draft);
+  await ready(page);
+  const afterDraft = (await api(base, `/grids?community_id=${COMMUNITY}`)).features;
+  equal(afterDraft.length, draft.features.length, 'the community now has the draft\'s grids');
+  equal(afterDraft.map((g) => g.properties.code).sort().join(','), draft.features.map((g) => String(g.properties.code)).sort().join(','),
+    'with the draft\'s codes');
+  await screenshot(page, 'street-draft-saved');
 });

@@ -162,15 +162,7 @@ export function communityGrids(communityId, opts) {
   return getJson(`grids?${query({ community_id: communityId })}`, { ...opts, auth: true });
 }
 
-let apiDoc = null;
-/** True when the server's OpenAPI document lists `path` (newer routes are used where they exist). */
-export async function hasRoute(path, method = 'get') {
-  if (!apiDoc) apiDoc = getJson('api').catch(() => ({ paths: {} }));
-  const doc = await apiDoc;
-  return !!(doc && doc.paths && doc.paths[path] && doc.paths[path][method]);
-}
-
-/** Replaces a community's grids with a whole set in one operation (when the server has it). */
+/** Replaces a community's grids with a whole map in one operation (`PUT /communities/{id}/grids`). */
 export function replaceCommunityGrids(communityId, featureCollection, opts) {
   return request('PUT', `communities/${encodeURIComponent(communityId)}/grids`, { ...opts, body: featureCollection, auth: true });
 }

@@ -6,7 +6,7 @@
 import { TerraDraw, TerraDrawPolygonMode, TerraDrawSelectMode } from 'terra-draw';
 import { TerraDrawMapLibreGLAdapter } from 'terra-draw-maplibre-gl-adapter';
 import {
-  getItems, communityGrids, whoami, hasRoute, replaceCommunityGrids, validateGrid, createGrid, replaceGrid, gridHistory, draftGrids, isAbort,
+  getItems, communityGrids, whoami, replaceCommunityGrids, validateGrid, createGrid, replaceGrid, gridHistory, draftGrids, isAbort,
 } from './api.js';
 import { current as currentSession, signIn, signOut, onAuthChange, validActor } from './auth.js';
 import { EMPTY } from './style.js';
@@ -682,68 +682,44 @@ export function initStreet(ctx) {
   }
 
   /**
-   * Saves the draft in place of the community's grids. This has to be one server operation: the
-   * writes the API has today check one grid at a time against the saved map, and any state half
-   * way between two partitions leaves a hole whose corners at the community boundary are sliver
-   * gaps, so grid-by-grid writes are refused part-way (tried on all three demo communities).
-   * When the server offers `PUT /communities/{id}/grids` (the whole set, checked as a set, in one
-   * transaction) the draft is sent there; until then "accept" saves the draft as a GeoJSON file
-   * in the format `gridcircle import --layer grids --parent-field community_code` reads.
+   * Saves the draft in place of the community's grids: one `PUT /communities/{id}/grids`, which
+   * checks the map as a whole and replaces it in one transaction (grid-by-grid writes would be
+   * refused part-way: any state between two partitions leaves sliver gaps). Grids keep the
+   * draft's codes; a code the community already had keeps that grid's id, history and people.
    */
   async function acceptDraft() {
     const drafts = draftFeatures();
     if (!drafts.length) return;
-    const path = `/communities/{id}/grids`;
-    if (await ctx.track(hasRoute(path, 'put'))) {
-      if (!s.accept || !s.accept.confirm) {
-        s.accept = { confirm: true };
-        renderDraft();
-        return;
-      }
-      s.accept = { saving: true };
+    if (!s.accept || !s.accept.confirm) {
+      s.accept = { confirm: true };
       renderDraft();
-      const c = communityFeature();
-      const fc = {
-        type: 'FeatureCollection',
-        features: drafts.map((f) => ({
-          type: 'Feature', geometry: f.geometry,
-          properties: { code: String(f.properties.code), name: f.properties.name, community_id: s.community },
-        })),
-      };
-      try {
-        await ctx.track(replaceCommunityGrids(s.community, fc));
-        s.accept = null;
-        s.draft = null;
-        cancel();
-        ctx.setData('draft', EMPTY);
-        ctx.showMessage('street-saved', t('street.draft_saved', { n: drafts.length, name: c ? c.properties.name : '' }), 'info');
-      } catch (err) {
-        const problems = err.body && err.body.problems;
-        s.accept = { error: ctx.errorText(err) };
-        if (problems) ctx.setData('problems', { type: 'FeatureCollection', features: problems.filter((p) => p.geometry).map((p) => ({ type: 'Feature', geometry: p.geometry, properties: { kind: p.kind, severity: 'error' } })) });
-      }
-      await reloadGrids();
-      await ctx.refreshLayer('grids');
-      render();
       return;
     }
-    // No atomic route yet: hand over the draft as an import file.
+    s.accept = { saving: true };
+    renderDraft();
     const c = communityFeature();
-    const body = JSON.stringify({
+    const fc = {
       type: 'FeatureCollection',
       features: drafts.map((f) => ({
         type: 'Feature', geometry: f.geometry,
-        properties: { code: String(f.properties.code), name: f.properties.name, community_code: c ? String(c.properties.code) : undefined },
+        properties: { code: String(f.properties.code), name: f.properties.name, community_id: s.community },
       })),
-    });
-    const url = URL.createObjectURL(new Blob([body], { type: 'application/geo+json' }));
-    const a = h('a', { href: url, download: `draft-grids-${c ? c.properties.code : s.community}.geojson` });
-    document.body.append(a);
-    a.click();
-    a.remove();
-    setTimeout(() => URL.revokeObjectURL(url), 10000);
-    s.accept = { exported: drafts.length };
-    renderDraft();
+    };
+    try {
+      await ctx.track(replaceCommunityGrids(s.community, fc));
+      s.accept = null;
+      s.draft = null;
+      cancel();
+      ctx.setData('draft', EMPTY);
+      ctx.showMessage('street-saved', t('street.draft_saved', { n: drafts.length, name: c ? c.properties.name : '' }), 'info');
+    } catch (err) {
+      const problems = err.body && err.body.problems;
+      s.accept = { error: ctx.errorText(err) };
+      if (problems) ctx.setData('problems', { type: 'FeatureCollection', features: problems.filter((p) => p.geometry).map((p) => ({ type: 'Feature', geometry: p.geometry, properties: { kind: p.kind, severity: 'error' } })) });
+    }
+    await reloadGrids();
+    await ctx.refreshLayer('grids');
+    render();
   }
 
   function discardDraft() {
@@ -772,7 +748,6 @@ export function initStreet(ctx) {
       s.accept && s.accept.confirm ? h('p', { class: 'warn-inline' }, t('street.draft_confirm', { n: s.grids.length, m: d.fc.features.length })) : null,
       s.accept && s.accept.saving ? h('p', { class: 'hint' }, t('street.saving')) : null,
       s.accept && s.accept.error ? h('p', { class: 'error-inline', role: 'alert' }, t('street.draft_accept_failed', { message: s.accept.error })) : null,
-      s.accept && s.accept.exported ? h('p', { class: 'warn-inline', id: 'street-draft-exported' }, t('street.draft_exported', { n: s.accept.exported })) : null,
       h('div', { class: 'row' },
         h('button', { type: 'button', id: 'street-draft-accept', class: 'button primary', onclick: acceptDraft, disabled: !!(s.accept && s.accept.saving) },
           t(s.accept && s.accept.confirm ? 'street.draft_accept_confirm' : 'street.draft_accept')),
