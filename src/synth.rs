@@ -50,7 +50,9 @@ use rstar::primitives::GeomWithData;
 
 use crate::config::HouseholdEstimate;
 use crate::import::{ImportReport, OsmImport};
-use crate::model::{AreaShape, Building, HouseholdSource, LonLat, OsmRef, StreetWay};
+use crate::model::{
+    AreaShape, Building, HouseholdSource, LandArea, LandClass, LonLat, OsmRef, StreetWay,
+};
 
 /// Dead ends this close to a tile's edge (or beyond it) are joined to the neighbouring copy.
 pub const JOIN_BAND_M: f64 = 30.0;
@@ -426,11 +428,29 @@ pub fn tile_import(base: &OsmImport, tiling: &Tiling, estimate: &HouseholdEstima
     }
     ways.sort_by_key(|w| w.id);
 
+    let mut land = Vec::with_capacity(base.land.len() * copies.len());
+    for &t in &copies {
+        let (by, id_by) = (tiling.shift_of(t), tiling.id_offset(t));
+        for l in &base.land {
+            let shape: MultiPolygon<f64> = l.shape.shape().map_coords(|c| shift_coord(c, by));
+            if let Ok(shape) = AreaShape::from_multi_polygon(shape, "shape") {
+                land.push(LandArea {
+                    osm: shift_ref(l.osm, id_by),
+                    shape,
+                    ..l.clone()
+                });
+            }
+        }
+    }
+    land.sort_by_key(|l| l.osm);
+
     let mut report = ImportReport {
         nodes_read: base.report.nodes_read * u64::from(tiling.copies()),
         ways_read: base.report.ways_read * u64::from(tiling.copies()),
         relations_read: base.report.relations_read * u64::from(tiling.copies()),
         street_ways: ways.len() as u64,
+        water_areas: land.iter().filter(|l| l.class == LandClass::Water).count() as u64,
+        park_areas: land.iter().filter(|l| l.class == LandClass::Park).count() as u64,
         ..ImportReport::default()
     };
     for b in &buildings {
@@ -458,6 +478,7 @@ pub fn tile_import(base: &OsmImport, tiling: &Tiling, estimate: &HouseholdEstima
         buildings,
         facilities,
         ways,
+        land,
         report,
     }
 }

@@ -1500,6 +1500,11 @@ fn a_new_grid_without_a_code_gets_the_lowest_free_sequence_and_a_name() {
     );
     assert_eq!(body["properties"]["code"], below["properties"]["code"]);
     assert_eq!(body["properties"]["name"], below["properties"]["name"]);
+    assert!(below["properties"]["chief_name"].is_string(), "{below}");
+    assert_eq!(
+        body["properties"]["chief_name"], below["properties"]["chief_name"],
+        "nor people: the chief stays"
+    );
     let (status, body) = api.send(
         "POST",
         "/collections/grids/items",

@@ -13,8 +13,8 @@ use geo::{LineString, MultiPolygon, Polygon, line_string, polygon};
 use gridcircle::import::OsmImport;
 use gridcircle::model::{
     AreaShape, Building, Community, CommunityCode, Facility, FacilityDraft, Grid, GridCode,
-    HouseholdSource, KindCatalogue, LonLat, OsmRef, Person, StreetOffice, StreetOfficeCode,
-    StreetWay,
+    HouseholdSource, KindCatalogue, LandArea, LandClass, LonLat, OsmRef, Person, StreetOffice,
+    StreetOfficeCode, StreetWay,
 };
 use gridcircle::store::{HouseholdCount, Store, StoreError};
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions, SqliteRow};
@@ -198,6 +198,22 @@ fn osm_import() -> OsmImport {
             ),
         ],
         ways: vec![way(301, 118.778, Some("中山路")), way(302, 118.779, None)],
+        land: vec![
+            LandArea {
+                id: 0,
+                osm: OsmRef::Way(401),
+                class: LandClass::Water,
+                name: Some("乌龙潭".into()),
+                shape: area(118.776, 32.042, 0.0005),
+            },
+            LandArea {
+                id: 0,
+                osm: OsmRef::Relation(402),
+                class: LandClass::Park,
+                name: None,
+                shape: area(118.777, 32.043, 0.0008),
+            },
+        ],
         ..Default::default()
     }
 }
@@ -463,6 +479,16 @@ async fn every_layer_round_trips_through_the_file() {
         assert_eq!(data.buildings, buildings, "{round}");
         assert_eq!(data.facilities, facilities, "{round}");
         assert_eq!(data.ways, import.ways, "{round}");
+        let land: Vec<LandArea> = import
+            .land
+            .iter()
+            .enumerate()
+            .map(|(i, l)| LandArea {
+                id: i as i64 + 1,
+                ..l.clone()
+            })
+            .collect();
+        assert_eq!(data.land, land, "{round}");
         assert_eq!(data.timezone, Some(shanghai()), "{round}");
     }
     store.close().await;
@@ -495,12 +521,13 @@ async fn every_layer_round_trips_through_the_file() {
         assert_eq!(layers.get("facilities"), Some(&expect("Point", 3)));
         assert_eq!(layers.get("ways"), Some(&expect("Line String", 2)));
         assert_eq!(layers.get("settings"), Some(&expect("None", 1)));
+        assert_eq!(layers.get("land_areas"), Some(&expect("Multi Polygon", 2)));
         // One history row per boundary written: the office, the community, two grids.
         assert_eq!(
             layers.get("boundary_history"),
             Some(&expect("Multi Polygon", 4))
         );
-        assert_eq!(layers.len(), 10, "{layers:?}");
+        assert_eq!(layers.len(), 11, "{layers:?}");
     }
     validate_gpkg(&path);
 }

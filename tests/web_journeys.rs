@@ -333,6 +333,7 @@ fn tiles_decode_with_gdal_carry_etags_and_answer_304() {
 
     // Other layers decode too; below the buildings' zoom the tile is empty.
     for layer in [
+        "land",
         "roads",
         "grids",
         "communities",

@@ -17,7 +17,7 @@ mod limits;
 mod params;
 mod queries;
 mod service;
-mod tiles;
+pub mod tiles;
 
 use std::path::PathBuf;
 use std::time::Duration;

@@ -57,7 +57,8 @@ const MAX_ZOOM: u8 = 22;
 const CACHE_BYTES: usize = 64 << 20;
 
 /// The layers served, with the lowest zoom each has content at.
-pub const LAYERS: [(&str, u8); 7] = [
+pub const LAYERS: [(&str, u8); 8] = [
+    ("land", 10),
     ("street_offices", 0),
     ("communities", 0),
     ("grids", 0),
@@ -98,6 +99,7 @@ fn fields(layer: &str) -> Value {
             json!({"id": "Number", "residential": "Boolean", "households": "Number", "residents": "Number", "levels": "Number", "name": "String"})
         }
         "roads" => json!({"id": "Number", "highway": "String", "name": "String"}),
+        "land" => json!({"id": "Number", "class": "String", "name": "String"}),
         "grids" => {
             json!({"id": "Number", "code": "String", "name": "String", "community_id": "Number", "households": "Number", "residents": "Number"})
         }
@@ -268,6 +270,7 @@ fn layer_generation(s: &Snapshot, layer: &str) -> u64 {
     match layer {
         "buildings" => generation_of(&s.buildings),
         "roads" => generation_of(&s.ways),
+        "land" => generation_of(&s.land),
         "grids" => generation_of(&s.grids),
         "communities" => generation_of(&s.communities),
         "street_offices" => generation_of(&s.street_offices),
@@ -950,6 +953,22 @@ pub fn build_tile(s: &Snapshot, layer: &str, tile: TileId) -> Vec<u8> {
                         ("residents", int(b.residents)),
                         ("levels", b.levels.and_then(int)),
                         ("name", opt_text(&b.name)),
+                    ],
+                );
+            }
+        }
+        "land" => {
+            for i in s.land.in_rect(&rect) {
+                let l = &s.land.items()[i];
+                let rings = tile_polygons(l.shape.shape(), tile, d);
+                out.add(
+                    id_of(l.id),
+                    GeomType::Polygon,
+                    &rings,
+                    &[
+                        ("id", int(l.id)),
+                        ("class", text(l.class.as_str())),
+                        ("name", opt_text(&l.name)),
                     ],
                 );
             }

@@ -28,7 +28,8 @@ use osmpbf::{BlobDecode, BlobReader, ByteOffset, PrimitiveBlock, RelMemberType};
 
 use crate::config::HouseholdEstimate;
 use crate::model::{
-    AreaShape, Building, Facility, FacilityDraft, HouseholdSource, KindCatalogue, LonLat, OsmRef,
+    AreaShape, Building, Facility, FacilityDraft, HouseholdSource, KindCatalogue, LandArea,
+    LandClass, LonLat, OsmRef,
     StreetWay,
 };
 
@@ -58,6 +59,8 @@ pub struct OsmImport {
     pub facilities: Vec<Facility>,
     /// Streets and paths (every `highway=*` way), sorted by way id.
     pub ways: Vec<StreetWay>,
+    /// Water and green areas for the base map, sorted by OSM reference.
+    pub land: Vec<LandArea>,
     /// Counts of what was read, made and skipped.
     pub report: ImportReport,
 }
@@ -222,6 +225,22 @@ impl FacilityTags {
     }
 }
 
+/// The tags of a water or green area.
+#[derive(Debug)]
+struct LandTags {
+    class: LandClass,
+    name: Option<String>,
+}
+
+impl LandTags {
+    fn from_tags(tags: &Tags<'_>) -> Option<Self> {
+        Some(LandTags {
+            class: LandClass::from_tags(|k| tag(tags, k))?,
+            name: owned(tags, "name"),
+        })
+    }
+}
+
 /// A way kept in pass 1 for at least one output.
 #[derive(Debug)]
 struct WayRec {
@@ -230,6 +249,7 @@ struct WayRec {
     building: Option<BuildingTags>,
     street: Option<StreetTags>,
     facility: Option<FacilityTags>,
+    land: Option<LandTags>,
 }
 
 /// A multipolygon relation kept in pass 1.
@@ -239,6 +259,7 @@ struct RelRec {
     member_ways: Vec<i64>,
     building: Option<BuildingTags>,
     facility: Option<FacilityTags>,
+    land: Option<LandTags>,
 }
 
 /// The outputs an object would have fed, for counting skips.
@@ -247,11 +268,12 @@ struct Outputs<'a> {
     building: bool,
     facility: Option<&'a str>,
     street: bool,
+    land: bool,
 }
 
 impl Outputs<'_> {
     fn any(&self) -> bool {
-        self.building || self.facility.is_some() || self.street
+        self.building || self.facility.is_some() || self.street || self.land
     }
 
     fn describe(&self) -> String {
@@ -264,6 +286,9 @@ impl Outputs<'_> {
         }
         if self.street {
             parts.push("street".to_owned());
+        }
+        if self.land {
+            parts.push("water or green area".to_owned());
         }
         parts.join(", ")
     }
@@ -350,6 +375,7 @@ struct Importer<'a> {
     buildings: Vec<Building>,
     facilities: Vec<Facility>,
     streets: Vec<StreetWay>,
+    land: Vec<LandArea>,
     /// Every skip and every invalid opening_hours; sorted and capped into the report at the end.
     skipped: Vec<(OsmRef, String)>,
     bad_hours: Vec<(OsmRef, String)>,
@@ -368,6 +394,7 @@ impl<'a> Importer<'a> {
             buildings: Vec::new(),
             facilities: Vec::new(),
             streets: Vec::new(),
+            land: Vec::new(),
             skipped: Vec::new(),
             bad_hours: Vec::new(),
         }
@@ -495,13 +522,15 @@ impl<'a> Importer<'a> {
                 let building = BuildingTags::from_tags(&tags, self.estimate);
                 let street = StreetTags::from_tags(&tags);
                 let facility = FacilityTags::from_tags(&tags, self.catalogue);
-                if building.is_some() || street.is_some() || facility.is_some() {
+                let land = LandTags::from_tags(&tags);
+                if building.is_some() || street.is_some() || facility.is_some() || land.is_some() {
                     self.ways.push(WayRec {
                         id: way.id(),
                         refs: way.refs().collect(),
                         building,
                         street,
                         facility,
+                        land,
                     });
                 }
             }
@@ -513,7 +542,8 @@ impl<'a> Importer<'a> {
                 }
                 let building = BuildingTags::from_tags(&tags, self.estimate);
                 let facility = FacilityTags::from_tags(&tags, self.catalogue);
-                if building.is_some() || facility.is_some() {
+                let land = LandTags::from_tags(&tags);
+                if building.is_some() || facility.is_some() || land.is_some() {
                     // Node members (labels) and relation members are not part of the outline.
                     let member_ways = relation
                         .members()
@@ -525,6 +555,7 @@ impl<'a> Importer<'a> {
                         member_ways,
                         building,
                         facility,
+                        land,
                     });
                 }
             }
@@ -573,6 +604,9 @@ impl<'a> Importer<'a> {
             .collect();
         for relation in std::mem::take(&mut self.relations) {
             if let Some((footprint, entrance)) = self.relation_area(&relation, &by_id, nodes) {
+                if let Some(land) = relation.land {
+                    self.push_land(OsmRef::Relation(relation.id), footprint.clone(), land);
+                }
                 self.push_area(
                     OsmRef::Relation(relation.id),
                     footprint,
@@ -590,6 +624,7 @@ impl<'a> Importer<'a> {
 
         self.buildings.sort_by_key(|b| b.osm);
         self.facilities.sort_by_key(|f| f.osm);
+        self.land.sort_by_key(|l| l.osm);
         self.streets.sort_by_key(|w| w.id);
         self.skipped.sort();
         self.bad_hours.sort();
@@ -601,6 +636,7 @@ impl<'a> Importer<'a> {
             buildings: self.buildings,
             facilities: self.facilities,
             ways: self.streets,
+            land: self.land,
             report: self.report,
         }
     }
@@ -612,6 +648,7 @@ impl<'a> Importer<'a> {
             building: way.building.is_some(),
             facility: kind.as_deref(),
             street: way.street.is_some(),
+            land: way.land.is_some(),
         };
         let coords = match nodes.resolve(&way.refs) {
             Ok(coords) => coords,
@@ -643,8 +680,12 @@ impl<'a> Importer<'a> {
                 why = "too_few_nodes: a street needs at least 2 nodes".into();
             }
         }
-        let area_wanted = way.building.is_some() || way.facility.is_some();
+        let area_wanted = way.building.is_some() || way.facility.is_some() || way.land.is_some();
         if area_wanted && !is_closed(&way.refs) {
+            if way.land.is_some() {
+                failed.land = true;
+                why = "not_closed: an area way must end where it starts".into();
+            }
             if way.facility.is_some() {
                 // A facility mapped as a line (rare) is not an area: counted, not imported.
                 self.report.facility_lines_not_imported += 1;
@@ -658,12 +699,18 @@ impl<'a> Importer<'a> {
                 Polygon::new(multipolygon::ring(coords), vec![]).orient(Direction::Default);
             match AreaShape::from_polygon(polygon, "geometry") {
                 Ok(footprint) => {
-                    let entrance = self.entrance(&way.refs, nodes);
-                    self.push_area(osm, footprint, entrance, way.building, way.facility);
+                    if let Some(land) = way.land {
+                        self.push_land(osm, footprint.clone(), land);
+                    }
+                    if way.building.is_some() || way.facility.is_some() {
+                        let entrance = self.entrance(&way.refs, nodes);
+                        self.push_area(osm, footprint, entrance, way.building, way.facility);
+                    }
                 }
                 Err(e) => {
                     failed.building = wanted.building;
                     failed.facility = wanted.facility;
+                    failed.land = wanted.land;
                     why = format!("{}: {}", e.code, e.message);
                 }
             }
@@ -685,6 +732,7 @@ impl<'a> Importer<'a> {
             building: relation.building.is_some(),
             facility: relation.facility.as_ref().map(|f| f.kind.as_str()),
             street: false,
+            land: relation.land.is_some(),
         };
         let members: Vec<&[i64]> = relation
             .member_ways
@@ -767,6 +815,21 @@ impl<'a> Importer<'a> {
         }
         let c = nodes.get(first?)?;
         LonLat::new(c.x, c.y).ok()
+    }
+
+    /// Keeps a water or green area.
+    fn push_land(&mut self, osm: OsmRef, shape: AreaShape, tags: LandTags) {
+        match tags.class {
+            LandClass::Water => self.report.water_areas += 1,
+            LandClass::Park => self.report.park_areas += 1,
+        }
+        self.land.push(LandArea {
+            id: 0,
+            osm,
+            class: tags.class,
+            name: tags.name,
+            shape,
+        });
     }
 
     /// Makes the building and the facility of a valid area.
@@ -922,6 +985,9 @@ impl<'a> Importer<'a> {
         }
         if outputs.street {
             r.skipped_street_ways += 1;
+        }
+        if outputs.land {
+            r.skipped_land_areas += 1;
         }
         self.skipped
             .push((osm, format!("{why} ({})", outputs.describe())));

@@ -37,6 +37,7 @@ area_record!(StreetOffice, boundary);
 area_record!(Community, boundary);
 area_record!(Grid, boundary);
 area_record!(Building, footprint);
+area_record!(crate::model::LandArea, shape);
 
 impl Record for Facility {
     fn id(&self) -> i64 {

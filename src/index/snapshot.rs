@@ -38,6 +38,8 @@ pub struct Snapshot {
     pub facilities: Arc<FacilityLayer>,
     /// Streets and paths.
     pub ways: Arc<WayLayer>,
+    /// Water and green areas (the base map).
+    pub land: Arc<Layer<crate::model::LandArea>>,
     /// The walking network and building snaps (rebuilt only when streets or buildings change).
     pub walk: Arc<WalkLayer>,
     /// Per facility (same order as `facilities`): where it joins the walking network.
@@ -148,6 +150,7 @@ impl Snapshot {
             buildings: Arc::new(buildings),
             facilities: Arc::new(facilities),
             ways: Arc::new(ways),
+            land: Arc::new(Layer::new(data.land)),
             walk: Arc::new(walk),
             facility_snaps: Arc::new(facility_snaps),
             walk_targets: Arc::new(KindTargets::default()),

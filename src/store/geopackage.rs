@@ -67,6 +67,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "auth",
         include_str!("../../migrations/sqlite/0004_auth.sql"),
     ),
+    (
+        5,
+        "land",
+        include_str!("../../migrations/sqlite/0005_land.sql"),
+    ),
 ];
 
 fn migrator() -> Migrator {

@@ -36,6 +36,8 @@ pub struct Dataset {
     pub facilities: Vec<Facility>,
     /// Streets and paths.
     pub ways: Vec<StreetWay>,
+    /// Water and green areas (the base map).
+    pub land: Vec<crate::model::LandArea>,
     /// The city's time zone (opening hours are local time).
     pub timezone: Option<Tz>,
     /// Service circle definitions (empty: the bundled `data/circles.toml`).

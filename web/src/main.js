@@ -310,6 +310,7 @@ async function loadKinds() {
 
 // ---------- layer panel ----------
 const SWATCH = {
+  land: 'swatch-land',
   street_offices: 'swatch-street_offices',
   communities: 'swatch-communities',
   grids: 'swatch-grids',

@@ -1,5 +1,5 @@
-// The map style: a plain background, our own vector tiles for the dense base layers (buildings,
-// roads, facility circles: GET /tiles/{layer}/{z}/{x}/{y}.mvt) and GeoJSON sources for the
+// The map style: a plain background, our own vector tiles for the dense base layers (water and
+// parks, buildings, roads, facility circles: GET /tiles/{layer}/{z}/{x}/{y}.mvt) and GeoJSON sources for the
 // small, editable or query-driven layers. No remote sources, no glyphs, no sprite: names are
 // shown in HTML (popups, side panel), not on the map.
 import { apiUrl } from './api.js';
@@ -15,6 +15,7 @@ export const TILE_MAX_ZOOM = 16;
  * /collections/{id}/items for the view.
  */
 export const COLLECTIONS = [
+  { id: 'land', layers: ['land-fill'], minZoom: 10, tiles: true },
   { id: 'street_offices', layers: ['street_offices-line'], minZoom: 0 },
   { id: 'communities', layers: ['communities-fill', 'communities-line'], minZoom: 0 },
   { id: 'grids', layers: ['grids-fill', 'grids-line'], minZoom: 0 },
@@ -46,6 +47,7 @@ export function mapStyle() {
     communities: geojson(),
     grids: geojson(),
     facilities: geojson(),
+    land: { type: 'vector', tiles: [tileUrl('land')], minzoom: 10, maxzoom: TILE_MAX_ZOOM },
     buildings: { type: 'vector', tiles: [tileUrl('buildings')], minzoom: 13, maxzoom: TILE_MAX_ZOOM },
     roads: { type: 'vector', tiles: [tileUrl('roads')], minzoom: 11, maxzoom: TILE_MAX_ZOOM },
     facility_circles: { type: 'vector', tiles: [tileUrl('facility_circles')], minzoom: 0, maxzoom: TILE_MAX_ZOOM },
@@ -67,6 +69,12 @@ export function mapStyle() {
     sources,
     layers: [
       { id: 'background', type: 'background', paint: { 'background-color': '#f3f1ec' } },
+
+      // Water and green areas from the imported OSM (vector tiles): the base map's ground.
+      {
+        id: 'land-fill', type: 'fill', source: 'land', 'source-layer': 'land',
+        paint: { 'fill-color': ['match', ['get', 'class'], 'water', '#a9cfe8', '#cfe5b8'], 'fill-opacity': 0.9 },
+      },
 
       // Communities: light fill (outline drawn higher up).
       {

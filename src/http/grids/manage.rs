@@ -559,7 +559,7 @@ pub async fn replace_all(
             ));
             e
         };
-        let mut grid = b
+        let grid = b
             .with_community(id)
             .resolve(&s, state.limits.service_margin_m, None)
             .map_err(under)?;

@@ -40,6 +40,8 @@ pub struct GridBody {
     pub community_id: Option<i64>,
     chief: Option<Person>,
     workers: Vec<Person>,
+    /// False when the body names neither `chief_name` nor `workers`: a replacement keeps them.
+    people_given: bool,
     boundary: AreaShape,
     demo: bool,
     /// `properties.id` or the Feature's `id`, if sent (validate: the grid being replaced).
@@ -119,6 +121,7 @@ impl GridBody {
                 )));
             }
         };
+        let people_given = properties.contains_key("chief_name") || properties.contains_key("workers");
         let demo = props.flag("demo").map_err(plain)?;
         let id = props.int("id").map_err(plain)?.or(feature_id);
         let boundary = checks::raw_area(geometry)?;
@@ -128,6 +131,7 @@ impl GridBody {
             community_id,
             chief,
             workers,
+            people_given,
             boundary,
             demo,
             id,
@@ -195,6 +199,10 @@ impl GridBody {
                 free_codes(&community.code, &taken, 1)?.remove(0)
             }
         };
+        let (chief, workers) = match replacing {
+            Some(old) if !self.people_given => (old.chief.clone(), old.workers.clone()),
+            _ => (self.chief, self.workers),
+        };
         let name = match (self.name, replacing) {
             (Some(name), _) => name,
             (None, Some(old)) => old.name.clone(),
@@ -216,8 +224,8 @@ impl GridBody {
             code,
             name,
             community_id,
-            chief: self.chief,
-            workers: self.workers,
+            chief,
+            workers,
             boundary: self.boundary,
             demo: self.demo,
             version: 1,

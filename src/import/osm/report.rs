@@ -70,6 +70,13 @@ pub struct ImportReport {
 
     /// Street ways made from ways tagged `highway=*`.
     pub street_ways: u64,
+    /// Water areas for the base map (`natural=water`, `waterway=riverbank|dock`,
+    /// `landuse=reservoir|basin`; closed ways and multipolygon relations).
+    pub water_areas: u64,
+    /// Green areas for the base map (`leisure=park|garden|nature_reserve`,
+    /// `landuse=grass|forest|meadow|recreation_ground|village_green`,
+    /// `natural=wood|grassland|scrub`).
+    pub park_areas: u64,
 
     /// Ways skipped because some of their nodes are outside the file.
     pub skipped_incomplete_ways: u64,
@@ -92,6 +99,8 @@ pub struct ImportReport {
     pub skipped_facilities_per_kind: BTreeMap<String, u64>,
     /// `highway=*` ways skipped (incomplete, or fewer than 2 nodes).
     pub skipped_street_ways: u64,
+    /// Water and green areas skipped (incomplete, not closed, or invalid).
+    pub skipped_land_areas: u64,
 }
 
 impl ImportReport {
@@ -157,6 +166,11 @@ impl fmt::Display for ImportReport {
             writeln!(f, "  {n} invalid {tag} tags dropped")?;
         }
         writeln!(f, "streets:     {} ways", self.street_ways)?;
+        writeln!(
+            f,
+            "base map:    {} water and {} green areas ({} skipped)",
+            self.water_areas, self.park_areas, self.skipped_land_areas
+        )?;
         if self.repaired_geometry > 0 {
             writeln!(
                 f,

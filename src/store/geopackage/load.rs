@@ -14,7 +14,7 @@ use super::gpkg_binary;
 use super::parse_timezone;
 use crate::model::{
     AreaShape, Building, Community, CommunityCode, Facility, FacilityDraft, Grid, GridCode,
-    HouseholdSource, KindCatalogue, LonLat, OsmRef, Person, StreetOffice, StreetOfficeCode,
+    HouseholdSource, KindCatalogue, LandArea, LandClass, LonLat, OsmRef, Person, StreetOffice, StreetOfficeCode,
     StreetWay, parse_name,
 };
 use crate::store::{Dataset, StoreError};
@@ -40,6 +40,7 @@ pub(super) async fn load(
         buildings: buildings(conn).await?,
         facilities: facilities(conn, catalogue).await?,
         ways: ways(conn).await?,
+        land: land(conn).await?,
         timezone: timezone(conn).await?,
         circles: Vec::new(),
     };
@@ -292,6 +293,26 @@ fn decode_node_ids(blob: &[u8]) -> Result<Vec<i64>, String> {
         .chunks_exact(8)
         .map(|c| i64::from_le_bytes(c.try_into().expect("8 bytes")))
         .collect())
+}
+
+async fn land(conn: &mut SqliteConnection) -> Result<Vec<LandArea>, StoreError> {
+    let rows = sqlx::query("SELECT fid, geom, osm, class, name FROM land_areas ORDER BY fid")
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.iter()
+        .map(|row| {
+            let r = RowReader::new(row, "land_areas")?;
+            let blob: Vec<u8> = r.get("geom")?;
+            let shape = r.check(gpkg_binary::decode_multi_polygon(&blob))?;
+            Ok(LandArea {
+                id: r.fid,
+                osm: r.check(r.get::<String>("osm")?.parse::<OsmRef>())?,
+                class: r.check(LandClass::parse(&r.get::<String>("class")?, "class"))?,
+                name: r.get("name")?,
+                shape: r.check(AreaShape::from_multi_polygon(shape, "geom"))?,
+            })
+        })
+        .collect()
 }
 
 async fn ways(conn: &mut SqliteConnection) -> Result<Vec<StreetWay>, StoreError> {

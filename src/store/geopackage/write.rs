@@ -15,7 +15,7 @@ use sqlx::{Row, Sqlite, SqliteConnection, SqlitePool, Transaction};
 use super::gpkg_binary::{encode_line_string, encode_multi_polygon, encode_point};
 use super::load::{WorkerJson, encode_node_ids, household_source_name};
 use crate::import::OsmImport;
-use crate::model::{Building, Facility, Grid, StreetWay};
+use crate::model::{Building, Facility, Grid, LandArea, StreetWay};
 use crate::store::{HouseholdCount, StoreError};
 
 /// Starts a write transaction that holds SQLite's write lock from its first statement, so it
@@ -34,6 +34,7 @@ pub(super) enum Layer {
     Buildings,
     Facilities,
     Ways,
+    Land,
 }
 
 impl Layer {
@@ -45,6 +46,7 @@ impl Layer {
             Layer::Buildings => "buildings",
             Layer::Facilities => "facilities",
             Layer::Ways => "ways",
+            Layer::Land => "land_areas",
         }
     }
 
@@ -80,6 +82,11 @@ impl Layer {
                 "UPDATE gpkg_contents SET (min_x, min_y, max_x, max_y) = \
                  (SELECT MIN(min_x), MIN(min_y), MAX(max_x), MAX(max_y) FROM ways), \
                  last_change = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE table_name = 'ways'"
+            }
+            Layer::Land => {
+                "UPDATE gpkg_contents SET (min_x, min_y, max_x, max_y) = \
+                 (SELECT MIN(min_x), MIN(min_y), MAX(max_x), MAX(max_y) FROM land_areas), \
+                 last_change = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE table_name = 'land_areas'"
             }
         }
     }
@@ -305,6 +312,7 @@ pub(super) async fn osm_import(
     import_buildings(&mut tx, &import.buildings).await?;
     import_facilities(&mut tx, &import.facilities).await?;
     import_ways(&mut tx, &import.ways).await?;
+    import_land(&mut tx, &import.land).await?;
     // New or moved buildings: membership follows their representative points.
     super::grids::recompute_members(&mut tx, None).await?;
     let updated = sqlx::query("UPDATE settings SET value = ? WHERE key = 'timezone'")
@@ -318,7 +326,7 @@ pub(super) async fn osm_import(
             .execute(&mut *tx)
             .await?;
     }
-    for layer in [Layer::Buildings, Layer::Facilities, Layer::Ways] {
+    for layer in [Layer::Buildings, Layer::Facilities, Layer::Ways, Layer::Land] {
         recompute_extent(&mut tx, layer).await?;
     }
     sqlx::query(
@@ -457,6 +465,53 @@ async fn import_facilities(
     gone.sort_unstable();
     for fid in gone {
         sqlx::query("DELETE FROM facilities WHERE fid = ?")
+            .bind(fid)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Brings the land areas in line with the import, matched by OSM reference like buildings (a
+/// matched row keeps its fid; re-importing the same file changes nothing).
+async fn import_land(conn: &mut SqliteConnection, land: &[LandArea]) -> Result<(), StoreError> {
+    let mut existing = existing_keys(conn, "SELECT osm, fid FROM land_areas").await?;
+    for l in land {
+        let b = l.shape.bbox();
+        let osm = l.osm.to_string();
+        let query = match existing.remove(&osm) {
+            Some(fid) => {
+                sqlx::query(
+                    "UPDATE land_areas SET geom = ?1, osm = ?2, class = ?3, name = ?4, \
+                     min_x = ?5, min_y = ?6, max_x = ?7, max_y = ?8 WHERE fid = ?9",
+                )
+                .bind(encode_multi_polygon(l.shape.shape()))
+                .bind(osm)
+                .bind(l.class.as_str())
+                .bind(&l.name)
+                .bind(b.min().x)
+                .bind(b.min().y)
+                .bind(b.max().x)
+                .bind(b.max().y)
+                .bind(fid)
+            }
+            None => sqlx::query(
+                "INSERT INTO land_areas (geom, osm, class, name, min_x, min_y, max_x, max_y) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )
+            .bind(encode_multi_polygon(l.shape.shape()))
+            .bind(osm)
+            .bind(l.class.as_str())
+            .bind(&l.name)
+            .bind(b.min().x)
+            .bind(b.min().y)
+            .bind(b.max().x)
+            .bind(b.max().y),
+        };
+        query.execute(&mut *conn).await?;
+    }
+    for fid in existing.into_values() {
+        sqlx::query("DELETE FROM land_areas WHERE fid = ?")
             .bind(fid)
             .execute(&mut *conn)
             .await?;
