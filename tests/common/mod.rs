@@ -424,3 +424,20 @@ pub fn pg_fingerprint(database: &str) -> String {
         .collect();
     psql(database, &parts.join(" UNION ALL "))
 }
+
+/// Everything the store holds as text, to search for what must never be stored (tokens): the
+/// GeoPackage file and its WAL read as text, or `pg_dump --data-only` of the database.
+pub fn store_text(db: &Path) -> String {
+    if postgres_backend() {
+        let url = format!("{}/{}", pg_server(), pg_database(db));
+        let out = Command::new("pg_dump")
+            .args(["--data-only", url.as_str()])
+            .output()
+            .expect("run pg_dump");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        return String::from_utf8_lossy(&out.stdout).into_owned();
+    }
+    let raw = std::fs::read(db).unwrap();
+    let wal = std::fs::read(format!("{}-wal", db.display())).unwrap_or_default();
+    format!("{}{}", String::from_utf8_lossy(&raw), String::from_utf8_lossy(&wal))
+}
