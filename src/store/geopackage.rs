@@ -132,12 +132,20 @@ impl GeoPackageStore {
             )
             .await
             .map_err(cannot_open)?;
-        let applied: i64 = sqlx::query_scalar(
-            "SELECT CASE WHEN EXISTS (SELECT 1 FROM sqlite_master WHERE name = '_sqlx_migrations') \
-             THEN (SELECT COALESCE(MAX(version), 0) FROM _sqlx_migrations) ELSE 0 END",
+        // SQLite plans the whole statement, so the table is checked for before it is read.
+        let migrated: Option<String> = sqlx::query_scalar(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'",
         )
-        .fetch_one(&writer)
+        .fetch_optional(&writer)
         .await?;
+        let applied: i64 = match migrated {
+            None => 0,
+            Some(_) => {
+                sqlx::query_scalar("SELECT COALESCE(MAX(version), 0) FROM _sqlx_migrations")
+                    .fetch_one(&writer)
+                    .await?
+            }
+        };
         super::check_schema(applied, MIGRATIONS)?;
         migrator().run(&writer).await?;
         grids::heal_membership(&writer).await?;

@@ -458,7 +458,7 @@ async fn write_grid(
     let matched = sqlx::query(
         "UPDATE grids SET geom = ?, code = ?, name = ?, community_id = ?, chief_name = ?, chief_phone = ?, \
          workers = ?, demo = ?, version = version + 1, min_x = ?, min_y = ?, max_x = ?, max_y = ? \
-         WHERE fid = ?14 AND (?15 IS NULL OR version = ?15)",
+         WHERE fid = ?13 AND (?14 IS NULL OR version = ?14)",
     )
     .bind(&new.geom)
     .bind(grid.code.as_str())
