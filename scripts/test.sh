@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
 # Runs every test of gridcircle. Installs what the tests need when it is missing:
-#   gdal-bin (ogrinfo reads our GeoPackage), osmium-tool (independent OSM counts),
-#   node/npm packages of web/ (to check the committed web build is current).
+#   gdal-bin (ogrinfo reads our GeoPackage and PostGIS tables), osmium-tool (independent OSM
+#   counts), PostGIS for the PostgreSQL 15 at 127.0.0.1:5432 (trust auth, user postgres: the
+#   PostgreSQL backend's tests and the replica tests), node/npm packages of web/ (to check the
+#   committed web build is current).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
 command -v ogrinfo >/dev/null || need+=(gdal-bin)
 command -v osmium >/dev/null || need+=(osmium-tool)
+command -v psql >/dev/null || need+=(postgresql-client-15)
+dpkg -s postgresql-15-postgis-3 >/dev/null 2>&1 || need+=(postgresql-15-postgis-3)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}"
   if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
@@ -32,6 +36,19 @@ fi
 # osm2pgsql, wrk, and a Python venv in target/compare/venv (GeoPandas, shapely, pandana).
 bash bench/compare/setup.sh >/dev/null
 
+export GRIDCIRCLE_TEST_PG="${GRIDCIRCLE_TEST_PG:-postgres://postgres@127.0.0.1:5432}"
+# Where setup.sh gave a fresh cluster's role a password, libpq and sqlx read it from here.
+if [ -f target/compare/pgpass ]; then export PGPASSFILE="${PGPASSFILE:-$PWD/target/compare/pgpass}"; fi
+if ! psql "$GRIDCIRCLE_TEST_PG/postgres" -XAtqc "SELECT 1" >/dev/null; then
+  echo "PostgreSQL is not reachable at $GRIDCIRCLE_TEST_PG (trust auth, user postgres)" >&2
+  exit 1
+fi
+
 cargo test --locked --all-features -- --test-threads="${TEST_THREADS:-2}"
+# The HTTP test binaries again on the PostgreSQL backend: the same tests, each server on a
+# database of its own (created with PostGIS, dropped when the test binary ends).
+GRIDCIRCLE_TEST_BACKEND=postgres cargo test --locked --all-features \
+  --test http_api --test auth_http --test grids_http --test walking_http --test bad_requests \
+  -- --test-threads="${TEST_THREADS:-2}"
 # Benchmarks must keep compiling (they are run by hand: see docs/PERFORMANCE.md).
 cargo bench --locked --no-run --quiet 2>/dev/null || cargo bench --locked --no-run

@@ -31,6 +31,9 @@ struct Case {
 /// SHA-256 of every row of every table (rows sorted per table): the store's content, whatever
 /// the file's page layout or WAL state.
 pub fn content_hash(db: &Path) -> String {
+    if common::postgres_backend() {
+        return common::pg_fingerprint(&common::pg_database(db));
+    }
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

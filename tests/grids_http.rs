@@ -205,6 +205,19 @@ fn kinds(problems: &Value) -> Vec<String> {
 type Membership = BTreeMap<i64, Option<i64>>;
 
 fn store_membership(db: &Path) -> Membership {
+    if common::postgres_backend() {
+        let out = common::psql(
+            &common::pg_database(db),
+            "SELECT fid, COALESCE(grid_id::text, '') FROM buildings ORDER BY fid",
+        );
+        return out
+            .lines()
+            .map(|l| {
+                let (fid, grid) = l.split_once('\t').unwrap();
+                (fid.parse().unwrap(), grid.parse().ok())
+            })
+            .collect();
+    }
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -232,6 +245,12 @@ fn store_membership(db: &Path) -> Membership {
 }
 
 fn stored_text(db: &Path, sql: &'static str, id: i64) -> Option<String> {
+    if common::postgres_backend() {
+        // Single-row reads by fid: psql with the id in place of `?` (NULL reads as empty).
+        let out = common::psql(&common::pg_database(db), &sql.replace('?', &id.to_string()));
+        let v = out.trim_end_matches('\n');
+        return (!v.is_empty()).then(|| v.to_owned());
+    }
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -1154,7 +1173,7 @@ fn import_reports_every_rejected_grid_and_export_round_trips() {
     let db = dir.path().join("layers.gpkg");
     let bin = env!("CARGO_BIN_EXE_gridcircle");
     let run = |args: &[&str]| {
-        let out = Command::new(bin).args(args).output().unwrap();
+        let out = Command::new(bin).args(common::backend_args(args)).output().unwrap();
         (
             out.status.success(),
             String::from_utf8_lossy(&out.stdout).into_owned()
@@ -1311,6 +1330,9 @@ fn membership_is_rederived_when_a_store_that_lacks_it_is_opened() {
     let db = dir.path().join("old.gpkg");
     Server::demo(&db).kill();
     // A file from before membership was stored (or whose grids were redrawn in desktop GIS).
+    if common::postgres_backend() {
+        common::psql(&common::pg_database(&db), "UPDATE buildings SET grid_id = NULL");
+    } else {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -1327,6 +1349,7 @@ fn membership_is_rederived_when_a_store_that_lacks_it_is_opened() {
             .unwrap();
         pool.close().await;
     });
+    }
     assert!(store_membership(&db).values().all(Option::is_none));
     let api = Api::on(Server::serve(&db, &[]));
     let m = membership_agrees(&api);

@@ -254,7 +254,13 @@ fn circle_definitions_and_facility_circles_persist() {
     assert_eq!(def["metres"], 800.0);
     assert_eq!(ok(&server, &format!("/facilities/{id}/circle?circle=health")), before);
     // The stored layer is a GeoPackage layer GDAL reads: one circle per facility and circle it serves.
-    let out = std::process::Command::new("ogrinfo").args(["-ro", "-so", db.to_str().unwrap(), "facility_circles"]).output().unwrap();
+    // On PostgreSQL the same layer is a PostGIS table, read by GDAL's PG driver.
+    let source = if common::postgres_backend() {
+        format!("PG:dbname={} host=127.0.0.1 user=postgres", common::pg_database(&db))
+    } else {
+        db.to_str().unwrap().to_owned()
+    };
+    let out = std::process::Command::new("ogrinfo").args(["-ro", "-so", source.as_str(), "facility_circles"]).output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     let count: usize = text.lines().find_map(|l| l.strip_prefix("Feature Count: ")).unwrap().trim().parse().unwrap();
     assert!(count > 50, "{text}");

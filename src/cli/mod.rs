@@ -39,7 +39,7 @@ enum Command {
     Import {
         /// The file to import.
         file: PathBuf,
-        /// The store: a GeoPackage file path.
+        /// The store: a GeoPackage file path, or postgres://user@host:port/db (PostGIS).
         #[arg(long, default_value = "gridcircle.gpkg", env = "GRIDCIRCLE_DB")]
         db: String,
         /// For .geojson files: which layer the features are.
@@ -62,7 +62,7 @@ enum Command {
         after_help = "Examples:\n  gridcircle serve --db nanjing.gpkg\n  gridcircle serve --db porto.gpkg --addr 127.0.0.1:9000"
     )]
     Serve {
-        /// The store: a GeoPackage file path.
+        /// The store: a GeoPackage file path, or postgres://user@host:port/db (PostGIS).
         #[arg(long, default_value = "gridcircle.gpkg", env = "GRIDCIRCLE_DB")]
         db: String,
         #[command(flatten)]
@@ -153,6 +153,16 @@ enum Command {
     /// Build a larger city for scale work: N×N shifted copies of an extract (Porto by default)
     /// with renumbered ids and joined street networks, as an OSM file or into a store.
     Synth(crate::synth::SynthArgs),
+    /// Apply pending schema migrations to a store (a GeoPackage or a PostgreSQL database) and
+    /// print its schema version. Refuses a database migrated by a newer gridcircle.
+    #[command(
+        after_help = "Examples:\n  gridcircle migrate --db postgres://postgres@127.0.0.1:5432/gridcircle\n  DATABASE_URL=postgres://postgres@127.0.0.1/gridcircle gridcircle migrate\n  gridcircle migrate --db nanjing.gpkg"
+    )]
+    Migrate {
+        /// The store: a GeoPackage file path, or postgres://user@host:port/db.
+        #[arg(long, default_value = "gridcircle.gpkg", env = "GRIDCIRCLE_DB")]
+        db: String,
+    },
     /// Bearer tokens for writes: create (the token is printed once; only its SHA-256 is
     /// stored), revoke, list.
     Token {
@@ -308,10 +318,46 @@ impl EstimateArgs {
     }
 }
 
+/// The default `--db`, replaced by `DATABASE_URL` when that is set and neither `--db` nor
+/// `GRIDCIRCLE_DB` named a store.
+const DEFAULT_DB: &str = "gridcircle.gpkg";
+
+/// `db`, or `DATABASE_URL` when `db` is the default.
+fn resolve_db(db: String) -> String {
+    if db == DEFAULT_DB
+        && let Ok(url) = std::env::var("DATABASE_URL")
+        && !url.trim().is_empty()
+    {
+        return url;
+    }
+    db
+}
+
+/// True when the store at `db` exists: a GeoPackage file on disk; a PostgreSQL URL is taken
+/// as existing (connecting reports what is wrong with it).
+fn store_exists(db: &str) -> bool {
+    crate::store::is_postgres_location(db) || Path::new(db.trim_start_matches("sqlite://")).exists()
+}
+
 /// Runs the command line.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let catalogue = Arc::new(KindCatalogue::bundled());
-    match cli.command {
+    let mut command = cli.command;
+    match &mut command {
+        Command::Import { db, .. }
+        | Command::Serve { db, .. }
+        | Command::Demo { db, .. }
+        | Command::Coverage { db, .. }
+        | Command::Export { db, .. }
+        | Command::Migrate { db } => *db = resolve_db(std::mem::take(db)),
+        Command::Token { action } => match action {
+            TokenCommand::Create { db, .. }
+            | TokenCommand::Revoke { db, .. }
+            | TokenCommand::List { db } => *db = resolve_db(std::mem::take(db)),
+        },
+        Command::DemoLayers { .. } | Command::Synth(_) => {}
+    }
+    match command {
         Command::Import {
             file,
             db,
@@ -344,7 +390,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve { db, serve } => {
             serve.topology.config()?;
             anyhow::ensure!(
-                Path::new(db.trim_start_matches("sqlite://")).exists(),
+                store_exists(&db),
                 "no store at {db}; run `gridcircle import` or `gridcircle demo` first"
             );
             let store = Store::open(&db).await?;
@@ -357,8 +403,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             serve,
         } => {
             serve.topology.config()?;
-            let fresh = !Path::new(db.trim_start_matches("sqlite://")).exists();
+            let fresh = !store_exists(&db);
             let store = Store::open(&db).await?;
+            // A PostgreSQL database exists before the demo: fresh means nothing imported yet.
+            let fresh = fresh || (store.postgres().is_some() && store.is_empty().await?);
             if fresh {
                 let token = crate::auth::generate_token();
                 let id = store
@@ -413,19 +461,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             serve_store(store, catalogue, &serve).await
         }
-        Command::Coverage {
-            db,
-            circle,
-            minutes,
-            mode,
-            at,
-            within,
-            format,
-        } => {
-            anyhow::ensure!(
-                Path::new(db.trim_start_matches("sqlite://")).exists(),
-                "no store at {db}"
-            );
+        Command::Coverage { db, circle, minutes, mode, at, within, format } => {
+            anyhow::ensure!(store_exists(&db), "no store at {db}");
             let store = Store::open(&db).await?;
             let snapshot = crate::index::load_snapshot(&store, catalogue).await?;
             let def = snapshot.circle(&circle).cloned().with_context(|| {
@@ -482,10 +519,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             out,
             with_personal_data,
         } => {
-            anyhow::ensure!(
-                Path::new(db.trim_start_matches("sqlite://")).exists(),
-                "no store at {db}"
-            );
+            anyhow::ensure!(store_exists(&db), "no store at {db}");
             let store = Store::open(&db).await?;
             let n =
                 export_geojson_layer(&store, &catalogue, layer, &out, with_personal_data).await?;
@@ -505,6 +539,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Synth(args) => crate::synth::run(args).await,
+        Command::Migrate { db } => {
+            let store = Store::open(&db).await?;
+            let version = store.schema_version().await?;
+            store.close().await;
+            println!("{} store at schema version {version}", store.backend());
+            Ok(())
+        }
         Command::Token { action } => token_command(action, &catalogue).await,
     }
 }
@@ -512,10 +553,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 async fn token_command(action: TokenCommand, catalogue: &KindCatalogue) -> anyhow::Result<()> {
     use crate::auth::{Role, Scope, generate_token};
     let open = |db: &str| {
-        anyhow::ensure!(
-            Path::new(db.trim_start_matches("sqlite://")).exists(),
-            "no store at {db}"
-        );
+        anyhow::ensure!(store_exists(db), "no store at {db}");
         Ok(())
     };
     match action {
@@ -677,7 +715,10 @@ async fn serve_store(
     args: &ServeArgs,
 ) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
-    let snapshot = crate::index::load_snapshot(&store, catalogue).await?;
+    // Read before loading: a change committed meanwhile is then applied again (harmless)
+    // rather than missed.
+    let first_seq = store.latest_change().await?;
+    let snapshot = crate::index::load_snapshot(&store, catalogue.clone()).await?;
     tracing::info!(
         buildings = snapshot.buildings.layer.items().len(),
         facilities = snapshot.facilities.layer.items().len(),
@@ -692,10 +733,20 @@ async fn serve_store(
         cut_building_share = topology.cut_building_share,
         "grid topology rules"
     );
+    let cell = SnapshotCell::new(snapshot);
+    if store.postgres().is_some() {
+        // A replica: follow the change log from where the snapshot was loaded.
+        cell.set_applied(first_seq);
+        tokio::spawn(crate::index::replica::follow(
+            store.clone(),
+            cell.clone(),
+            catalogue.clone(),
+        ));
+    }
     let state = AppState {
         topology,
         store: store.clone(),
-        snapshot: SnapshotCell::new(snapshot),
+        snapshot: cell,
         limits: Limits {
             body_bytes: args.body_limit,
             timeout: std::time::Duration::from_secs(args.timeout_secs),

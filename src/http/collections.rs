@@ -235,11 +235,19 @@ pub async fn item(
         _ => None,
     }
     .ok_or_else(|| ApiError::not_found(format!("no {name} feature with id {id}")))?;
-    Ok((
+    let mut response = (
         [(header::CONTENT_TYPE, "application/geo+json")],
         Json(feature_of(&s, &name, index, Utc::now())),
     )
-        .into_response())
+        .into_response();
+    if name == "grids" {
+        let version = s.grids.layer.items()[index].version;
+        response.headers_mut().insert(
+            header::ETAG,
+            super::grids::etag(version).parse().expect("ascii etag"),
+        );
+    }
+    Ok(response)
 }
 
 fn read_only(name: &str) -> ApiError {
@@ -259,6 +267,18 @@ pub fn written(status: StatusCode, name: &str, id: i64, feature: Feature) -> Res
         header::CONTENT_TYPE,
         "application/geo+json".parse().expect("static header"),
     );
+    if name == "grids"
+        && let Some(version) = feature
+            .properties
+            .as_ref()
+            .and_then(|p| p.get("version"))
+            .and_then(|v| v.as_i64())
+    {
+        headers.insert(
+            header::ETAG,
+            super::grids::etag(version).parse().expect("ascii etag"),
+        );
+    }
     if status == StatusCode::CREATED {
         headers.insert(
             header::LOCATION,

@@ -91,6 +91,13 @@ impl From<StoreError> for ApiError {
             StoreError::Conflict(message) => {
                 ApiError::new(StatusCode::CONFLICT, "conflict", message)
             }
+            StoreError::VersionMismatch { id, expected, found } => ApiError::new(
+                StatusCode::PRECONDITION_FAILED,
+                "version_mismatch",
+                format!(
+                    "{id} is at version {found}, not {expected}: it changed meanwhile (maybe on another replica); read it again and resend with If-Match"
+                ),
+            ),
             other => {
                 tracing::error!(error = %other, "store failure");
                 ApiError::new(

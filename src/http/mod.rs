@@ -16,6 +16,7 @@ mod isochrones;
 mod limits;
 mod params;
 mod queries;
+mod replication;
 mod service;
 pub mod tiles;
 
@@ -97,6 +98,7 @@ pub fn app(state: AppState, web_dir: Option<PathBuf>) -> Router {
     let mut router = Router::new()
         .merge(auth::router())
         .merge(service::router())
+        .merge(replication::router())
         .merge(collections::router())
         .merge(queries::router())
         .merge(grids::router())

@@ -19,8 +19,10 @@ pub fn router() -> Router<AppState> {
 #[utoipa::path(get, path = "/health", responses((status = 200, description = "Service status and snapshot counts")))]
 pub async fn health(State(state): State<AppState>) -> Json<Value> {
     let s = state.snapshot.current();
+    let replication = super::replication::health_member(&state).await;
     Json(json!({
         "status": "ok",
+        "replication": replication,
         "version": env!("CARGO_PKG_VERSION"),
         "snapshot": s.version,
         "timezone": s.timezone.name(),
@@ -55,6 +57,7 @@ pub async fn health(State(state): State<AppState>) -> Json<Value> {
     paths(
         health,
         api,
+        super::replication::snapshot,
         super::collections::list,
         super::collections::describe,
         super::collections::items,

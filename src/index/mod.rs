@@ -6,10 +6,11 @@ mod circle_layer;
 mod entry;
 mod layers;
 mod load;
+pub mod replica;
 mod snapshot;
 mod walk_layer;
 
-pub use cell::SnapshotCell;
+pub use cell::{SnapshotCell, SyncState};
 pub use load::{load_snapshot, refresh_facility_circles};
 pub use circle_layer::CircleLayer;
 pub use entry::{EnvelopeEntry, PointEntry, SpherePoint};

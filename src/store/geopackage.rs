@@ -30,7 +30,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 
 use super::{
     BoundaryChange, BoundaryLayer, BoundaryState, ChangeBy, Committed, Dataset, GridRemoval,
-    HouseholdCount, MembersOnDelete, StoreError,
+    HouseholdCount, LayerSelection, MembersOnDelete, StoreError,
 };
 use crate::grids::CodeChange;
 use crate::import::OsmImport;
@@ -145,6 +145,21 @@ impl GeoPackageStore {
             )
             .await
             .map_err(cannot_open)?;
+        // SQLite plans the whole statement, so the table is checked for before it is read.
+        let migrated: Option<String> = sqlx::query_scalar(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'",
+        )
+        .fetch_optional(&writer)
+        .await?;
+        let applied: i64 = match migrated {
+            None => 0,
+            Some(_) => {
+                sqlx::query_scalar("SELECT COALESCE(MAX(version), 0) FROM _sqlx_migrations")
+                    .fetch_one(&writer)
+                    .await?
+            }
+        };
+        super::check_schema(applied, MIGRATIONS)?;
         migrator().run(&writer).await?;
         grids::heal_membership(&writer).await?;
         // Readers are opened after the writer switched the file to WAL (a persistent setting),
@@ -160,6 +175,47 @@ impl GeoPackageStore {
     /// Loads every layer into validated model types, in fid order, from one read snapshot.
     pub async fn load(&self, catalogue: &KindCatalogue) -> Result<Dataset, StoreError> {
         load::load(&self.reader, catalogue).await
+    }
+
+    /// Loads the selected layers (the others are left empty).
+    pub async fn load_selected(
+        &self,
+        catalogue: &KindCatalogue,
+        which: LayerSelection,
+    ) -> Result<Dataset, StoreError> {
+        let mut data = load::load(&self.reader, catalogue).await?;
+        if !which.admin {
+            data.street_offices.clear();
+            data.communities.clear();
+        }
+        if !which.grids {
+            data.grids.clear();
+        }
+        if !which.osm {
+            data.buildings.clear();
+            data.ways.clear();
+        }
+        if !which.facilities {
+            data.facilities.clear();
+        }
+        Ok(data)
+    }
+
+    /// The highest applied schema migration.
+    pub async fn schema_version(&self) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar("SELECT COALESCE(MAX(version), 0) FROM _sqlx_migrations")
+            .fetch_one(&self.reader)
+            .await?)
+    }
+
+    /// True when nothing was imported yet (no buildings, no street offices).
+    pub async fn is_empty(&self) -> Result<bool, StoreError> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT (SELECT COUNT(*) FROM buildings) + (SELECT COUNT(*) FROM street_offices)",
+        )
+        .fetch_one(&self.reader)
+        .await?;
+        Ok(n == 0)
     }
 
     /// Writes an OSM import in one transaction (see [`crate::store::Store::write_osm_import`]).
@@ -203,7 +259,7 @@ impl GeoPackageStore {
 
     /// Replaces grid `grid.id` and increments its stored version; false when no such fid.
     pub async fn replace_grid(&self, grid: &Grid) -> Result<bool, StoreError> {
-        Ok(grids::update_grid(&self.writer, grid, &ChangeBy::system())
+        Ok(grids::update_grid(&self.writer, grid, &ChangeBy::system(), None)
             .await?
             .is_some())
     }
@@ -249,7 +305,7 @@ impl GeoPackageStore {
         grid: &Grid,
         by: &ChangeBy,
     ) -> Result<Option<Committed>, StoreError> {
-        grids::update_grid(&self.writer, grid, by).await
+        grids::update_grid(&self.writer, grid, by, Some(grid.version - 1)).await
     }
 
     /// Deletes a grid, handling its buildings as `members` says (one transaction).

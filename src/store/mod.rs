@@ -1,5 +1,6 @@
 //! Persistence. One interface, one module per backend: `geopackage` (SQLite laid out as an
-//! OGC GeoPackage, the default) and later `postgres` (PostGIS).
+//! OGC GeoPackage, the default) and `postgres` (PostgreSQL + PostGIS, for several replicas
+//! sharing one database).
 //!
 //! The store is written by import and by HTTP writes, and read once at start-up (and after
 //! each write's commit) to build the in-memory [`crate::index::Snapshot`]. Nothing reads the
@@ -7,12 +8,14 @@
 
 mod boundaries;
 mod geopackage;
+mod postgres;
 
 pub use boundaries::{
     BoundaryAction, BoundaryChange, BoundaryLayer, BoundaryState, ChangeBy, Committed, GridRemoval,
     MembersOnDelete, PartitionCommitted, history_time,
 };
 pub use geopackage::GeoPackageStore;
+pub use postgres::{PostgresStore, is_postgres_location};
 
 use chrono_tz::Tz;
 
@@ -97,6 +100,60 @@ pub enum StoreError {
     /// The location is not a database this service understands.
     #[error("{0}")]
     Location(String),
+    /// A versioned write was based on a version that is no longer stored (another write, maybe
+    /// on another replica, came first): nothing was written.
+    #[error("{id} has version {found}, not {expected}: it changed meanwhile")]
+    VersionMismatch {
+        /// The feature.
+        id: i64,
+        /// The version the write was based on.
+        expected: i64,
+        /// The version stored now (0: the feature is gone).
+        found: i64,
+    },
+    /// The database was migrated by a newer gridcircle than this binary.
+    #[error("the database schema is at version {applied}, newer than this binary knows (up to {known}): run a gridcircle at least as new as the one that migrated it")]
+    SchemaTooNew {
+        /// The highest migration applied to the database.
+        applied: i64,
+        /// The highest migration this binary embeds.
+        known: i64,
+    },
+}
+
+/// Refuses a database migrated further than `migrations` (the binary's embedded list) go.
+pub(crate) fn check_schema(applied: i64, migrations: &[(i64, &str, &str)]) -> Result<(), StoreError> {
+    let known = migrations.iter().map(|m| m.0).max().unwrap_or(0);
+    if applied > known {
+        return Err(StoreError::SchemaTooNew { applied, known });
+    }
+    Ok(())
+}
+
+/// One row of the change log that keeps replicas in sync (PostgreSQL only).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    /// Sequence number; rows commit in this order.
+    pub seq: i64,
+    /// When (RFC 3339, UTC, milliseconds).
+    pub at: String,
+    /// The process that wrote it.
+    pub origin: String,
+    /// What it touched: facilities, grids, communities, street_offices, circles or all.
+    pub layers: Vec<String>,
+}
+
+/// Which layers to load (the others stay empty in the [`Dataset`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct LayerSelection {
+    /// Street offices and communities.
+    pub admin: bool,
+    /// Grids.
+    pub grids: bool,
+    /// Buildings, ways and the time zone.
+    pub osm: bool,
+    /// Facilities.
+    pub facilities: bool,
 }
 
 /// The store: one enum over the backends, so callers never name a backend.
@@ -104,21 +161,82 @@ pub enum StoreError {
 pub enum Store {
     /// SQLite file laid out as a GeoPackage.
     GeoPackage(GeoPackageStore),
+    /// PostgreSQL + PostGIS, shareable by several replicas.
+    Postgres(PostgresStore),
 }
 
 macro_rules! dispatch {
     ($self:ident, $s:ident => $body:expr) => {
         match $self {
             Store::GeoPackage($s) => $body,
+            Store::Postgres($s) => $body,
         }
     };
 }
 
 impl Store {
-    /// Opens (creating and migrating if needed) the store at `location`: a file path or
-    /// `sqlite://path`.
+    /// Opens the store at `location`, applying pending migrations: `postgres://…` (or
+    /// `postgresql://…`) selects PostgreSQL + PostGIS; anything else is a GeoPackage file path
+    /// or `sqlite://path` (created if missing). A database migrated by a newer binary is
+    /// refused ([`StoreError::SchemaTooNew`]).
     pub async fn open(location: &str) -> Result<Store, StoreError> {
-        Ok(Store::GeoPackage(GeoPackageStore::open(location).await?))
+        if is_postgres_location(location) {
+            Ok(Store::Postgres(PostgresStore::open(location).await?))
+        } else {
+            Ok(Store::GeoPackage(GeoPackageStore::open(location).await?))
+        }
+    }
+
+    /// The PostgreSQL store, when this is one (replication needs it).
+    pub fn postgres(&self) -> Option<&PostgresStore> {
+        match self {
+            Store::Postgres(p) => Some(p),
+            Store::GeoPackage(_) => None,
+        }
+    }
+
+    /// The backend's name: `geopackage` or `postgres`.
+    pub fn backend(&self) -> &'static str {
+        match self {
+            Store::GeoPackage(_) => "geopackage",
+            Store::Postgres(_) => "postgres",
+        }
+    }
+
+    /// The highest schema migration applied to the store.
+    pub async fn schema_version(&self) -> Result<i64, StoreError> {
+        dispatch!(self, s => s.schema_version().await)
+    }
+
+    /// True when nothing was imported yet (no buildings, no street offices).
+    pub async fn is_empty(&self) -> Result<bool, StoreError> {
+        dispatch!(self, s => s.is_empty().await)
+    }
+
+    /// Loads only the selected layers (the others are left empty).
+    pub async fn load_selected(
+        &self,
+        catalogue: &KindCatalogue,
+        which: LayerSelection,
+    ) -> Result<Dataset, StoreError> {
+        dispatch!(self, s => s.load_selected(catalogue, which).await)
+    }
+
+    /// Change-log rows after `after`, oldest first, at most `limit` (always empty on a
+    /// GeoPackage: one process owns the file).
+    pub async fn changes_since(&self, after: i64, limit: i64) -> Result<Vec<Change>, StoreError> {
+        match self {
+            Store::Postgres(p) => p.changes_since(after, limit).await,
+            Store::GeoPackage(_) => Ok(Vec::new()),
+        }
+    }
+
+    /// The latest change-log sequence number (0 on a GeoPackage).
+    pub async fn latest_change(&self) -> Result<i64, StoreError> {
+        match self {
+            Store::Postgres(p) => p.latest_change().await,
+            Store::GeoPackage(_) => Ok(0),
+        }
     }
 
     /// Loads every layer, validating each row into model types.
@@ -228,9 +346,11 @@ impl Store {
         dispatch!(self, s => s.create_grid(grid, by).await)
     }
 
-    /// Replaces grid `grid.id` (version + 1) in one transaction with its history row (old and
-    /// new boundary) and the membership of the buildings where it was or is. None when no such
-    /// grid.
+    /// Replaces grid `grid.id` in one transaction with its history row (old and new boundary)
+    /// and the membership of the buildings where it was or is, only if the stored version is
+    /// `grid.version - 1` (checked inside the transaction; otherwise
+    /// [`StoreError::VersionMismatch`] and nothing is written); the stored version becomes
+    /// `grid.version`. None when no such grid.
     pub async fn update_grid(
         &self,
         grid: &Grid,

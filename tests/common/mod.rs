@@ -1,4 +1,12 @@
 //! Test harness: runs the real `gridcircle` binary on loopback against a store in a temp dir.
+//!
+//! Backends: by default the store is a GeoPackage file at the path a test names. With
+//! `GRIDCIRCLE_TEST_BACKEND=postgres` the same path names a fresh PostgreSQL database instead
+//! (created with PostGIS on first use, [`db_arg`]): every `--db` the harness passes (through
+//! [`cli`], [`token`] and [`Server`]) is rewritten to its URL, so the same tests run on both
+//! backends. The databases of a test binary are dropped when it exits (and those of a binary
+//! that died are dropped by the next run). `GRIDCIRCLE_TEST_PG` is the server URL without a
+//! database (default `postgres://postgres@127.0.0.1:5432`).
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader};
@@ -18,10 +26,124 @@ pub fn shared_data(name: &str) -> PathBuf {
     repo().join("../shared/data").join(name)
 }
 
+/// True when the tests run on PostgreSQL (`GRIDCIRCLE_TEST_BACKEND=postgres`).
+pub fn postgres_backend() -> bool {
+    std::env::var("GRIDCIRCLE_TEST_BACKEND").is_ok_and(|b| b == "postgres")
+}
+
+/// The PostgreSQL server the tests use, without a database.
+pub fn pg_server() -> String {
+    std::env::var("GRIDCIRCLE_TEST_PG")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
+        .trim_end_matches('/')
+        .to_owned()
+}
+
+/// Runs `psql` on `database` with `sql`; returns its unaligned, tab-separated output.
+pub fn psql(database: &str, sql: &str) -> String {
+    let url = format!("{}/{database}", pg_server());
+    let out = Command::new("psql")
+        .args([url.as_str(), "-X", "-q", "-At", "-F", "\t", "-v", "ON_ERROR_STOP=1", "-c", sql])
+        .output()
+        .expect("run psql");
+    assert!(
+        out.status.success(),
+        "psql {sql:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Databases this test binary created, by the path they stand for.
+static DATABASES: std::sync::Mutex<Vec<(PathBuf, String)>> = std::sync::Mutex::new(Vec::new());
+
+unsafe extern "C" {
+    fn atexit(callback: extern "C" fn()) -> i32;
+}
+
+/// Drops this binary's databases (registered with `atexit`, so it runs when the test binary
+/// exits after its last test).
+extern "C" fn drop_databases() {
+    let names: Vec<String> = DATABASES
+        .lock()
+        .map(|d| d.iter().map(|(_, n)| n.clone()).collect())
+        .unwrap_or_default();
+    for name in names {
+        let _ = Command::new("psql")
+            .args([
+                format!("{}/postgres", pg_server()).as_str(),
+                "-X",
+                "-q",
+                "-c",
+                &format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"),
+            ])
+            .output();
+    }
+}
+
+/// Drops databases left by test binaries that died before their `atexit` ran.
+fn drop_stale_databases() {
+    let names = psql("postgres", "SELECT datname FROM pg_database WHERE datname LIKE 'gct\\_%'");
+    for name in names.lines() {
+        let pid = name.split('_').nth(1).and_then(|p| p.parse::<u32>().ok());
+        if let Some(pid) = pid
+            && pid != std::process::id()
+            && !Path::new(&format!("/proc/{pid}")).exists()
+        {
+            psql("postgres", &format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"));
+        }
+    }
+}
+
+/// The database that stands for `path` on the PostgreSQL backend: `gct_<pid>_<n>`, created
+/// with PostGIS the first time `path` is named.
+pub fn pg_database(path: &Path) -> String {
+    let mut dbs = DATABASES.lock().unwrap();
+    if let Some((_, name)) = dbs.iter().find(|(p, _)| p == path) {
+        return name.clone();
+    }
+    if dbs.is_empty() {
+        drop_stale_databases();
+        // SAFETY: registers a plain `extern "C" fn()` with the C library, once per process.
+        unsafe {
+            atexit(drop_databases);
+        }
+    }
+    let name = format!("gct_{}_{}", std::process::id(), dbs.len() + 1);
+    psql("postgres", &format!("CREATE DATABASE \"{name}\""));
+    psql(&name, "CREATE EXTENSION IF NOT EXISTS postgis");
+    dbs.push((path.to_owned(), name.clone()));
+    name
+}
+
+/// The `--db` value for a store at `path`: the path, or on the PostgreSQL backend the URL of
+/// the database made for it.
+pub fn db_arg(path: &Path) -> String {
+    let text = path.to_str().unwrap();
+    if text.starts_with("postgres://") {
+        text.to_owned()
+    } else if postgres_backend() {
+        format!("{}/{}", pg_server(), pg_database(path))
+    } else {
+        text.to_owned()
+    }
+}
+
+/// `args` with every `--db` value passed through [`db_arg`].
+pub fn backend_args(args: &[&str]) -> Vec<String> {
+    let mut out: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+    for i in 1..out.len() {
+        if out[i - 1] == "--db" {
+            out[i] = db_arg(Path::new(&out[i]));
+        }
+    }
+    out
+}
+
 /// Runs the `gridcircle` command line to completion; returns its stdout (panics on failure).
 pub fn cli(args: &[&str]) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_gridcircle"))
-        .args(args)
+        .args(backend_args(args))
         .env("RUST_LOG", "warn")
         .output()
         .expect("run gridcircle");
@@ -107,7 +229,7 @@ impl Server {
 
     fn spawn(args: &[&str], db: &Path) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_gridcircle"))
-            .args(args)
+            .args(backend_args(args))
             .env("RUST_LOG", "warn")
             // Tests fire requests faster than a person; tests/auth_http.rs checks the limits.
             .env("GRIDCIRCLE_RATE_ANONYMOUS", "0")
@@ -220,8 +342,13 @@ impl Drop for Server {
     }
 }
 
-/// The bytes of the store file and its WAL, to prove a request changed nothing.
+/// What the store holds, to prove a request changed nothing: on a GeoPackage the bytes of the
+/// file and its WAL; on PostgreSQL [`pg_fingerprint`] (row content, since a refused insert may
+/// still advance a sequence).
 pub fn store_bytes(db: &Path) -> Vec<u8> {
+    if postgres_backend() {
+        return pg_fingerprint(&pg_database(db)).into_bytes();
+    }
     let mut all = std::fs::read(db).unwrap();
     let wal = PathBuf::from(format!("{}-wal", db.display()));
     if let Ok(w) = std::fs::read(&wal) {
@@ -278,4 +405,39 @@ pub fn extent(server: &Server) -> [f64; 4] {
     let (_, c) = server.get("/collections/buildings");
     let b = &c["extent"]["spatial"]["bbox"][0];
     [0, 1, 2, 3].map(|i| b[i].as_f64().unwrap())
+}
+
+/// An MD5 per table over every row's text (rows sorted), for every table of the database's
+/// public schema except PostGIS's own `spatial_ref_sys`: the database's content.
+pub fn pg_fingerprint(database: &str) -> String {
+    let tables = psql(
+        database,
+        "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'spatial_ref_sys' ORDER BY 1",
+    );
+    let parts: Vec<String> = tables
+        .lines()
+        .map(|t| {
+            format!(
+                "SELECT '{t}', md5(COALESCE(string_agg(x::text, '|' ORDER BY x::text), '')) FROM \"{t}\" x"
+            )
+        })
+        .collect();
+    psql(database, &parts.join(" UNION ALL "))
+}
+
+/// Everything the store holds as text, to search for what must never be stored (tokens): the
+/// GeoPackage file and its WAL read as text, or `pg_dump --data-only` of the database.
+pub fn store_text(db: &Path) -> String {
+    if postgres_backend() {
+        let url = format!("{}/{}", pg_server(), pg_database(db));
+        let out = Command::new("pg_dump")
+            .args(["--data-only", url.as_str()])
+            .output()
+            .expect("run pg_dump");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        return String::from_utf8_lossy(&out.stdout).into_owned();
+    }
+    let raw = std::fs::read(db).unwrap();
+    let wal = std::fs::read(format!("{}-wal", db.display())).unwrap_or_default();
+    format!("{}{}", String::from_utf8_lossy(&raw), String::from_utf8_lossy(&wal))
 }

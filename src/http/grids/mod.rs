@@ -19,7 +19,7 @@ use axum::routing::{get, post, put};
 use utoipa::OpenApi;
 
 pub use checks::{area_from_geometry, in_service_area, topology_error};
-pub use people::Caller;
+pub use people::{Caller, etag};
 pub use write::{GridBody, create, delete, replace};
 
 use super::AppState;

@@ -27,6 +27,23 @@ pub struct Caller {
     /// The authenticated token's principal, if any.
     pub principal: Option<Principal>,
     personal_data: bool,
+    /// The `If-Match` header, if sent: the version a write is based on (see [`etag_matches`]).
+    pub if_match: Option<String>,
+}
+
+/// The ETag of version `version` of a feature: `"v3"`.
+pub fn etag(version: i64) -> String {
+    format!("\"v{version}\"")
+}
+
+/// True when an `If-Match` value names version `version` (`*` matches any existing feature;
+/// a weak `W/` prefix is accepted, the versions being exact).
+pub fn etag_matches(if_match: &str, version: i64) -> bool {
+    let want = etag(version);
+    if_match
+        .split(',')
+        .map(str::trim)
+        .any(|t| t == "*" || t.trim_start_matches("W/") == want)
 }
 
 /// Where a person serves, for [`may_see_personal_data`]: a community and its street office.
@@ -46,6 +63,7 @@ impl Caller {
             actor: "anonymous".into(),
             principal: None,
             personal_data: false,
+            if_match: None,
         }
     }
 
@@ -136,10 +154,15 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
             (Some(p), false) => format!("token:{} {}", p.token_id, p.label),
             _ => actor,
         };
+        let if_match = parts
+            .headers
+            .get(axum::http::header::IF_MATCH)
+            .map(|v| v.to_str().unwrap_or("\u{0}").to_owned());
         Ok(Caller {
             actor,
             personal_data: may_see_personal_data(principal.as_ref(), None),
             principal,
+            if_match,
         })
     }
 }
@@ -159,6 +182,17 @@ mod tests {
     use super::*;
 
     #[test]
+    fn etags() {
+        assert_eq!(etag(3), "\"v3\"");
+        assert!(etag_matches("\"v3\"", 3));
+        assert!(etag_matches("W/\"v3\"", 3));
+        assert!(etag_matches("\"v1\", \"v3\"", 3));
+        assert!(etag_matches("*", 7));
+        assert!(!etag_matches("\"v2\"", 3));
+        assert!(!etag_matches("3", 3));
+    }
+
+    #[test]
     fn anonymous_callers_see_names_only() {
         let p = Person::new("王芳", Some("13800000000")).unwrap();
         let shown = person_json(&p, &Caller::anonymous()).to_string();
@@ -167,6 +201,7 @@ mod tests {
             actor: "t".into(),
             principal: None,
             personal_data: true,
+            if_match: None,
         };
         assert!(
             person_json(&p, &trusted)

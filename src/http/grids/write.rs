@@ -352,6 +352,19 @@ pub async fn replace(
         .index_of(id)
         .ok_or_else(|| ApiError::not_found(format!("no grids feature with id {id}")))?;
     let old = &snapshot.grids.layer.items()[index];
+    if let Some(tag) = &caller.if_match
+        && !super::people::etag_matches(tag, old.version)
+    {
+        return Err(ApiError::new(
+            StatusCode::PRECONDITION_FAILED,
+            "version_mismatch",
+            format!(
+                "grid {id} is at version {} (ETag {}), not If-Match {tag}: read it again",
+                old.version,
+                super::people::etag(old.version)
+            ),
+        ));
+    }
     let mut grid = parsed.resolve(&snapshot, state.limits.service_margin_m, Some(old))?;
     grid.id = id;
     grid.version = old.version + 1;

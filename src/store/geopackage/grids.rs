@@ -456,15 +456,18 @@ pub(super) async fn create_grid(
     Ok(Committed { id: fid, at })
 }
 
-/// Writes every column of grid `grid.id` (version + 1) inside `conn`; false when no such grid.
+/// Writes every column of grid `grid.id` (version + 1) inside `conn`; with `expected`, only
+/// when the stored version is `expected` (otherwise `VersionMismatch`, nothing written).
 async fn write_grid(
     conn: &mut SqliteConnection,
     grid: &Grid,
     new: &Stored,
+    expected: Option<i64>,
 ) -> Result<bool, StoreError> {
     let matched = sqlx::query(
         "UPDATE grids SET geom = ?, code = ?, name = ?, community_id = ?, chief_name = ?, chief_phone = ?, \
-         workers = ?, demo = ?, version = version + 1, min_x = ?, min_y = ?, max_x = ?, max_y = ? WHERE fid = ?",
+         workers = ?, demo = ?, version = version + 1, min_x = ?, min_y = ?, max_x = ?, max_y = ? \
+         WHERE fid = ?13 AND (?14 IS NULL OR version = ?14)",
     )
     .bind(&new.geom)
     .bind(grid.code.as_str())
@@ -479,10 +482,24 @@ async fn write_grid(
     .bind(new.bbox[2])
     .bind(new.bbox[3])
     .bind(grid.id)
+    .bind(expected)
     .execute(&mut *conn)
     .await
     .map_err(|e| grid_conflict(e, grid))?
     .rows_affected();
+    if matched == 0
+        && let Some(expected) = expected
+    {
+        let found: Option<i64> = sqlx::query_scalar("SELECT version FROM grids WHERE fid = ?")
+            .bind(grid.id)
+            .fetch_optional(&mut *conn)
+            .await?;
+        return Err(StoreError::VersionMismatch {
+            id: grid.id,
+            expected,
+            found: found.unwrap_or_default(),
+        });
+    }
     Ok(matched > 0)
 }
 
@@ -492,13 +509,14 @@ pub(super) async fn update_grid(
     writer: &SqlitePool,
     grid: &Grid,
     by: &ChangeBy,
+    expected: Option<i64>,
 ) -> Result<Option<Committed>, StoreError> {
     let mut tx = begin(writer).await?;
     let Some(old) = read_stored(&mut tx, BoundaryLayer::Grids, grid.id).await? else {
         return Ok(None);
     };
     let new = grid_stored(grid);
-    write_grid(&mut tx, grid, &new).await?;
+    write_grid(&mut tx, grid, &new, expected).await?;
     let (at_text, at) = next_at(&mut tx).await?;
     record(
         &mut tx,
@@ -579,7 +597,7 @@ pub(super) async fn remove_grid(
             )));
         };
         let t_new = grid_stored(t);
-        write_grid(&mut tx, t, &t_new).await?;
+        write_grid(&mut tx, t, &t_new, None).await?;
         let note = format!(
             "absorbed deleted grid {id} ({}) and its {count} buildings",
             old.code

@@ -1,0 +1,74 @@
+//! Replicas (issue 6): `GET /admin/snapshot`, the content hash of this replica's snapshot, so
+//! that an operator (or a test) can check that replicas agree. `/health` carries the applied
+//! change-log sequence number and the lag.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{Value, json};
+
+use super::AppState;
+use super::auth::writer;
+use super::error::{ApiError, ApiResult};
+use super::grids::Caller;
+use crate::auth::Role;
+use crate::index::replica::content_hash;
+
+/// The routes.
+pub fn router() -> Router<AppState> {
+    Router::new().route("/admin/snapshot", get(snapshot))
+}
+
+/// `GET /admin/snapshot` (admin): the content hash of the published snapshot.
+#[utoipa::path(get, path = "/admin/snapshot",
+    responses((status = 200, description = "{hash, snapshot, applied_seq, backend}: replicas with equal hashes serve the same content"), (status = 401), (status = 403)))]
+pub async fn snapshot(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Value>> {
+    let principal = writer(&caller)?;
+    if principal.role != Role::Admin {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden_role",
+            "the snapshot hash is for admin tokens",
+        ));
+    }
+    let s = state.snapshot.current();
+    let applied = state.snapshot.applied_seq();
+    let hash = tokio::task::spawn_blocking(move || content_hash(&s))
+        .await
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "hash_failed", e.to_string()))?;
+    Ok(Json(json!({
+        "hash": hash,
+        "snapshot": state.snapshot.current().version,
+        "applied_seq": applied,
+        "backend": state.store.backend(),
+    })))
+}
+
+/// The `replication` member of `/health`: the applied sequence number, the latest in the
+/// store, the lag in changes and in milliseconds (since the oldest change not yet applied
+/// was heard of, approximated by the time since the last apply when behind; 0 when current).
+pub async fn health_member(state: &AppState) -> Value {
+    let applied = state.snapshot.applied_seq();
+    let latest = match state.store.latest_change().await {
+        Ok(n) => n.max(state.snapshot.seen_seq()),
+        Err(e) => {
+            tracing::warn!(error = %e, "reading the change log for /health failed");
+            state.snapshot.seen_seq()
+        }
+    };
+    let lag = (latest - applied).max(0);
+    let lag_ms = if lag == 0 {
+        0
+    } else {
+        let since = state.snapshot.applied_at_ms();
+        if since == 0 { -1 } else { (chrono::Utc::now().timestamp_millis() - since).max(0) }
+    };
+    json!({
+        "backend": state.store.backend(),
+        "applied_seq": applied,
+        "latest_seq": latest,
+        "lag": lag,
+        "lag_ms": lag_ms,
+    })
+}

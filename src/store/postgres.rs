@@ -1,0 +1,465 @@
+//! PostgreSQL + PostGIS store: the same layers as the GeoPackage, as PostGIS tables
+//! (`geometry(…, 4326)` columns with GiST indexes) that QGIS and `ogr2ogr` read directly.
+//! The schema is `migrations/postgres/`.
+//!
+//! Several service processes (replicas) may share one database. Every write transaction takes
+//! one advisory lock first and, when it changes what a snapshot shows, appends a row to
+//! `change_log` and sends `NOTIFY gridcircle_changes` ([`changes`]), so that the other
+//! replicas apply the change ([`crate::index::replica`]).
+
+pub(crate) mod changes;
+mod auth;
+mod circles;
+mod grids;
+mod load;
+mod wkb;
+mod write;
+
+use std::borrow::Cow;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono_tz::Tz;
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{PgPool, SqlSafeStr};
+
+use super::{
+    BoundaryChange, BoundaryLayer, BoundaryState, Change, ChangeBy, Committed, Dataset,
+    GridRemoval, HouseholdCount, LayerSelection, MembersOnDelete, StoreError,
+};
+use crate::grids::CodeChange;
+use crate::import::OsmImport;
+use crate::model::{Community, Facility, Grid, KindCatalogue, Person, StreetOffice};
+
+/// Connections per process: reads at start-up and on history routes, one writer at a time.
+const CONNECTIONS: u32 = 8;
+
+/// The schema migrations, embedded in version order (the files of `migrations/postgres/`; a
+/// unit test checks that this list and the directory agree).
+pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "schema",
+        include_str!("../../migrations/postgres/0001_schema.sql"),
+    ),
+    (
+        2,
+        "change_log",
+        include_str!("../../migrations/postgres/0002_change_log.sql"),
+    ),
+];
+
+fn migrator() -> Migrator {
+    Migrator::with_migrations(
+        MIGRATIONS
+            .iter()
+            .map(|&(version, description, sql)| {
+                Migration::new(
+                    version,
+                    Cow::Borrowed(description),
+                    MigrationType::Simple,
+                    sql.into_sql_str(),
+                    false,
+                )
+            })
+            .collect(),
+    )
+}
+
+/// True for the locations this backend serves: `postgres://…` and `postgresql://…`.
+pub fn is_postgres_location(location: &str) -> bool {
+    location.starts_with("postgres://") || location.starts_with("postgresql://")
+}
+
+/// PostgreSQL + PostGIS store.
+#[derive(Debug, Clone)]
+pub struct PostgresStore {
+    pool: PgPool,
+    /// This process's name in the change log, so a replica skips its own changes.
+    origin: Arc<str>,
+    options: PgConnectOptions,
+}
+
+impl PostgresStore {
+    /// Connects to `location` (`postgres://user@host:port/db`), refuses a schema newer than
+    /// this binary, applies pending migrations (under sqlx's advisory lock, so replicas starting
+    /// together migrate once) and re-derives membership if it disagrees with the grids.
+    pub async fn open(location: &str) -> Result<Self, StoreError> {
+        let options: PgConnectOptions = location
+            .parse()
+            .map_err(|e| StoreError::Location(format!("{location:?} is not a PostgreSQL URL: {e}")))?;
+        let pool = PgPoolOptions::new()
+            .max_connections(CONNECTIONS)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options.clone())
+            .await
+            .map_err(|e| StoreError::Location(format!("cannot connect to {}: {e}", redact(location))))?;
+        let applied = applied_version(&pool).await?;
+        super::check_schema(applied, MIGRATIONS)?;
+        migrator().run(&pool).await?;
+        grids::heal_membership(&pool).await?;
+        let origin: Arc<str> = format!(
+            "{}-{}-{:08x}",
+            hostname(),
+            std::process::id(),
+            rand::random::<u32>()
+        )
+        .into();
+        Ok(PostgresStore {
+            pool,
+            origin,
+            options,
+        })
+    }
+
+    /// This process's origin name in the change log.
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    /// A LISTEN connection on the change channel.
+    pub async fn listener(&self) -> Result<sqlx::postgres::PgListener, StoreError> {
+        let mut listener = sqlx::postgres::PgListener::connect_with(&self.pool).await?;
+        listener.listen(changes::CHANNEL).await?;
+        Ok(listener)
+    }
+
+    /// The options the pool connects with (for tools that need their own connection).
+    pub fn connect_options(&self) -> &PgConnectOptions {
+        &self.options
+    }
+
+    /// Loads every layer, from one repeatable-read transaction.
+    pub async fn load(&self, catalogue: &KindCatalogue) -> Result<Dataset, StoreError> {
+        load::load(&self.pool, catalogue, load::Selection::ALL).await
+    }
+
+    /// Loads only the selected layers (the others are left empty).
+    pub async fn load_selected(
+        &self,
+        catalogue: &KindCatalogue,
+        which: LayerSelection,
+    ) -> Result<Dataset, StoreError> {
+        let selection = load::Selection {
+            admin: which.admin,
+            grids: which.grids,
+            osm: which.osm,
+            facilities: which.facilities,
+        };
+        load::load(&self.pool, catalogue, selection).await
+    }
+
+    /// Change-log rows after `after`, oldest first, at most `limit`.
+    pub async fn changes_since(&self, after: i64, limit: i64) -> Result<Vec<Change>, StoreError> {
+        changes::since(&self.pool, after, limit).await
+    }
+
+    /// The latest change-log sequence number.
+    pub async fn latest_change(&self) -> Result<i64, StoreError> {
+        changes::latest(&self.pool).await
+    }
+
+    /// The highest applied schema migration.
+    pub async fn schema_version(&self) -> Result<i64, StoreError> {
+        applied_version(&self.pool).await
+    }
+
+    /// True when nothing was imported yet (no buildings, no street offices).
+    pub async fn is_empty(&self) -> Result<bool, StoreError> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT (SELECT COUNT(*) FROM buildings) + (SELECT COUNT(*) FROM street_offices)",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(n == 0)
+    }
+
+    /// Writes an OSM import in one transaction.
+    pub async fn write_osm_import(&self, import: &OsmImport, timezone: Tz) -> Result<(), StoreError> {
+        write::osm_import(&self.pool, &self.origin, import, timezone).await
+    }
+
+    /// Sets counted households by OSM reference; returns the rows matched.
+    pub async fn write_household_counts(&self, counts: &[HouseholdCount]) -> Result<usize, StoreError> {
+        write::household_counts(&self.pool, &self.origin, counts).await
+    }
+
+    /// Inserts a facility and returns its fid.
+    pub async fn insert_facility(&self, facility: &Facility) -> Result<i64, StoreError> {
+        write::insert_facility(&self.pool, &self.origin, facility).await
+    }
+
+    /// Replaces a facility; false when no such fid.
+    pub async fn replace_facility(&self, facility: &Facility) -> Result<bool, StoreError> {
+        write::replace_facility(&self.pool, &self.origin, facility).await
+    }
+
+    /// Deletes a facility; false when no such fid.
+    pub async fn delete_facility(&self, id: i64) -> Result<bool, StoreError> {
+        write::delete_facility(&self.pool, &self.origin, id).await
+    }
+
+    /// Inserts a grid at version 1 and returns its fid.
+    pub async fn insert_grid(&self, grid: &Grid) -> Result<i64, StoreError> {
+        Ok(self.create_grid(grid, &ChangeBy::system()).await?.id)
+    }
+
+    /// Replaces a grid whatever its stored version; false when no such fid.
+    pub async fn replace_grid(&self, grid: &Grid) -> Result<bool, StoreError> {
+        Ok(grids::update_grid(&self.pool, &self.origin, grid, &ChangeBy::system(), None)
+            .await?
+            .is_some())
+    }
+
+    /// Deletes a grid (its buildings fall into no grid); false when no such fid.
+    pub async fn delete_grid(&self, id: i64) -> Result<bool, StoreError> {
+        let removal = grids::remove_grid(
+            &self.pool,
+            &self.origin,
+            id,
+            &MembersOnDelete::Release,
+            &ChangeBy::system(),
+        )
+        .await?;
+        Ok(matches!(removal, GridRemoval::Deleted(_)))
+    }
+
+    /// Inserts a street office and returns its fid.
+    pub async fn insert_street_office(&self, office: &StreetOffice) -> Result<i64, StoreError> {
+        Ok(self.create_street_office(office, &ChangeBy::system()).await?.id)
+    }
+
+    /// Inserts a community and returns its fid.
+    pub async fn insert_community(&self, community: &Community) -> Result<i64, StoreError> {
+        Ok(self.create_community(community, &ChangeBy::system()).await?.id)
+    }
+
+    /// Inserts a grid, records it and computes its buildings' membership.
+    pub async fn create_grid(&self, grid: &Grid, by: &ChangeBy) -> Result<Committed, StoreError> {
+        grids::create_grid(&self.pool, &self.origin, grid, by).await
+    }
+
+    /// Replaces a grid if its stored version is `grid.version - 1`.
+    pub async fn update_grid(&self, grid: &Grid, by: &ChangeBy) -> Result<Option<Committed>, StoreError> {
+        grids::update_grid(&self.pool, &self.origin, grid, by, Some(grid.version - 1)).await
+    }
+
+    /// Deletes a grid, handling its buildings as `members` says.
+    pub async fn remove_grid(
+        &self,
+        id: i64,
+        members: &MembersOnDelete,
+        by: &ChangeBy,
+    ) -> Result<GridRemoval, StoreError> {
+        grids::remove_grid(&self.pool, &self.origin, id, members, by).await
+    }
+
+    /// Gives grids new codes in one transaction.
+    pub async fn renumber_grids(
+        &self,
+        changes: &[CodeChange],
+        by: &ChangeBy,
+    ) -> Result<chrono::DateTime<chrono::Utc>, StoreError> {
+        grids::renumber(&self.pool, &self.origin, changes, by).await
+    }
+
+    /// Inserts a street office and records it.
+    pub async fn create_street_office(&self, office: &StreetOffice, by: &ChangeBy) -> Result<Committed, StoreError> {
+        grids::create_street_office(&self.pool, &self.origin, office, by).await
+    }
+
+    /// Replaces a street office; None when no such office.
+    pub async fn update_street_office(
+        &self,
+        office: &StreetOffice,
+        by: &ChangeBy,
+    ) -> Result<Option<Committed>, StoreError> {
+        grids::update_street_office(&self.pool, &self.origin, office, by).await
+    }
+
+    /// Inserts a community and records it.
+    pub async fn create_community(&self, community: &Community, by: &ChangeBy) -> Result<Committed, StoreError> {
+        grids::create_community(&self.pool, &self.origin, community, by).await
+    }
+
+    /// Replaces a community; None when no such community.
+    pub async fn update_community(
+        &self,
+        community: &Community,
+        by: &ChangeBy,
+    ) -> Result<Option<Committed>, StoreError> {
+        grids::update_community(&self.pool, &self.origin, community, by).await
+    }
+
+    /// Every change to one feature's boundary, oldest first.
+    pub async fn boundary_history(&self, layer: BoundaryLayer, feature_id: i64) -> Result<Vec<BoundaryChange>, StoreError> {
+        grids::history(&self.pool, layer, feature_id).await
+    }
+
+    /// The features of a layer as they were at `at`.
+    pub async fn boundaries_as_of(
+        &self,
+        layer: BoundaryLayer,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<(i64, BoundaryState)>, StoreError> {
+        grids::as_of(&self.pool, layer, at).await
+    }
+
+    /// `(building id, grid id)` for every building.
+    pub async fn grid_membership(&self) -> Result<Vec<(i64, Option<i64>)>, StoreError> {
+        grids::membership(&self.pool).await
+    }
+
+    /// Sets or removes a building's chief; false when no such building.
+    pub async fn set_building_chief(&self, building_id: i64, chief: Option<&Person>) -> Result<bool, StoreError> {
+        grids::set_building_chief(&self.pool, building_id, chief).await
+    }
+
+    /// The chiefs of the given buildings.
+    pub async fn building_chiefs(
+        &self,
+        building_ids: &[i64],
+    ) -> Result<std::collections::HashMap<i64, Person>, StoreError> {
+        grids::building_chiefs(&self.pool, building_ids).await
+    }
+
+    /// Circle definitions, in stored order.
+    pub async fn load_circles(&self, catalogue: &KindCatalogue) -> Result<Vec<crate::model::CircleDef>, StoreError> {
+        circles::load_circles(&self.pool, catalogue).await
+    }
+
+    /// Inserts or replaces a circle definition.
+    pub async fn put_circle(&self, def: &crate::model::CircleDef) -> Result<(), StoreError> {
+        circles::put_circle(&self.pool, &self.origin, def).await
+    }
+
+    /// Every stored facility circle.
+    pub async fn load_facility_circles(&self) -> Result<Vec<super::FacilityCircle>, StoreError> {
+        circles::load_facility_circles(&self.pool).await
+    }
+
+    /// Replaces the stored circles of `facility_ids`.
+    pub async fn replace_facility_circles(&self, facility_ids: &[i64], circles: &[super::FacilityCircle]) -> Result<(), StoreError> {
+        circles::replace_facility_circles(&self.pool, facility_ids, circles).await
+    }
+
+    /// Stores a token's hash with its role and scope; returns its id.
+    pub async fn create_token(
+        &self,
+        hash: &str,
+        role: crate::auth::Role,
+        scope: &crate::auth::Scope,
+        label: &str,
+    ) -> Result<i64, StoreError> {
+        auth::create_token(&self.pool, hash, role, scope, label).await
+    }
+
+    /// Revokes a token.
+    pub async fn revoke_token(&self, id: i64) -> Result<bool, StoreError> {
+        auth::revoke_token(&self.pool, id).await
+    }
+
+    /// The id of the unrevoked token with this hash.
+    pub async fn token_id_by_hash(&self, hash: &str) -> Result<Option<i64>, StoreError> {
+        auth::token_id_by_hash(&self.pool, hash).await
+    }
+
+    /// The principal of an unrevoked token.
+    pub async fn principal(&self, hash: &str) -> Result<Option<crate::auth::Principal>, StoreError> {
+        auth::principal(&self.pool, hash).await
+    }
+
+    /// Every token, without secrets.
+    pub async fn tokens(&self) -> Result<Vec<crate::auth::TokenRecord>, StoreError> {
+        auth::tokens(&self.pool).await
+    }
+
+    /// Appends an audit record.
+    pub async fn append_audit(&self, entry: &crate::auth::AuditEntry) -> Result<i64, StoreError> {
+        auth::append_audit(&self.pool, entry).await
+    }
+
+    /// Audit records after `after_id`.
+    pub async fn audit(
+        &self,
+        after_id: i64,
+        limit: i64,
+        layer: Option<&str>,
+        feature_id: Option<&str>,
+    ) -> Result<Vec<crate::auth::AuditRecord>, StoreError> {
+        auth::audit(&self.pool, after_id, limit, layer, feature_id).await
+    }
+
+    /// Closes every connection.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// The highest applied migration version (0 on an empty database).
+async fn applied_version(pool: &PgPool) -> Result<i64, StoreError> {
+    let exists: Option<String> =
+        sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations')::text")
+            .fetch_one(pool)
+            .await?;
+    if exists.is_none() {
+        return Ok(0);
+    }
+    Ok(
+        sqlx::query_scalar("SELECT COALESCE(MAX(version), 0)::bigint FROM _sqlx_migrations WHERE success")
+            .fetch_one(pool)
+            .await?,
+    )
+}
+
+/// The URL without its password, for messages.
+fn redact(location: &str) -> String {
+    match (location.find("://"), location.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let userinfo = &location[s + 3..at];
+            let user = userinfo.split(':').next().unwrap_or("");
+            format!("{}{user}@{}", &location[..s + 3], &location[at + 1..])
+        }
+        _ => location.to_owned(),
+    }
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/etc/hostname")
+        .ok()
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "replica".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_migrations_match_the_directory() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/postgres");
+        let mut files: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".sql"))
+            .collect();
+        files.sort();
+        assert_eq!(files.len(), MIGRATIONS.len(), "register every file of {dir} in MIGRATIONS");
+        for (file, &(version, description, sql)) in files.iter().zip(MIGRATIONS) {
+            assert_eq!(file, &format!("{version:04}_{description}.sql"));
+            assert_eq!(std::fs::read_to_string(format!("{dir}/{file}")).unwrap(), sql);
+        }
+    }
+
+    #[test]
+    fn locations() {
+        assert!(is_postgres_location("postgres://postgres@127.0.0.1:5432/gc"));
+        assert!(is_postgres_location("postgresql://h/db"));
+        assert!(!is_postgres_location("gridcircle.gpkg"));
+        assert!(!is_postgres_location("sqlite://x.gpkg"));
+        assert_eq!(redact("postgres://u:secret@h:5432/db"), "postgres://u@h:5432/db");
+        assert_eq!(redact("postgres://h/db"), "postgres://h/db");
+    }
+}

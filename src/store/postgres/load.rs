@@ -1,0 +1,366 @@
+//! Reading the PostGIS tables back into validated model types (the PostgreSQL twin of
+//! `geopackage/load.rs`): every row goes through the model's validating constructors, a row
+//! that fails is a [`StoreError::Corrupt`] naming the table and fid. Rows come in fid order
+//! from one `REPEATABLE READ` transaction, so a load is a consistent snapshot.
+
+use std::fmt::Display;
+
+use sqlx::postgres::PgRow;
+use sqlx::{PgConnection, PgPool, Row};
+
+use super::wkb;
+use crate::model::{
+    AreaShape, Building, Community, CommunityCode, Facility, FacilityDraft, Grid, GridCode,
+    HouseholdSource, KindCatalogue, LonLat, OsmRef, Person, StreetOffice, StreetOfficeCode,
+    StreetWay, parse_name,
+};
+use crate::store::{Dataset, StoreError};
+
+/// The JSON shape of one entry of `grids.workers`.
+#[derive(serde::Serialize, serde::Deserialize)]
+pub(super) struct WorkerJson {
+    pub name: String,
+    #[serde(default)]
+    pub phone: Option<String>,
+}
+
+/// Which layers to read (the replica applier reads only what a change touched).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Selection {
+    pub admin: bool,
+    pub grids: bool,
+    pub osm: bool,
+    pub facilities: bool,
+}
+
+impl Selection {
+    pub const ALL: Selection = Selection {
+        admin: true,
+        grids: true,
+        osm: true,
+        facilities: true,
+    };
+}
+
+/// Opens a read-only, repeatable-read transaction: every query sees the same committed state.
+pub(super) async fn read_tx(
+    pool: &PgPool,
+) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, StoreError> {
+    Ok(pool
+        .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        .await?)
+}
+
+pub(super) async fn load(
+    pool: &PgPool,
+    catalogue: &KindCatalogue,
+    which: Selection,
+) -> Result<Dataset, StoreError> {
+    let mut tx = read_tx(pool).await?;
+    let conn: &mut PgConnection = &mut tx;
+    let mut data = Dataset::default();
+    if which.admin {
+        data.street_offices = street_offices(conn).await?;
+        data.communities = communities(conn).await?;
+    }
+    if which.grids {
+        data.grids = grids(conn).await?;
+    }
+    if which.osm {
+        data.buildings = buildings(conn).await?;
+        data.ways = ways(conn).await?;
+        data.timezone = timezone(conn).await?;
+    }
+    if which.facilities {
+        data.facilities = facilities(conn, catalogue).await?;
+    }
+    tx.rollback().await?;
+    Ok(data)
+}
+
+/// Reads one row: a column that cannot be read, or a value that does not validate, is a
+/// `Corrupt` error for this table and fid.
+struct RowReader<'r> {
+    row: &'r PgRow,
+    table: &'static str,
+    fid: i64,
+}
+
+impl<'r> RowReader<'r> {
+    fn new(row: &'r PgRow, table: &'static str) -> Result<Self, StoreError> {
+        let fid: i64 = row.try_get("fid")?;
+        Ok(RowReader { row, table, fid })
+    }
+
+    fn corrupt(&self, message: impl Display) -> StoreError {
+        StoreError::Corrupt {
+            table: self.table,
+            id: self.fid,
+            message: message.to_string(),
+        }
+    }
+
+    fn get<T>(&self, column: &str) -> Result<T, StoreError>
+    where
+        T: sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>,
+    {
+        self.row
+            .try_get(column)
+            .map_err(|e| self.corrupt(format!("column {column}: {e}")))
+    }
+
+    fn check<T, E: Display>(&self, result: Result<T, E>) -> Result<T, StoreError> {
+        result.map_err(|e| self.corrupt(e))
+    }
+
+    fn area(&self) -> Result<AreaShape, StoreError> {
+        let blob: Vec<u8> = self.get("geom")?;
+        let shape = self.check(wkb::decode_multi_polygon(&blob))?;
+        self.check(AreaShape::from_multi_polygon(shape, "geom"))
+    }
+
+    fn u32(&self, column: &str) -> Result<u32, StoreError> {
+        let v: i64 = self.get(column)?;
+        u32::try_from(v).map_err(|_| self.corrupt(format!("{column} {v} is out of range")))
+    }
+
+    fn lonlat(&self, lon: &str, lat: &str) -> Result<Option<LonLat>, StoreError> {
+        match (self.get::<Option<f64>>(lon)?, self.get::<Option<f64>>(lat)?) {
+            (Some(x), Some(y)) => Ok(Some(self.check(LonLat::new(x, y))?)),
+            (None, None) => Ok(None),
+            _ => Err(self.corrupt(format!("{lon} and {lat} must both be set or both be empty"))),
+        }
+    }
+}
+
+async fn street_offices(conn: &mut PgConnection) -> Result<Vec<StreetOffice>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT fid, ST_AsBinary(geom) AS geom, code, name, demo FROM street_offices ORDER BY fid",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            let r = RowReader::new(row, "street_offices")?;
+            Ok(StreetOffice {
+                id: r.fid,
+                code: r.check(StreetOfficeCode::parse(&r.get::<String>("code")?, "code"))?,
+                name: r.check(parse_name(&r.get::<String>("name")?, "name"))?,
+                boundary: r.area()?,
+                demo: r.get("demo")?,
+            })
+        })
+        .collect()
+}
+
+async fn communities(conn: &mut PgConnection) -> Result<Vec<Community>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT fid, ST_AsBinary(geom) AS geom, code, name, street_office_id, demo FROM communities ORDER BY fid",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            let r = RowReader::new(row, "communities")?;
+            Ok(Community {
+                id: r.fid,
+                code: r.check(CommunityCode::parse(&r.get::<String>("code")?, "code"))?,
+                name: r.check(parse_name(&r.get::<String>("name")?, "name"))?,
+                street_office_id: r.get("street_office_id")?,
+                boundary: r.area()?,
+                demo: r.get("demo")?,
+            })
+        })
+        .collect()
+}
+
+async fn grids(conn: &mut PgConnection) -> Result<Vec<Grid>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT fid, ST_AsBinary(geom) AS geom, code, name, community_id, chief_name, chief_phone, workers, demo, version \
+         FROM grids ORDER BY fid",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            let r = RowReader::new(row, "grids")?;
+            let chief = match (
+                r.get::<Option<String>>("chief_name")?,
+                r.get::<Option<String>>("chief_phone")?,
+            ) {
+                (Some(name), phone) => Some(r.check(Person::new(&name, phone.as_deref()))?),
+                (None, None) => None,
+                (None, Some(_)) => return Err(r.corrupt("chief_phone is set without chief_name")),
+            };
+            let workers: Vec<WorkerJson> =
+                r.check(serde_json::from_str(&r.get::<String>("workers")?))?;
+            let workers = workers
+                .iter()
+                .map(|w| r.check(Person::new(&w.name, w.phone.as_deref())))
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(Grid {
+                id: r.fid,
+                code: r.check(GridCode::parse(&r.get::<String>("code")?, "code"))?,
+                name: r.check(parse_name(&r.get::<String>("name")?, "name"))?,
+                community_id: r.get("community_id")?,
+                chief,
+                workers,
+                boundary: r.area()?,
+                demo: r.get("demo")?,
+                version: r.get("version")?,
+            })
+        })
+        .collect()
+}
+
+pub(super) fn household_source_name(source: HouseholdSource) -> &'static str {
+    match source {
+        HouseholdSource::Estimated => "estimated",
+        HouseholdSource::Counted => "counted",
+        HouseholdSource::None => "none",
+    }
+}
+
+fn parse_household_source(text: &str) -> Result<HouseholdSource, String> {
+    match text {
+        "estimated" => Ok(HouseholdSource::Estimated),
+        "counted" => Ok(HouseholdSource::Counted),
+        "none" => Ok(HouseholdSource::None),
+        other => Err(format!(
+            "household_source {other:?} is not estimated, counted or none"
+        )),
+    }
+}
+
+async fn buildings(conn: &mut PgConnection) -> Result<Vec<Building>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT fid, ST_AsBinary(geom) AS geom, osm, name, building, levels, households, residents, household_source, \
+         point_lon, point_lat, entrance_lon, entrance_lat FROM buildings ORDER BY fid",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            let r = RowReader::new(row, "buildings")?;
+            let levels = match r.get::<Option<i64>>("levels")? {
+                None => None,
+                Some(v) => Some(
+                    u16::try_from(v)
+                        .map_err(|_| r.corrupt(format!("levels {v} is out of range")))?,
+                ),
+            };
+            Ok(Building {
+                id: r.fid,
+                osm: r.check(r.get::<String>("osm")?.parse::<OsmRef>())?,
+                name: r.get("name")?,
+                building: r.get("building")?,
+                footprint: r.area()?,
+                point: r
+                    .lonlat("point_lon", "point_lat")?
+                    .ok_or_else(|| r.corrupt("point_lon/point_lat missing"))?,
+                entrance: r.lonlat("entrance_lon", "entrance_lat")?,
+                levels,
+                households: r.u32("households")?,
+                residents: r.u32("residents")?,
+                household_source: r.check(parse_household_source(
+                    &r.get::<String>("household_source")?,
+                ))?,
+            })
+        })
+        .collect()
+}
+
+async fn facilities(
+    conn: &mut PgConnection,
+    catalogue: &KindCatalogue,
+) -> Result<Vec<Facility>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT fid, ST_AsBinary(geom) AS geom, osm, kind, name, owner, audience, opening_hours, capacity, free, shared, demo \
+         FROM facilities ORDER BY fid",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            let r = RowReader::new(row, "facilities")?;
+            let blob: Vec<u8> = r.get("geom")?;
+            let point = r.check(wkb::decode_point(&blob))?;
+            let osm = match r.get::<Option<String>>("osm")? {
+                None => None,
+                Some(text) => Some(r.check(text.parse::<OsmRef>())?),
+            };
+            let draft = FacilityDraft {
+                osm,
+                lon: point.x(),
+                lat: point.y(),
+                kind: r.get("kind")?,
+                name: r.get("name")?,
+                owner: r.get("owner")?,
+                audience: r.get("audience")?,
+                opening_hours: r.get("opening_hours")?,
+                capacity: r.get("capacity")?,
+                free: r.get("free")?,
+                shared: r.get("shared")?,
+                demo: r.get("demo")?,
+            };
+            r.check(draft.validate(r.fid, catalogue))
+        })
+        .collect()
+}
+
+async fn ways(conn: &mut PgConnection) -> Result<Vec<StreetWay>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT fid, ST_AsBinary(geom) AS geom, highway, name, foot, access, area, node_ids FROM ways ORDER BY fid",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            let r = RowReader::new(row, "ways")?;
+            let blob: Vec<u8> = r.get("geom")?;
+            let line = r.check(wkb::decode_line_string(&blob))?;
+            if line.0.len() < 2 {
+                return Err(r.corrupt("a way needs at least 2 points"));
+            }
+            for c in &line.0 {
+                r.check(LonLat::new(c.x, c.y))?;
+            }
+            let node_ids: Vec<i64> = r.get("node_ids")?;
+            if node_ids.len() != line.0.len() {
+                return Err(r.corrupt(format!(
+                    "{} node ids for {} points",
+                    node_ids.len(),
+                    line.0.len()
+                )));
+            }
+            Ok(StreetWay {
+                id: r.fid,
+                highway: r.get("highway")?,
+                name: r.get("name")?,
+                foot: r.get("foot")?,
+                access: r.get("access")?,
+                area: r.get("area")?,
+                node_ids,
+                line,
+            })
+        })
+        .collect()
+}
+
+async fn timezone(conn: &mut PgConnection) -> Result<Option<chrono_tz::Tz>, StoreError> {
+    let value: Option<String> =
+        sqlx::query_scalar("SELECT value FROM settings WHERE key = 'timezone'")
+            .fetch_optional(&mut *conn)
+            .await?;
+    match value {
+        None => Ok(None),
+        Some(v) => v
+            .parse::<chrono_tz::Tz>()
+            .map(Some)
+            .map_err(|e| StoreError::Corrupt {
+                table: "settings",
+                id: 0,
+                message: format!("unknown time zone {v:?}: {e}"),
+            }),
+    }
+}

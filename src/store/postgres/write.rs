@@ -1,0 +1,385 @@
+//! Writes (the PostgreSQL twin of `geopackage/write.rs`). Each public operation is one
+//! transaction that first takes the store-wide write lock ([`begin`]) and, when it changes
+//! what a snapshot shows, appends to the change log and notifies the replicas
+//! ([`super::changes::log`]) before it commits.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono_tz::Tz;
+use sqlx::error::ErrorKind;
+use sqlx::{PgConnection, PgPool, Postgres, Row, Transaction};
+
+use super::changes;
+use super::load::{WorkerJson, household_source_name};
+use super::wkb::encode;
+use crate::import::OsmImport;
+use crate::model::{Building, Facility, Grid, StreetWay};
+use crate::store::{HouseholdCount, StoreError};
+
+/// The key of the transaction-level advisory lock every write transaction takes first
+/// ('gridcirc' in ASCII). Writes are rare next to reads, and one lock makes the change log's
+/// sequence numbers commit in order, which is what lets a replica catch up with
+/// `seq > applied` and never skip a row committed late.
+pub(super) const WRITE_LOCK: i64 = 0x6772_6964_6369_7263;
+
+/// Starts a write transaction holding the store-wide write lock.
+pub(super) async fn begin(pool: &PgPool) -> Result<Transaction<'static, Postgres>, StoreError> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(WRITE_LOCK)
+        .execute(&mut *tx)
+        .await?;
+    Ok(tx)
+}
+
+/// Maps a UNIQUE violation to `Conflict(unique)` and a FOREIGN KEY violation to
+/// `Conflict(foreign)`; anything else stays a database error.
+pub(super) fn constraint_conflict(
+    e: sqlx::Error,
+    unique: impl FnOnce() -> String,
+    foreign: impl FnOnce() -> String,
+) -> StoreError {
+    if let sqlx::Error::Database(db) = &e {
+        match db.kind() {
+            ErrorKind::UniqueViolation => return StoreError::Conflict(unique()),
+            ErrorKind::ForeignKeyViolation => return StoreError::Conflict(foreign()),
+            _ => {}
+        }
+    }
+    StoreError::Database(e)
+}
+
+pub(super) fn workers_json(grid: &Grid) -> String {
+    let workers: Vec<WorkerJson> = grid
+        .workers
+        .iter()
+        .map(|p| WorkerJson {
+            name: p.name().to_owned(),
+            phone: p.phone().map(str::to_owned),
+        })
+        .collect();
+    serde_json::to_string(&workers).expect("a list of strings serialises")
+}
+
+// ---------------------------------------------------------------- facilities
+
+const INSERT_FACILITY: &str = "INSERT INTO facilities (geom, osm, kind, name, owner, audience, opening_hours, \
+     capacity, free, shared, demo) VALUES (ST_GeomFromWKB($1, 4326), $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING fid";
+const UPDATE_FACILITY: &str = "UPDATE facilities SET geom = ST_GeomFromWKB($1, 4326), osm = $2, kind = $3, name = $4, \
+     owner = $5, audience = $6, opening_hours = $7, capacity = $8, free = $9, shared = $10, demo = $11 WHERE fid = $12";
+
+type PgQuery<'q> = sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments>;
+
+/// Binds the 11 facility columns in the order of `INSERT_FACILITY` / `UPDATE_FACILITY`.
+fn bind_facility<'q>(query: PgQuery<'q>, f: &Facility) -> PgQuery<'q> {
+    query
+        .bind(encode(&f.point.point()))
+        .bind(f.osm.map(|o| o.to_string()))
+        .bind(f.kind.as_str().to_owned())
+        .bind(f.name.clone())
+        .bind(f.owner.clone())
+        .bind(f.audience.as_str().to_owned())
+        .bind(f.hours.as_ref().map(|h| h.raw().to_owned()))
+        .bind(f.capacity.map(i64::from))
+        .bind(f.free.map(i64::from))
+        .bind(f.shared)
+        .bind(f.demo)
+}
+
+fn facility_conflict(e: sqlx::Error, f: &Facility) -> StoreError {
+    constraint_conflict(
+        e,
+        || match f.osm {
+            Some(osm) => format!("a facility from {osm} already exists"),
+            None => "the facility already exists".into(),
+        },
+        || "the facility refers to a missing row".into(),
+    )
+}
+
+pub(super) async fn insert_facility(
+    pool: &PgPool,
+    origin: &str,
+    facility: &Facility,
+) -> Result<i64, StoreError> {
+    let mut tx = begin(pool).await?;
+    let fid: i64 = bind_facility(sqlx::query(INSERT_FACILITY), facility)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| facility_conflict(e, facility))?
+        .try_get(0)?;
+    changes::log(&mut tx, origin, &["facilities"]).await?;
+    tx.commit().await?;
+    Ok(fid)
+}
+
+pub(super) async fn replace_facility(
+    pool: &PgPool,
+    origin: &str,
+    facility: &Facility,
+) -> Result<bool, StoreError> {
+    let mut tx = begin(pool).await?;
+    let matched = bind_facility(sqlx::query(UPDATE_FACILITY), facility)
+        .bind(facility.id)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| facility_conflict(e, facility))?
+        .rows_affected();
+    if matched == 0 {
+        return Ok(false);
+    }
+    changes::log(&mut tx, origin, &["facilities"]).await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+pub(super) async fn delete_facility(
+    pool: &PgPool,
+    origin: &str,
+    id: i64,
+) -> Result<bool, StoreError> {
+    let mut tx = begin(pool).await?;
+    let matched = sqlx::query("DELETE FROM facilities WHERE fid = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    if matched == 0 {
+        return Ok(false);
+    }
+    changes::log(&mut tx, origin, &["facilities"]).await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+// ---------------------------------------------------------------- household counts
+
+pub(super) async fn household_counts(
+    pool: &PgPool,
+    origin: &str,
+    counts: &[HouseholdCount],
+) -> Result<usize, StoreError> {
+    let mut tx = begin(pool).await?;
+    let mut matched = 0u64;
+    for c in counts {
+        matched += sqlx::query(
+            "UPDATE buildings SET households = $1, residents = $2, household_source = 'counted' WHERE osm = $3",
+        )
+        .bind(i64::from(c.households))
+        .bind(i64::from(c.residents))
+        .bind(c.osm.to_string())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    }
+    if matched > 0 {
+        changes::log(&mut tx, origin, &["all"]).await?;
+    }
+    tx.commit().await?;
+    Ok(matched as usize)
+}
+
+// ---------------------------------------------------------------- OSM import
+
+/// Writes an OSM import in one transaction, with the same rules as the GeoPackage store:
+/// rows matched by OSM reference (buildings, facilities) or way id (ways) are updated in place
+/// and keep their fid, new ones are inserted in import order, OSM rows no longer in the file
+/// are deleted; user facilities and counted households are kept.
+pub(super) async fn osm_import(
+    pool: &PgPool,
+    origin: &str,
+    import: &OsmImport,
+    timezone: Tz,
+) -> Result<(), StoreError> {
+    for f in &import.facilities {
+        if f.osm.is_none() {
+            return Err(StoreError::Conflict(format!(
+                "an imported facility ({}, {:?}) has no OSM reference",
+                f.kind.as_str(),
+                f.name
+            )));
+        }
+    }
+    for w in &import.ways {
+        if w.node_ids.len() != w.line.0.len() {
+            return Err(StoreError::Conflict(format!(
+                "way {} has {} node ids for {} points",
+                w.id,
+                w.node_ids.len(),
+                w.line.0.len()
+            )));
+        }
+    }
+    let mut tx = begin(pool).await?;
+    import_buildings(&mut tx, &import.buildings).await?;
+    import_facilities(&mut tx, &import.facilities).await?;
+    import_ways(&mut tx, &import.ways).await?;
+    super::grids::recompute_members(&mut tx, None).await?;
+    sqlx::query(
+        "INSERT INTO settings (key, value) VALUES ('timezone', $1) \
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    )
+    .bind(timezone.name())
+    .execute(&mut *tx)
+    .await?;
+    changes::log(&mut tx, origin, &["all"]).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn existing_keys(
+    conn: &mut PgConnection,
+    sql: &'static str,
+) -> Result<HashMap<String, i64>, StoreError> {
+    let rows = sqlx::query(sql).fetch_all(&mut *conn).await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get::<String, _>(0)?, r.try_get::<i64, _>(1)?)))
+        .collect()
+}
+
+async fn delete_gone(
+    conn: &mut PgConnection,
+    sql: &'static str,
+    existing: impl IntoIterator<Item = i64>,
+    kept: &HashSet<i64>,
+) -> Result<(), StoreError> {
+    let mut gone: Vec<i64> = existing.into_iter().filter(|fid| !kept.contains(fid)).collect();
+    gone.sort_unstable();
+    if !gone.is_empty() {
+        sqlx::query(sql).bind(&gone).execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+async fn import_buildings(
+    conn: &mut PgConnection,
+    buildings: &[Building],
+) -> Result<(), StoreError> {
+    let mut existing = existing_keys(conn, "SELECT osm, fid FROM buildings").await?;
+    let mut kept = HashSet::with_capacity(buildings.len());
+    for b in buildings {
+        let osm = b.osm.to_string();
+        let source = household_source_name(b.household_source);
+        let geom = encode(b.footprint.shape());
+        if let Some(&fid) = existing.get(&osm) {
+            // SET expressions see the old row, so a counted row keeps its counts and source.
+            sqlx::query(
+                "UPDATE buildings SET geom = ST_GeomFromWKB($1, 4326), name = $2, building = $3, levels = $4, \
+                 households = CASE WHEN household_source = 'counted' THEN households ELSE $5 END, \
+                 residents = CASE WHEN household_source = 'counted' THEN residents ELSE $6 END, \
+                 household_source = CASE WHEN household_source = 'counted' THEN 'counted' ELSE $7 END, \
+                 point_lon = $8, point_lat = $9, entrance_lon = $10, entrance_lat = $11 WHERE fid = $12",
+            )
+            .bind(geom)
+            .bind(b.name.as_deref())
+            .bind(&b.building)
+            .bind(b.levels.map(i64::from))
+            .bind(i64::from(b.households))
+            .bind(i64::from(b.residents))
+            .bind(source)
+            .bind(b.point.lon())
+            .bind(b.point.lat())
+            .bind(b.entrance.map(|e| e.lon()))
+            .bind(b.entrance.map(|e| e.lat()))
+            .bind(fid)
+            .execute(&mut *conn)
+            .await?;
+            kept.insert(fid);
+        } else {
+            let fid: i64 = sqlx::query_scalar(
+                "INSERT INTO buildings (geom, name, building, levels, households, residents, household_source, \
+                 point_lon, point_lat, entrance_lon, entrance_lat, osm) \
+                 VALUES (ST_GeomFromWKB($1, 4326), $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING fid",
+            )
+            .bind(geom)
+            .bind(b.name.as_deref())
+            .bind(&b.building)
+            .bind(b.levels.map(i64::from))
+            .bind(i64::from(b.households))
+            .bind(i64::from(b.residents))
+            .bind(source)
+            .bind(b.point.lon())
+            .bind(b.point.lat())
+            .bind(b.entrance.map(|e| e.lon()))
+            .bind(b.entrance.map(|e| e.lat()))
+            .bind(&osm)
+            .fetch_one(&mut *conn)
+            .await?;
+            existing.insert(osm, fid);
+            kept.insert(fid);
+        }
+    }
+    delete_gone(
+        conn,
+        "DELETE FROM buildings WHERE fid = ANY($1)",
+        existing.into_values(),
+        &kept,
+    )
+    .await
+}
+
+async fn import_facilities(
+    conn: &mut PgConnection,
+    facilities: &[Facility],
+) -> Result<(), StoreError> {
+    let mut existing = existing_keys(
+        conn,
+        "SELECT osm, fid FROM facilities WHERE osm IS NOT NULL",
+    )
+    .await?;
+    let mut kept = HashSet::with_capacity(facilities.len());
+    for f in facilities {
+        let osm = f.osm.expect("checked before the transaction").to_string();
+        if let Some(&fid) = existing.get(&osm) {
+            bind_facility(sqlx::query(UPDATE_FACILITY), f)
+                .bind(fid)
+                .execute(&mut *conn)
+                .await?;
+            kept.insert(fid);
+        } else {
+            let fid: i64 = bind_facility(sqlx::query(INSERT_FACILITY), f)
+                .fetch_one(&mut *conn)
+                .await?
+                .try_get(0)?;
+            existing.insert(osm, fid);
+            kept.insert(fid);
+        }
+    }
+    delete_gone(
+        conn,
+        "DELETE FROM facilities WHERE fid = ANY($1)",
+        existing.into_values(),
+        &kept,
+    )
+    .await
+}
+
+async fn import_ways(conn: &mut PgConnection, ways: &[StreetWay]) -> Result<(), StoreError> {
+    let existing: HashSet<i64> = sqlx::query_scalar("SELECT fid FROM ways")
+        .fetch_all(&mut *conn)
+        .await?
+        .into_iter()
+        .collect();
+    let mut kept = HashSet::with_capacity(ways.len());
+    for w in ways {
+        sqlx::query(
+            "INSERT INTO ways (geom, highway, name, foot, access, area, node_ids, fid) \
+             VALUES (ST_GeomFromWKB($1, 4326), $2, $3, $4, $5, $6, $7, $8) \
+             ON CONFLICT (fid) DO UPDATE SET geom = excluded.geom, highway = excluded.highway, \
+             name = excluded.name, foot = excluded.foot, access = excluded.access, area = excluded.area, \
+             node_ids = excluded.node_ids",
+        )
+        .bind(encode(&w.line))
+        .bind(&w.highway)
+        .bind(w.name.as_deref())
+        .bind(w.foot.as_deref())
+        .bind(w.access.as_deref())
+        .bind(w.area)
+        .bind(&w.node_ids)
+        .bind(w.id)
+        .execute(&mut *conn)
+        .await?;
+        kept.insert(w.id);
+    }
+    delete_gone(conn, "DELETE FROM ways WHERE fid = ANY($1)", existing, &kept).await
+}
