@@ -48,6 +48,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "change_log",
         include_str!("../../migrations/postgres/0002_change_log.sql"),
     ),
+    (
+        3,
+        "land",
+        include_str!("../../migrations/postgres/0003_land.sql"),
+    ),
 ];
 
 fn migrator() -> Migrator {
@@ -262,6 +267,16 @@ impl PostgresStore {
         by: &ChangeBy,
     ) -> Result<chrono::DateTime<chrono::Utc>, StoreError> {
         grids::renumber(&self.pool, &self.origin, changes, by).await
+    }
+
+    /// Replaces a community's whole grid map in one transaction.
+    pub async fn replace_community_grids(
+        &self,
+        community_id: i64,
+        grids: &[Grid],
+        by: &ChangeBy,
+    ) -> Result<crate::store::PartitionCommitted, StoreError> {
+        grids::replace_partition(&self.pool, &self.origin, community_id, grids, by).await
     }
 
     /// Inserts a street office and records it.

@@ -683,7 +683,7 @@ pub(super) async fn replace_partition(
             .await?
             .expect("checked above");
         let new = grid_stored(grid);
-        write_grid(&mut tx, grid, &new).await?;
+        write_grid(&mut tx, grid, &new, None).await?;
         record(
             &mut tx,
             BoundaryLayer::Grids,

@@ -991,3 +991,118 @@ pub(super) async fn building_chiefs(
         })
         .collect()
 }
+
+/// Replaces the whole grid map of community `community_id` in one transaction (see
+/// [`crate::store::Store::replace_community_grids`]): grids with a positive `id` replace those
+/// stored grids (version + 1), the others are inserted, the community's grids not named are
+/// deleted (first, so their codes are free); each change is recorded, membership is recomputed
+/// over every old and new box, and the change is logged for the other replicas.
+pub(super) async fn replace_partition(
+    pool: &PgPool,
+    origin: &str,
+    community_id: i64,
+    grids: &[Grid],
+    by: &ChangeBy,
+) -> Result<crate::store::PartitionCommitted, StoreError> {
+    let mut tx = begin(pool).await?;
+    let stored: Vec<i64> =
+        sqlx::query_scalar("SELECT fid FROM grids WHERE community_id = $1 ORDER BY fid FOR UPDATE")
+            .bind(community_id)
+            .fetch_all(&mut *tx)
+            .await?;
+    let kept: HashSet<i64> = grids.iter().filter(|g| g.id > 0).map(|g| g.id).collect();
+    if let Some(g) = grids.iter().find(|g| g.id > 0 && !stored.contains(&g.id)) {
+        return Err(StoreError::Conflict(format!(
+            "grid {} is not a grid of community {community_id}",
+            g.id
+        )));
+    }
+    let (at_text, at) = next_at(&mut tx).await?;
+    let mut rects = Vec::new();
+    let mut deleted = Vec::new();
+    for &id in stored.iter().filter(|id| !kept.contains(id)) {
+        let old = read_stored(&mut tx, BoundaryLayer::Grids, id)
+            .await?
+            .expect("listed in this transaction");
+        sqlx::query("DELETE FROM grids WHERE fid = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        record(
+            &mut tx,
+            BoundaryLayer::Grids,
+            id,
+            BoundaryAction::Delete,
+            by,
+            &at_text,
+            Some(&old),
+            None,
+            Some(format!("replaced by a new grid map of community {community_id}")),
+        )
+        .await?;
+        rects.extend(old.rect);
+        deleted.push(id);
+    }
+    for grid in grids.iter().filter(|g| g.id > 0) {
+        let old = read_stored(&mut tx, BoundaryLayer::Grids, grid.id)
+            .await?
+            .expect("checked above");
+        let new = grid_stored(grid);
+        write_grid(&mut tx, grid, &new, None).await?;
+        record(
+            &mut tx,
+            BoundaryLayer::Grids,
+            grid.id,
+            BoundaryAction::Replace,
+            by,
+            &at_text,
+            Some(&old),
+            Some(&new),
+            None,
+        )
+        .await?;
+        rects.extend(old.rect);
+        rects.extend(new.rect);
+    }
+    let mut ids = Vec::with_capacity(grids.len());
+    for grid in grids {
+        if grid.id > 0 {
+            ids.push(grid.id);
+            continue;
+        }
+        let new = grid_stored(grid);
+        let fid: i64 = sqlx::query_scalar(
+            "INSERT INTO grids (geom, code, name, community_id, chief_name, chief_phone, workers, demo, version) \
+             VALUES (ST_GeomFromWKB($1, 4326), $2, $3, $4, $5, $6, $7, $8, 1) RETURNING fid",
+        )
+        .bind(&new.geom)
+        .bind(grid.code.as_str())
+        .bind(&grid.name)
+        .bind(grid.community_id)
+        .bind(grid.chief.as_ref().map(|p| p.name()))
+        .bind(grid.chief.as_ref().and_then(|p| p.phone()))
+        .bind(workers_json(grid))
+        .bind(grid.demo)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| grid_conflict(e, grid))?;
+        record(
+            &mut tx,
+            BoundaryLayer::Grids,
+            fid,
+            BoundaryAction::Create,
+            by,
+            &at_text,
+            None,
+            Some(&new),
+            None,
+        )
+        .await?;
+        rects.extend(new.rect);
+        ids.push(fid);
+    }
+    recompute_members(&mut tx, Some(&rects)).await?;
+    changes::log(&mut tx, origin, &["grids"]).await?;
+    tx.commit().await?;
+    Ok(crate::store::PartitionCommitted { ids, deleted, at })
+}

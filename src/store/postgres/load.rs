@@ -69,6 +69,7 @@ pub(super) async fn load(
     if which.osm {
         data.buildings = buildings(conn).await?;
         data.ways = ways(conn).await?;
+        data.land = land(conn).await?;
         data.timezone = timezone(conn).await?;
     }
     if which.facilities {
@@ -363,4 +364,31 @@ async fn timezone(conn: &mut PgConnection) -> Result<Option<chrono_tz::Tz>, Stor
                 message: format!("unknown time zone {v:?}: {e}"),
             }),
     }
+}
+
+pub(super) async fn land(
+    conn: &mut PgConnection,
+) -> Result<Vec<crate::model::LandArea>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT fid, ST_AsBinary(geom) AS geom, osm, class, name FROM land_areas ORDER BY fid",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            let r = RowReader::new(row, "land_areas")?;
+            let blob: Vec<u8> = r.get("geom")?;
+            let shape = r.check(wkb::decode_multi_polygon(&blob))?;
+            Ok(crate::model::LandArea {
+                id: r.fid,
+                osm: r.check(r.get::<String>("osm")?.parse::<OsmRef>())?,
+                class: r.check(crate::model::LandClass::parse(
+                    &r.get::<String>("class")?,
+                    "class",
+                ))?,
+                name: r.get("name")?,
+                shape: r.check(AreaShape::from_multi_polygon(shape, "geom"))?,
+            })
+        })
+        .collect()
 }

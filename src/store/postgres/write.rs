@@ -214,6 +214,7 @@ pub(super) async fn osm_import(
     import_buildings(&mut tx, &import.buildings).await?;
     import_facilities(&mut tx, &import.facilities).await?;
     import_ways(&mut tx, &import.ways).await?;
+    import_land(&mut tx, &import.land).await?;
     super::grids::recompute_members(&mut tx, None).await?;
     sqlx::query(
         "INSERT INTO settings (key, value) VALUES ('timezone', $1) \
@@ -382,4 +383,50 @@ async fn import_ways(conn: &mut PgConnection, ways: &[StreetWay]) -> Result<(), 
         kept.insert(w.id);
     }
     delete_gone(conn, "DELETE FROM ways WHERE fid = ANY($1)", existing, &kept).await
+}
+
+/// Brings the land areas (water and green, the base map) in line with the import, matched by
+/// OSM reference like buildings.
+pub(super) async fn import_land(
+    conn: &mut PgConnection,
+    land: &[crate::model::LandArea],
+) -> Result<(), StoreError> {
+    let mut existing = existing_keys(conn, "SELECT osm, fid FROM land_areas").await?;
+    let mut kept = HashSet::with_capacity(land.len());
+    for l in land {
+        let osm = l.osm.to_string();
+        let geom = encode(l.shape.shape());
+        if let Some(&fid) = existing.get(&osm) {
+            sqlx::query(
+                "UPDATE land_areas SET geom = ST_GeomFromWKB($1, 4326), class = $2, name = $3 WHERE fid = $4",
+            )
+            .bind(geom)
+            .bind(l.class.as_str())
+            .bind(l.name.as_deref())
+            .bind(fid)
+            .execute(&mut *conn)
+            .await?;
+            kept.insert(fid);
+        } else {
+            let fid: i64 = sqlx::query_scalar(
+                "INSERT INTO land_areas (geom, class, name, osm) VALUES (ST_GeomFromWKB($1, 4326), $2, $3, $4) \
+                 RETURNING fid",
+            )
+            .bind(geom)
+            .bind(l.class.as_str())
+            .bind(l.name.as_deref())
+            .bind(&osm)
+            .fetch_one(&mut *conn)
+            .await?;
+            existing.insert(osm, fid);
+            kept.insert(fid);
+        }
+    }
+    delete_gone(
+        conn,
+        "DELETE FROM land_areas WHERE fid = ANY($1)",
+        existing.into_values(),
+        &kept,
+    )
+    .await
 }
