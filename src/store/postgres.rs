@@ -78,7 +78,6 @@ pub struct PostgresStore {
     pool: PgPool,
     /// This process's name in the change log, so a replica skips its own changes.
     origin: Arc<str>,
-    options: PgConnectOptions,
 }
 
 impl PostgresStore {
@@ -92,7 +91,7 @@ impl PostgresStore {
         let pool = PgPoolOptions::new()
             .max_connections(CONNECTIONS)
             .acquire_timeout(Duration::from_secs(30))
-            .connect_with(options.clone())
+            .connect_with(options)
             .await
             .map_err(|e| StoreError::Location(format!("cannot connect to {}: {e}", redact(location))))?;
         let applied = applied_version(&pool).await?;
@@ -106,11 +105,7 @@ impl PostgresStore {
             rand::random::<u32>()
         )
         .into();
-        Ok(PostgresStore {
-            pool,
-            origin,
-            options,
-        })
+        Ok(PostgresStore { pool, origin })
     }
 
     /// This process's origin name in the change log.
@@ -123,11 +118,6 @@ impl PostgresStore {
         let mut listener = sqlx::postgres::PgListener::connect_with(&self.pool).await?;
         listener.listen(changes::CHANNEL).await?;
         Ok(listener)
-    }
-
-    /// The options the pool connects with (for tools that need their own connection).
-    pub fn connect_options(&self) -> &PgConnectOptions {
-        &self.options
     }
 
     /// Loads every layer, from one repeatable-read transaction.
