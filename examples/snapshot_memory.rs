@@ -54,9 +54,9 @@ fn mb(bytes: usize) -> f64 {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let db = std::env::args()
-        .nth(1)
-        .ok_or_else(|| anyhow::anyhow!("usage: snapshot_memory <store: .gpkg path or postgres:// URL>"))?;
+    let db = std::env::args().nth(1).ok_or_else(|| {
+        anyhow::anyhow!("usage: snapshot_memory <store: .gpkg path or postgres:// URL>")
+    })?;
     let catalogue = Arc::new(KindCatalogue::bundled());
     let t = Instant::now();
     let store = Store::open(&db).await?;
@@ -96,8 +96,12 @@ async fn main() -> anyhow::Result<()> {
     drop((snapshot, with_circles));
 
     println!("store {db}");
-    println!("buildings {nb}, facilities {nf}, ways {nw}, graph nodes {nodes}, graph edges {edges}");
-    println!("load from the store: {load_s:.2} s; walking graph + snaps: {walk_s:.2} s; whole snapshot build: {build_s:.2} s");
+    println!(
+        "buildings {nb}, facilities {nf}, ways {nw}, graph nodes {nodes}, graph edges {edges}"
+    );
+    println!(
+        "load from the store: {load_s:.2} s; walking graph + snaps: {walk_s:.2} s; whole snapshot build: {build_s:.2} s"
+    );
     println!(
         "building layer (records, footprints, envelope and point R-trees): {:.1} MB, {:.0} bytes per building",
         mb(building_bytes),

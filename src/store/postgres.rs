@@ -7,8 +7,8 @@
 //! `change_log` and sends `NOTIFY gridcircle_changes` ([`changes`]), so that the other
 //! replicas apply the change ([`crate::index::replica`]).
 
-pub(crate) mod changes;
 mod auth;
+pub(crate) mod changes;
 mod circles;
 mod grids;
 mod load;
@@ -85,15 +85,17 @@ impl PostgresStore {
     /// this binary, applies pending migrations (under sqlx's advisory lock, so replicas starting
     /// together migrate once) and re-derives membership if it disagrees with the grids.
     pub async fn open(location: &str) -> Result<Self, StoreError> {
-        let options: PgConnectOptions = location
-            .parse()
-            .map_err(|e| StoreError::Location(format!("{location:?} is not a PostgreSQL URL: {e}")))?;
+        let options: PgConnectOptions = location.parse().map_err(|e| {
+            StoreError::Location(format!("{location:?} is not a PostgreSQL URL: {e}"))
+        })?;
         let pool = PgPoolOptions::new()
             .max_connections(CONNECTIONS)
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(options)
             .await
-            .map_err(|e| StoreError::Location(format!("cannot connect to {}: {e}", redact(location))))?;
+            .map_err(|e| {
+                StoreError::Location(format!("cannot connect to {}: {e}", redact(location)))
+            })?;
         let applied = applied_version(&pool).await?;
         super::check_schema(applied, MIGRATIONS)?;
         migrator().run(&pool).await?;
@@ -166,12 +168,19 @@ impl PostgresStore {
     }
 
     /// Writes an OSM import in one transaction.
-    pub async fn write_osm_import(&self, import: &OsmImport, timezone: Tz) -> Result<(), StoreError> {
+    pub async fn write_osm_import(
+        &self,
+        import: &OsmImport,
+        timezone: Tz,
+    ) -> Result<(), StoreError> {
         write::osm_import(&self.pool, &self.origin, import, timezone).await
     }
 
     /// Sets counted households by OSM reference; returns the rows matched.
-    pub async fn write_household_counts(&self, counts: &[HouseholdCount]) -> Result<usize, StoreError> {
+    pub async fn write_household_counts(
+        &self,
+        counts: &[HouseholdCount],
+    ) -> Result<usize, StoreError> {
         write::household_counts(&self.pool, &self.origin, counts).await
     }
 
@@ -197,9 +206,11 @@ impl PostgresStore {
 
     /// Replaces a grid whatever its stored version; false when no such fid.
     pub async fn replace_grid(&self, grid: &Grid) -> Result<bool, StoreError> {
-        Ok(grids::update_grid(&self.pool, &self.origin, grid, &ChangeBy::system(), None)
-            .await?
-            .is_some())
+        Ok(
+            grids::update_grid(&self.pool, &self.origin, grid, &ChangeBy::system(), None)
+                .await?
+                .is_some(),
+        )
     }
 
     /// Deletes a grid (its buildings fall into no grid); false when no such fid.
@@ -217,12 +228,18 @@ impl PostgresStore {
 
     /// Inserts a street office and returns its fid.
     pub async fn insert_street_office(&self, office: &StreetOffice) -> Result<i64, StoreError> {
-        Ok(self.create_street_office(office, &ChangeBy::system()).await?.id)
+        Ok(self
+            .create_street_office(office, &ChangeBy::system())
+            .await?
+            .id)
     }
 
     /// Inserts a community and returns its fid.
     pub async fn insert_community(&self, community: &Community) -> Result<i64, StoreError> {
-        Ok(self.create_community(community, &ChangeBy::system()).await?.id)
+        Ok(self
+            .create_community(community, &ChangeBy::system())
+            .await?
+            .id)
     }
 
     /// Inserts a grid, records it and computes its buildings' membership.
@@ -231,7 +248,11 @@ impl PostgresStore {
     }
 
     /// Replaces a grid if its stored version is `grid.version - 1`.
-    pub async fn update_grid(&self, grid: &Grid, by: &ChangeBy) -> Result<Option<Committed>, StoreError> {
+    pub async fn update_grid(
+        &self,
+        grid: &Grid,
+        by: &ChangeBy,
+    ) -> Result<Option<Committed>, StoreError> {
         grids::update_grid(&self.pool, &self.origin, grid, by, Some(grid.version - 1)).await
     }
 
@@ -255,7 +276,11 @@ impl PostgresStore {
     }
 
     /// Inserts a street office and records it.
-    pub async fn create_street_office(&self, office: &StreetOffice, by: &ChangeBy) -> Result<Committed, StoreError> {
+    pub async fn create_street_office(
+        &self,
+        office: &StreetOffice,
+        by: &ChangeBy,
+    ) -> Result<Committed, StoreError> {
         grids::create_street_office(&self.pool, &self.origin, office, by).await
     }
 
@@ -269,7 +294,11 @@ impl PostgresStore {
     }
 
     /// Inserts a community and records it.
-    pub async fn create_community(&self, community: &Community, by: &ChangeBy) -> Result<Committed, StoreError> {
+    pub async fn create_community(
+        &self,
+        community: &Community,
+        by: &ChangeBy,
+    ) -> Result<Committed, StoreError> {
         grids::create_community(&self.pool, &self.origin, community, by).await
     }
 
@@ -283,7 +312,11 @@ impl PostgresStore {
     }
 
     /// Every change to one feature's boundary, oldest first.
-    pub async fn boundary_history(&self, layer: BoundaryLayer, feature_id: i64) -> Result<Vec<BoundaryChange>, StoreError> {
+    pub async fn boundary_history(
+        &self,
+        layer: BoundaryLayer,
+        feature_id: i64,
+    ) -> Result<Vec<BoundaryChange>, StoreError> {
         grids::history(&self.pool, layer, feature_id).await
     }
 
@@ -302,7 +335,11 @@ impl PostgresStore {
     }
 
     /// Sets or removes a building's chief; false when no such building.
-    pub async fn set_building_chief(&self, building_id: i64, chief: Option<&Person>) -> Result<bool, StoreError> {
+    pub async fn set_building_chief(
+        &self,
+        building_id: i64,
+        chief: Option<&Person>,
+    ) -> Result<bool, StoreError> {
         grids::set_building_chief(&self.pool, building_id, chief).await
     }
 
@@ -315,7 +352,10 @@ impl PostgresStore {
     }
 
     /// Circle definitions, in stored order.
-    pub async fn load_circles(&self, catalogue: &KindCatalogue) -> Result<Vec<crate::model::CircleDef>, StoreError> {
+    pub async fn load_circles(
+        &self,
+        catalogue: &KindCatalogue,
+    ) -> Result<Vec<crate::model::CircleDef>, StoreError> {
         circles::load_circles(&self.pool, catalogue).await
     }
 
@@ -330,7 +370,11 @@ impl PostgresStore {
     }
 
     /// Replaces the stored circles of `facility_ids`.
-    pub async fn replace_facility_circles(&self, facility_ids: &[i64], circles: &[super::FacilityCircle]) -> Result<(), StoreError> {
+    pub async fn replace_facility_circles(
+        &self,
+        facility_ids: &[i64],
+        circles: &[super::FacilityCircle],
+    ) -> Result<(), StoreError> {
         circles::replace_facility_circles(&self.pool, facility_ids, circles).await
     }
 
@@ -356,7 +400,10 @@ impl PostgresStore {
     }
 
     /// The principal of an unrevoked token.
-    pub async fn principal(&self, hash: &str) -> Result<Option<crate::auth::Principal>, StoreError> {
+    pub async fn principal(
+        &self,
+        hash: &str,
+    ) -> Result<Option<crate::auth::Principal>, StoreError> {
         auth::principal(&self.pool, hash).await
     }
 
@@ -389,18 +436,17 @@ impl PostgresStore {
 
 /// The highest applied migration version (0 on an empty database).
 async fn applied_version(pool: &PgPool) -> Result<i64, StoreError> {
-    let exists: Option<String> =
-        sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations')::text")
-            .fetch_one(pool)
-            .await?;
+    let exists: Option<String> = sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations')::text")
+        .fetch_one(pool)
+        .await?;
     if exists.is_none() {
         return Ok(0);
     }
-    Ok(
-        sqlx::query_scalar("SELECT COALESCE(MAX(version), 0)::bigint FROM _sqlx_migrations WHERE success")
-            .fetch_one(pool)
-            .await?,
+    Ok(sqlx::query_scalar(
+        "SELECT COALESCE(MAX(version), 0)::bigint FROM _sqlx_migrations WHERE success",
     )
+    .fetch_one(pool)
+    .await?)
 }
 
 /// The URL without its password, for messages.
@@ -436,20 +482,32 @@ mod tests {
             .filter(|n| n.ends_with(".sql"))
             .collect();
         files.sort();
-        assert_eq!(files.len(), MIGRATIONS.len(), "register every file of {dir} in MIGRATIONS");
+        assert_eq!(
+            files.len(),
+            MIGRATIONS.len(),
+            "register every file of {dir} in MIGRATIONS"
+        );
         for (file, &(version, description, sql)) in files.iter().zip(MIGRATIONS) {
             assert_eq!(file, &format!("{version:04}_{description}.sql"));
-            assert_eq!(std::fs::read_to_string(format!("{dir}/{file}")).unwrap(), sql);
+            assert_eq!(
+                std::fs::read_to_string(format!("{dir}/{file}")).unwrap(),
+                sql
+            );
         }
     }
 
     #[test]
     fn locations() {
-        assert!(is_postgres_location("postgres://postgres@127.0.0.1:5432/gc"));
+        assert!(is_postgres_location(
+            "postgres://postgres@127.0.0.1:5432/gc"
+        ));
         assert!(is_postgres_location("postgresql://h/db"));
         assert!(!is_postgres_location("gridcircle.gpkg"));
         assert!(!is_postgres_location("sqlite://x.gpkg"));
-        assert_eq!(redact("postgres://u:secret@h:5432/db"), "postgres://u@h:5432/db");
+        assert_eq!(
+            redact("postgres://u:secret@h:5432/db"),
+            "postgres://u@h:5432/db"
+        );
         assert_eq!(redact("postgres://h/db"), "postgres://h/db");
     }
 }

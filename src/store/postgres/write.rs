@@ -243,7 +243,10 @@ async fn delete_gone(
     existing: impl IntoIterator<Item = i64>,
     kept: &HashSet<i64>,
 ) -> Result<(), StoreError> {
-    let mut gone: Vec<i64> = existing.into_iter().filter(|fid| !kept.contains(fid)).collect();
+    let mut gone: Vec<i64> = existing
+        .into_iter()
+        .filter(|fid| !kept.contains(fid))
+        .collect();
     gone.sort_unstable();
     if !gone.is_empty() {
         sqlx::query(sql).bind(&gone).execute(&mut *conn).await?;
@@ -381,5 +384,11 @@ async fn import_ways(conn: &mut PgConnection, ways: &[StreetWay]) -> Result<(), 
         .await?;
         kept.insert(w.id);
     }
-    delete_gone(conn, "DELETE FROM ways WHERE fid = ANY($1)", existing, &kept).await
+    delete_gone(
+        conn,
+        "DELETE FROM ways WHERE fid = ANY($1)",
+        existing,
+        &kept,
+    )
+    .await
 }
