@@ -83,3 +83,54 @@ fn grid_writes_check_if_match_and_move_the_etag() {
     assert_eq!(put(&server, id, &body("又改"), None).0, 200);
     assert_eq!(read(&server, id).1["properties"]["version"], version + 3);
 }
+
+#[test]
+fn facility_writes_check_if_match_against_the_etag() {
+    let (_dir, server) = common::demo();
+    let body = |name: &str| {
+        json!({"type": "Feature", "geometry": {"type": "Point", "coordinates": [118.7790, 32.0420]},
+               "properties": {"kind": "toilet", "name": name, "owner": "某单位", "shared": true}})
+    };
+    let client = reqwest::blocking::Client::new();
+    let send = |method: reqwest::Method, path: &str, b: Option<&Value>, tag: Option<&str>| {
+        let mut r = client
+            .request(method, server.url(path))
+            .bearer_auth(&server.token)
+            .header("content-type", "application/geo+json");
+        if let Some(b) = b {
+            r = r.body(b.to_string());
+        }
+        if let Some(t) = tag {
+            r = r.header("if-match", t);
+        }
+        let r = r.send().unwrap();
+        let etag = r.headers().get("etag").map(|v| v.to_str().unwrap().to_owned());
+        (r.status().as_u16(), etag)
+    };
+    let (status, created) = send(reqwest::Method::POST, "/collections/facilities/items", Some(&body("甲")), None);
+    assert_eq!(status, 201);
+    let created = created.expect("a created facility has an ETag");
+    let all = common::all_features(&server, "/collections/facilities/items?limit=1000");
+    let id = all
+        .iter()
+        .find(|f| f["properties"]["name"] == "甲")
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let path = format!("/collections/facilities/items/{id}");
+    let r = reqwest::blocking::get(server.url(&path)).unwrap();
+    assert_eq!(r.headers()["etag"].to_str().unwrap(), created);
+
+    let (status, changed) = send(reqwest::Method::PUT, &path, Some(&body("乙")), Some(&created));
+    assert_eq!(status, 200);
+    let changed = changed.unwrap();
+    assert_ne!(changed, created, "the ETag follows the content");
+    // The first ETag is stale now: refused, and nothing changes.
+    let before = store_bytes(&server.db);
+    assert_eq!(send(reqwest::Method::PUT, &path, Some(&body("丙")), Some(&created)).0, 412);
+    assert_eq!(send(reqwest::Method::DELETE, &path, None, Some(&created)).0, 412);
+    assert!(store_bytes(&server.db) == before, "a refused write changed the store");
+    assert_eq!(server.get(&path).1["properties"]["name"], "乙");
+    assert_eq!(send(reqwest::Method::DELETE, &path, None, Some(&changed)).0, 204);
+    assert_eq!(server.get(&path).0, 404);
+}

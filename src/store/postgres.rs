@@ -199,6 +199,16 @@ impl PostgresStore {
         write::delete_facility(&self.pool, &self.origin, id).await
     }
 
+    /// Replaces a facility if the stored row is still `expected`.
+    pub async fn replace_facility_if(&self, facility: &Facility, expected: &Facility) -> Result<bool, StoreError> {
+        write::replace_facility_if(&self.pool, &self.origin, facility, expected).await
+    }
+
+    /// Deletes a facility if the stored row is still `expected`.
+    pub async fn delete_facility_if(&self, expected: &Facility) -> Result<bool, StoreError> {
+        write::delete_facility_if(&self.pool, &self.origin, expected).await
+    }
+
     /// Inserts a grid at version 1 and returns its fid.
     pub async fn insert_grid(&self, grid: &Grid) -> Result<i64, StoreError> {
         Ok(self.create_grid(grid, &ChangeBy::system()).await?.id)

@@ -133,6 +133,86 @@ pub(super) async fn replace_facility(
     Ok(true)
 }
 
+async fn facility_exists(conn: &mut PgConnection, id: i64) -> Result<bool, StoreError> {
+    let found: Option<i64> =
+        sqlx::query_scalar("SELECT fid FROM facilities WHERE fid = $1 FOR UPDATE")
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    Ok(found.is_some())
+}
+
+/// Replaces a facility only if its stored row still equals `expected` (a compare-and-swap
+/// inside the write transaction); otherwise `Stale`.
+pub(super) async fn replace_facility_if(
+    pool: &PgPool,
+    origin: &str,
+    facility: &Facility,
+    expected: &Facility,
+) -> Result<bool, StoreError> {
+    let mut tx = begin(pool).await?;
+    if !facility_exists(&mut tx, facility.id).await? {
+        return Ok(false);
+    }
+    let matched = bind_facility(
+        bind_facility(
+            sqlx::query(
+                "UPDATE facilities SET geom = ST_GeomFromWKB($1, 4326), osm = $2, kind = $3, name = $4, \
+                 owner = $5, audience = $6, opening_hours = $7, capacity = $8, free = $9, shared = $10, demo = $11 \
+                 WHERE fid = $12 AND ST_X(geom) = ST_X(ST_GeomFromWKB($13)) AND ST_Y(geom) = ST_Y(ST_GeomFromWKB($13)) \
+                 AND osm IS NOT DISTINCT FROM $14 AND kind = $15 AND name IS NOT DISTINCT FROM $16 \
+                 AND owner IS NOT DISTINCT FROM $17 AND audience = $18 AND opening_hours IS NOT DISTINCT FROM $19 \
+                 AND capacity IS NOT DISTINCT FROM $20 AND free IS NOT DISTINCT FROM $21 AND shared = $22 AND demo = $23",
+            ),
+            facility,
+        )
+        .bind(facility.id),
+        expected,
+    )
+    .execute(&mut *tx)
+    .await
+    .map_err(|e| facility_conflict(e, facility))?
+    .rows_affected();
+    if matched == 0 {
+        return Err(StoreError::Stale(format!("facility {}", facility.id)));
+    }
+    changes::log(&mut tx, origin, &["facilities"]).await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// Deletes a facility only if its stored row still equals `expected`; otherwise `Stale`.
+pub(super) async fn delete_facility_if(
+    pool: &PgPool,
+    origin: &str,
+    expected: &Facility,
+) -> Result<bool, StoreError> {
+    let mut tx = begin(pool).await?;
+    if !facility_exists(&mut tx, expected.id).await? {
+        return Ok(false);
+    }
+    let matched = bind_facility(
+        sqlx::query(
+            "DELETE FROM facilities WHERE ST_X(geom) = ST_X(ST_GeomFromWKB($1)) AND ST_Y(geom) = ST_Y(ST_GeomFromWKB($1)) \
+             AND osm IS NOT DISTINCT FROM $2 AND kind = $3 AND name IS NOT DISTINCT FROM $4 \
+             AND owner IS NOT DISTINCT FROM $5 AND audience = $6 AND opening_hours IS NOT DISTINCT FROM $7 \
+             AND capacity IS NOT DISTINCT FROM $8 AND free IS NOT DISTINCT FROM $9 AND shared = $10 AND demo = $11 \
+             AND fid = $12",
+        ),
+        expected,
+    )
+    .bind(expected.id)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if matched == 0 {
+        return Err(StoreError::Stale(format!("facility {}", expected.id)));
+    }
+    changes::log(&mut tx, origin, &["facilities"]).await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
 pub(super) async fn delete_facility(
     pool: &PgPool,
     origin: &str,
