@@ -295,17 +295,41 @@ fn replicas_follow_each_other_and_refuse_conflicting_writes() {
     assert_eq!(grid_name(&a, g), winner);
     // The same for a facility: both replicas change it from the same state (same ETag); the
     // store's compare-and-swap lets one through and refuses the other.
-    let (status, _, made) = call(&a, "POST", "/collections/facilities/items", Some(&toilet("争用厕所", 118.7792)), None);
+    let (status, _, made) = call(
+        &a,
+        "POST",
+        "/collections/facilities/items",
+        Some(&toilet("争用厕所", 118.7792)),
+        None,
+    );
     assert_eq!(status, 201, "{made}");
     let fid = made["id"].as_i64().unwrap();
     let fpath = format!("/collections/facilities/items/{fid}");
-    until(Duration::from_secs(1), "the facility reaches B", || b.get(&fpath).0 == 200);
+    until(Duration::from_secs(1), "the facility reaches B", || {
+        b.get(&fpath).0 == 200
+    });
     let tag_a = call(&a, "GET", &fpath, None, None).1.unwrap();
     let tag_b = call(&b, "GET", &fpath, None, None).1.unwrap();
     assert_eq!(tag_a, tag_b, "facility ETags agree across replicas");
     let (fa, fb) = std::thread::scope(|s| {
-        let ta = s.spawn(|| call(&a, "PUT", &fpath, Some(&toilet("争用（A）", 118.7792)), Some(&tag_a)));
-        let tb = s.spawn(|| call(&b, "PUT", &fpath, Some(&toilet("争用（B）", 118.7792)), Some(&tag_b)));
+        let ta = s.spawn(|| {
+            call(
+                &a,
+                "PUT",
+                &fpath,
+                Some(&toilet("争用（A）", 118.7792)),
+                Some(&tag_a),
+            )
+        });
+        let tb = s.spawn(|| {
+            call(
+                &b,
+                "PUT",
+                &fpath,
+                Some(&toilet("争用（B）", 118.7792)),
+                Some(&tag_b),
+            )
+        });
         (ta.join().unwrap(), tb.join().unwrap())
     });
     let mut statuses = [fa.0, fb.0];

@@ -104,10 +104,18 @@ fn facility_writes_check_if_match_against_the_etag() {
             r = r.header("if-match", t);
         }
         let r = r.send().unwrap();
-        let etag = r.headers().get("etag").map(|v| v.to_str().unwrap().to_owned());
+        let etag = r
+            .headers()
+            .get("etag")
+            .map(|v| v.to_str().unwrap().to_owned());
         (r.status().as_u16(), etag)
     };
-    let (status, created) = send(reqwest::Method::POST, "/collections/facilities/items", Some(&body("甲")), None);
+    let (status, created) = send(
+        reqwest::Method::POST,
+        "/collections/facilities/items",
+        Some(&body("甲")),
+        None,
+    );
     assert_eq!(status, 201);
     let created = created.expect("a created facility has an ETag");
     let all = common::all_features(&server, "/collections/facilities/items?limit=1000");
@@ -121,16 +129,39 @@ fn facility_writes_check_if_match_against_the_etag() {
     let r = reqwest::blocking::get(server.url(&path)).unwrap();
     assert_eq!(r.headers()["etag"].to_str().unwrap(), created);
 
-    let (status, changed) = send(reqwest::Method::PUT, &path, Some(&body("乙")), Some(&created));
+    let (status, changed) = send(
+        reqwest::Method::PUT,
+        &path,
+        Some(&body("乙")),
+        Some(&created),
+    );
     assert_eq!(status, 200);
     let changed = changed.unwrap();
     assert_ne!(changed, created, "the ETag follows the content");
     // The first ETag is stale now: refused, and nothing changes.
     let before = store_bytes(&server.db);
-    assert_eq!(send(reqwest::Method::PUT, &path, Some(&body("丙")), Some(&created)).0, 412);
-    assert_eq!(send(reqwest::Method::DELETE, &path, None, Some(&created)).0, 412);
-    assert!(store_bytes(&server.db) == before, "a refused write changed the store");
+    assert_eq!(
+        send(
+            reqwest::Method::PUT,
+            &path,
+            Some(&body("丙")),
+            Some(&created)
+        )
+        .0,
+        412
+    );
+    assert_eq!(
+        send(reqwest::Method::DELETE, &path, None, Some(&created)).0,
+        412
+    );
+    assert!(
+        store_bytes(&server.db) == before,
+        "a refused write changed the store"
+    );
     assert_eq!(server.get(&path).1["properties"]["name"], "乙");
-    assert_eq!(send(reqwest::Method::DELETE, &path, None, Some(&changed)).0, 204);
+    assert_eq!(
+        send(reqwest::Method::DELETE, &path, None, Some(&changed)).0,
+        204
+    );
     assert_eq!(server.get(&path).0, 404);
 }
