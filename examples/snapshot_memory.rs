@@ -54,12 +54,13 @@ fn mb(bytes: usize) -> f64 {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let db = std::env::args()
-        .nth(1)
-        .ok_or_else(|| anyhow::anyhow!("usage: snapshot_memory <store: .gpkg path or postgres:// URL>"))?;
+    let db = std::env::args().nth(1).ok_or_else(|| {
+        anyhow::anyhow!("usage: snapshot_memory <store: .gpkg path or postgres:// URL>")
+    })?;
     let catalogue = Arc::new(KindCatalogue::bundled());
     let t = Instant::now();
     let store = Store::open(&db).await?;
+    let base = live();
     let data = store.load(&catalogue).await?;
     let load_s = t.elapsed().as_secs_f64();
     let (nb, nf, nw) = (data.buildings.len(), data.facilities.len(), data.ways.len());
@@ -81,16 +82,26 @@ async fn main() -> anyhow::Result<()> {
     let nodes = walk.network.graph().node_count();
     drop((buildings, facilities, walk));
 
-    let before = live();
     let t = Instant::now();
     let snapshot = Snapshot::build(data, catalogue.clone());
     let build_s = t.elapsed().as_secs_f64();
-    let snapshot_bytes = live() - before;
-    drop(snapshot);
+    // Everything the snapshot holds, its records included (the load's own buffers are gone).
+    let snapshot_bytes = live() - base;
+
+    let before = live();
+    let stored = store.load_facility_circles().await?;
+    let n_circles = stored.len();
+    let with_circles = snapshot.with_facility_circles(stored);
+    let circle_bytes = live() - before;
+    drop((snapshot, with_circles));
 
     println!("store {db}");
-    println!("buildings {nb}, facilities {nf}, ways {nw}, graph nodes {nodes}, graph edges {edges}");
-    println!("load from the store: {load_s:.2} s; walking graph + snaps: {walk_s:.2} s; whole snapshot build: {build_s:.2} s");
+    println!(
+        "buildings {nb}, facilities {nf}, ways {nw}, graph nodes {nodes}, graph edges {edges}"
+    );
+    println!(
+        "load from the store: {load_s:.2} s; walking graph + snaps: {walk_s:.2} s; whole snapshot build: {build_s:.2} s"
+    );
     println!(
         "building layer (records, footprints, envelope and point R-trees): {:.1} MB, {:.0} bytes per building",
         mb(building_bytes),
@@ -107,9 +118,14 @@ async fn main() -> anyhow::Result<()> {
         walk_bytes as f64 / edges.max(1) as f64
     );
     println!(
-        "whole snapshot (all layers, ways, grids, circles; stored facility circles not loaded): {:.1} MB, {:.0} bytes per building",
+        "whole snapshot without facility circles (all layers and records, ways, graph, grids): {:.1} MB, {:.0} bytes per building",
         mb(snapshot_bytes),
         snapshot_bytes as f64 / nb.max(1) as f64
+    );
+    println!(
+        "stored facility circles ({n_circles} polygons with their R-tree): {:.1} MB, {:.0} bytes per facility",
+        mb(circle_bytes),
+        circle_bytes as f64 / nf.max(1) as f64
     );
     store.close().await;
     Ok(())

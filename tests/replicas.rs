@@ -115,7 +115,10 @@ fn grid_name(server: &Server, id: i64) -> String {
         None,
         None,
     );
-    f["properties"]["name"].as_str().unwrap_or_default().to_owned()
+    f["properties"]["name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
 }
 
 #[test]
@@ -127,7 +130,13 @@ fn replicas_follow_each_other_and_refuse_conflicting_writes() {
     let start = converge(&a, &b, Duration::from_secs(30));
 
     // A write on A is visible on B within a second.
-    let (status, _, created) = call(&a, "POST", "/collections/facilities/items", Some(&toilet("复制测试厕所", 118.7790)), None);
+    let (status, _, created) = call(
+        &a,
+        "POST",
+        "/collections/facilities/items",
+        Some(&toilet("复制测试厕所", 118.7790)),
+        None,
+    );
     assert_eq!(status, 201, "{created}");
     let id = created["id"].as_i64().unwrap();
     let took = until(Duration::from_secs(1), "a write on A visible on B", || {
@@ -141,8 +150,7 @@ fn replicas_follow_each_other_and_refuse_conflicting_writes() {
     let health = b.get("/health").1;
     assert_eq!(health["replication"]["lag"], 0, "{health}");
     assert_eq!(
-        health["replication"]["applied_seq"],
-        health["replication"]["latest_seq"],
+        health["replication"]["applied_seq"], health["replication"]["latest_seq"],
         "{health}"
     );
 
@@ -150,10 +158,22 @@ fn replicas_follow_each_other_and_refuse_conflicting_writes() {
     b.kill();
     for i in 0..100 {
         let body = toilet(&format!("复制测试厕所{i}"), 118.7790);
-        let (status, _, f) = call(&a, "PUT", &format!("/collections/facilities/items/{id}"), Some(&body), None);
+        let (status, _, f) = call(
+            &a,
+            "PUT",
+            &format!("/collections/facilities/items/{id}"),
+            Some(&body),
+            None,
+        );
         assert_eq!(status, 200, "{f}");
     }
-    let (status, _, second) = call(&a, "POST", "/collections/facilities/items", Some(&toilet("第二个", 118.7795)), None);
+    let (status, _, second) = call(
+        &a,
+        "POST",
+        "/collections/facilities/items",
+        Some(&toilet("第二个", 118.7795)),
+        None,
+    );
     assert_eq!(status, 201, "{second}");
     let b = Server::serve(Path::new(&url), &[]);
     let after_restart = converge(&a, &b, Duration::from_secs(30));
@@ -170,12 +190,23 @@ fn replicas_follow_each_other_and_refuse_conflicting_writes() {
             "SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = '{name}' AND query ILIKE 'LISTEN%'"
         ),
     );
-    assert!(killed.trim().parse::<i64>().unwrap() >= 2, "both replicas listen: {killed}");
-    let (status, _, _) = call(&a, "DELETE", &format!("/collections/facilities/items/{id}"), None, None);
+    assert!(
+        killed.trim().parse::<i64>().unwrap() >= 2,
+        "both replicas listen: {killed}"
+    );
+    let (status, _, _) = call(
+        &a,
+        "DELETE",
+        &format!("/collections/facilities/items/{id}"),
+        None,
+        None,
+    );
     assert_eq!(status, 204);
-    until(Duration::from_secs(10), "B catches up after a lost LISTEN", || {
-        b.get(&format!("/collections/facilities/items/{id}")).0 == 404
-    });
+    until(
+        Duration::from_secs(10),
+        "B catches up after a lost LISTEN",
+        || b.get(&format!("/collections/facilities/items/{id}")).0 == 404,
+    );
     converge(&a, &b, Duration::from_secs(10));
 
     // Concurrent writes on A and B to different grids both survive.
@@ -183,8 +214,24 @@ fn replicas_follow_each_other_and_refuse_conflicting_writes() {
     let (body1, tag1) = renamed(&a, g1, "网格甲（A 改）");
     let (body2, tag2) = renamed(&b, g2, "网格乙（B 改）");
     let (r1, r2) = std::thread::scope(|s| {
-        let t1 = s.spawn(|| call(&a, "PUT", &format!("/collections/grids/items/{g1}"), Some(&body1), Some(&tag1)));
-        let t2 = s.spawn(|| call(&b, "PUT", &format!("/collections/grids/items/{g2}"), Some(&body2), Some(&tag2)));
+        let t1 = s.spawn(|| {
+            call(
+                &a,
+                "PUT",
+                &format!("/collections/grids/items/{g1}"),
+                Some(&body1),
+                Some(&tag1),
+            )
+        });
+        let t2 = s.spawn(|| {
+            call(
+                &b,
+                "PUT",
+                &format!("/collections/grids/items/{g2}"),
+                Some(&body2),
+                Some(&tag2),
+            )
+        });
         (t1.join().unwrap(), t2.join().unwrap())
     });
     assert_eq!(r1.0, 200, "{}", r1.2);
@@ -203,8 +250,24 @@ fn replicas_follow_each_other_and_refuse_conflicting_writes() {
     let (body_b, tag_b) = renamed(&b, g, "网格丙（B 改）");
     assert_eq!(tag, tag_b, "both replicas serve the same version");
     let (ra, rb) = std::thread::scope(|s| {
-        let ta = s.spawn(|| call(&a, "PUT", &format!("/collections/grids/items/{g}"), Some(&body_a), Some(&tag)));
-        let tb = s.spawn(|| call(&b, "PUT", &format!("/collections/grids/items/{g}"), Some(&body_b), Some(&tag)));
+        let ta = s.spawn(|| {
+            call(
+                &a,
+                "PUT",
+                &format!("/collections/grids/items/{g}"),
+                Some(&body_a),
+                Some(&tag),
+            )
+        });
+        let tb = s.spawn(|| {
+            call(
+                &b,
+                "PUT",
+                &format!("/collections/grids/items/{g}"),
+                Some(&body_b),
+                Some(&tag),
+            )
+        });
         (ta.join().unwrap(), tb.join().unwrap())
     });
     let mut statuses = [ra.0, rb.0];
@@ -212,14 +275,68 @@ fn replicas_follow_each_other_and_refuse_conflicting_writes() {
     assert_eq!(statuses, [200, 412], "A: {} B: {}", ra.2, rb.2);
     let loser = if ra.0 == 412 { &ra.2 } else { &rb.2 };
     assert_eq!(loser["error"], "version_mismatch", "{loser}");
-    let winner = if ra.0 == 200 { "网格丙（A 改）" } else { "网格丙（B 改）" };
+    let winner = if ra.0 == 200 {
+        "网格丙（A 改）"
+    } else {
+        "网格丙（B 改）"
+    };
     converge(&a, &b, Duration::from_secs(10));
     assert_eq!(grid_name(&a, g), winner);
     assert_eq!(grid_name(&b, g), winner);
     // A stale If-Match is refused too, and nothing changes.
-    let (status, _, refused) = call(&b, "PUT", &format!("/collections/grids/items/{g}"), Some(&body_b), Some(&tag));
+    let (status, _, refused) = call(
+        &b,
+        "PUT",
+        &format!("/collections/grids/items/{g}"),
+        Some(&body_b),
+        Some(&tag),
+    );
     assert_eq!(status, 412, "{refused}");
     assert_eq!(grid_name(&a, g), winner);
+    // The same for a facility: both replicas change it from the same state (same ETag); the
+    // store's compare-and-swap lets one through and refuses the other.
+    let (status, _, made) = call(
+        &a,
+        "POST",
+        "/collections/facilities/items",
+        Some(&toilet("争用厕所", 118.7792)),
+        None,
+    );
+    assert_eq!(status, 201, "{made}");
+    let fid = made["id"].as_i64().unwrap();
+    let fpath = format!("/collections/facilities/items/{fid}");
+    until(Duration::from_secs(1), "the facility reaches B", || {
+        b.get(&fpath).0 == 200
+    });
+    let tag_a = call(&a, "GET", &fpath, None, None).1.unwrap();
+    let tag_b = call(&b, "GET", &fpath, None, None).1.unwrap();
+    assert_eq!(tag_a, tag_b, "facility ETags agree across replicas");
+    let (fa, fb) = std::thread::scope(|s| {
+        let ta = s.spawn(|| {
+            call(
+                &a,
+                "PUT",
+                &fpath,
+                Some(&toilet("争用（A）", 118.7792)),
+                Some(&tag_a),
+            )
+        });
+        let tb = s.spawn(|| {
+            call(
+                &b,
+                "PUT",
+                &fpath,
+                Some(&toilet("争用（B）", 118.7792)),
+                Some(&tag_b),
+            )
+        });
+        (ta.join().unwrap(), tb.join().unwrap())
+    });
+    let mut statuses = [fa.0, fb.0];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [200, 412], "A: {} B: {}", fa.2, fb.2);
+    converge(&a, &b, Duration::from_secs(10));
+
     // The history holds exactly one rename of grid 3.
     let renames = psql(
         &name,
@@ -242,7 +359,10 @@ fn start_up_refuses_a_schema_newer_than_the_binary_and_migrate_applies_pending()
     assert!(columns.contains("grids\tMULTIPOLYGON\t4326"), "{columns}");
     assert!(columns.contains("facilities\tPOINT\t4326"), "{columns}");
     assert!(columns.contains("ways\tLINESTRING\t4326"), "{columns}");
-    let gist = psql(&name, "SELECT COUNT(*) FROM pg_indexes WHERE indexdef ILIKE '%USING gist%'");
+    let gist = psql(
+        &name,
+        "SELECT COUNT(*) FROM pg_indexes WHERE indexdef ILIKE '%USING gist%'",
+    );
     assert!(gist.trim().parse::<i64>().unwrap() >= 8, "{gist}");
     // A newer binary migrated this database: start-up is refused with a clear message.
     psql(
@@ -255,5 +375,8 @@ fn start_up_refuses_a_schema_newer_than_the_binary_and_migrate_applies_pending()
         .unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("schema is at version 99, newer than this binary knows (up to 2)"), "{err}");
+    assert!(
+        err.contains("schema is at version 99, newer than this binary knows (up to 2)"),
+        "{err}"
+    );
 }

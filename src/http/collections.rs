@@ -240,12 +240,17 @@ pub async fn item(
         Json(feature_of(&s, &name, index, Utc::now())),
     )
         .into_response();
-    if name == "grids" {
-        let version = s.grids.layer.items()[index].version;
-        response.headers_mut().insert(
-            header::ETAG,
-            super::grids::etag(version).parse().expect("ascii etag"),
-        );
+    let etag = match name.as_str() {
+        "grids" => Some(super::grids::etag(s.grids.layer.items()[index].version)),
+        "facilities" => Some(super::facilities::facility_etag(
+            &s.facilities.layer.items()[index],
+        )),
+        _ => None,
+    };
+    if let Some(etag) = etag {
+        response
+            .headers_mut()
+            .insert(header::ETAG, etag.parse().expect("ascii etag"));
     }
     Ok(response)
 }

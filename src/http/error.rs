@@ -91,6 +91,13 @@ impl From<StoreError> for ApiError {
             StoreError::Conflict(message) => {
                 ApiError::new(StatusCode::CONFLICT, "conflict", message)
             }
+            StoreError::Stale(what) => ApiError::new(
+                StatusCode::PRECONDITION_FAILED,
+                "version_mismatch",
+                format!(
+                    "{what} changed meanwhile (maybe on another replica): read it again, and resend with If-Match"
+                ),
+            ),
             StoreError::VersionMismatch { id, expected, found } => ApiError::new(
                 StatusCode::PRECONDITION_FAILED,
                 "version_mismatch",

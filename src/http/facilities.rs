@@ -14,6 +14,58 @@ use crate::auth::Target;
 use crate::index::{Snapshot, refresh_facility_circles};
 use crate::model::Facility;
 
+/// A facility's ETag: a hash of every stored attribute and its position, so it is the same on
+/// every replica holding the same record and changes with any write (facilities have no
+/// version column; the store's compare-and-swap checks the same attributes).
+pub fn facility_etag(f: &Facility) -> String {
+    use sha2::{Digest, Sha256};
+    let text = format!(
+        "{} {:?} {} {:?} {:?} {} {:?} {:?} {:?} {} {} {:x} {:x}",
+        f.id,
+        f.osm.map(|o| o.to_string()),
+        f.kind.as_str(),
+        f.name,
+        f.owner,
+        f.audience.as_str(),
+        f.hours.as_ref().map(|h| h.raw()),
+        f.capacity,
+        f.free,
+        f.shared,
+        f.demo,
+        f.point.lon().to_bits(),
+        f.point.lat().to_bits()
+    );
+    format!("\"f{}\"", &hex::encode(Sha256::digest(text.as_bytes()))[..16])
+}
+
+/// 412 unless the caller's If-Match (if any) names `old`'s ETag (or `*`).
+fn check_if_match(caller: &Caller, old: &Facility) -> ApiResult<()> {
+    let Some(list) = &caller.if_match else {
+        return Ok(());
+    };
+    let want = facility_etag(old);
+    if list
+        .split(',')
+        .map(str::trim)
+        .any(|t| t == "*" || t.trim_start_matches("W/") == want)
+    {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        StatusCode::PRECONDITION_FAILED,
+        "version_mismatch",
+        format!("facility {} has ETag {want}, not If-Match {list}: read it again", old.id),
+    ))
+}
+
+fn with_etag(mut response: Response, f: &Facility) -> Response {
+    response.headers_mut().insert(
+        axum::http::header::ETAG,
+        facility_etag(f).parse().expect("ascii etag"),
+    );
+    response
+}
+
 fn in_service_area(state: &AppState, f: &Facility) -> ApiResult<()> {
     if state
         .snapshot
@@ -65,11 +117,9 @@ pub async fn create(state: &AppState, body: &[u8], caller: &Caller) -> ApiResult
     let body = feature::facility(&facility, &next, Utc::now());
     state.snapshot.publish(next);
     audit(state, caller, "create", "facilities", facility.id, None, record(&body)).await;
-    Ok(written(
-        StatusCode::CREATED,
-        "facilities",
-        facility.id,
-        body,
+    Ok(with_etag(
+        written(StatusCode::CREATED, "facilities", facility.id, body),
+        &facility,
     ))
 }
 
@@ -101,8 +151,10 @@ pub async fn replace(
             after: Some(facility.owner.as_deref()),
         },
     )?;
+    check_if_match(caller, old)?;
     let before = record(&feature::facility(old, &snapshot, Utc::now()));
-    if !state.store.replace_facility(&facility).await? {
+    // Compare-and-swap: refused (412) if the stored row is no longer `old` (another replica).
+    if !state.store.replace_facility_if(&facility, old).await? {
         return Err(ApiError::not_found(format!(
             "no facilities feature with id {id}"
         )));
@@ -113,7 +165,10 @@ pub async fn replace(
     let body = feature::facility(&facility, &next, Utc::now());
     state.snapshot.publish(next);
     audit(state, caller, "replace", "facilities", id, before, record(&body)).await;
-    Ok(written(StatusCode::OK, "facilities", id, body))
+    Ok(with_etag(
+        written(StatusCode::OK, "facilities", id, body),
+        &facility,
+    ))
 }
 
 /// Deletes facility `id`.
@@ -135,8 +190,9 @@ pub async fn delete(state: &AppState, id: i64, caller: &Caller) -> ApiResult<Sta
             after: None,
         },
     )?;
+    check_if_match(caller, old)?;
     let before = record(&feature::facility(old, &snapshot, Utc::now()));
-    if !state.store.delete_facility(id).await? {
+    if !state.store.delete_facility_if(old).await? {
         return Err(ApiError::not_found(format!(
             "no facilities feature with id {id}"
         )));

@@ -36,7 +36,13 @@ pub async fn snapshot(State(state): State<AppState>, caller: Caller) -> ApiResul
     let applied = state.snapshot.applied_seq();
     let hash = tokio::task::spawn_blocking(move || content_hash(&s))
         .await
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "hash_failed", e.to_string()))?;
+        .map_err(|e| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "hash_failed",
+                e.to_string(),
+            )
+        })?;
     Ok(Json(json!({
         "hash": hash,
         "snapshot": state.snapshot.current().version,
@@ -62,7 +68,11 @@ pub async fn health_member(state: &AppState) -> Value {
         0
     } else {
         let since = state.snapshot.applied_at_ms();
-        if since == 0 { -1 } else { (chrono::Utc::now().timestamp_millis() - since).max(0) }
+        if since == 0 {
+            -1
+        } else {
+            (chrono::Utc::now().timestamp_millis() - since).max(0)
+        }
     };
     json!({
         "backend": state.store.backend(),

@@ -189,12 +189,30 @@ pub fn content_hash(s: &Snapshot) -> String {
         out
     };
     for o in s.street_offices.items() {
-        put("so", format!("{} {} {} {} {}", o.id, o.code, o.name, o.demo, coords(o.boundary.shape())));
+        put(
+            "so",
+            format!(
+                "{} {} {} {} {}",
+                o.id,
+                o.code,
+                o.name,
+                o.demo,
+                coords(o.boundary.shape())
+            ),
+        );
     }
     for c in s.communities.items() {
         put(
             "co",
-            format!("{} {} {} {} {} {}", c.id, c.code, c.name, c.street_office_id, c.demo, coords(c.boundary.shape())),
+            format!(
+                "{} {} {} {} {} {}",
+                c.id,
+                c.code,
+                c.name,
+                c.street_office_id,
+                c.demo,
+                coords(c.boundary.shape())
+            ),
         );
     }
     for g in s.grids.layer.items() {
@@ -261,7 +279,12 @@ pub fn content_hash(s: &Snapshot) -> String {
     let mut circles: Vec<String> = s
         .circles
         .iter()
-        .map(|c| format!("{} {} {:?} {} {} {:?}", c.id, c.name, c.kinds, c.minutes, c.speed_kmh, c.mode))
+        .map(|c| {
+            format!(
+                "{} {} {:?} {} {} {:?}",
+                c.id, c.name, c.kinds, c.minutes, c.speed_kmh, c.mode
+            )
+        })
         .collect();
     circles.sort();
     for c in circles {

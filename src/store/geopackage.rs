@@ -250,6 +250,16 @@ impl GeoPackageStore {
         write::delete_facility(&self.writer, id).await
     }
 
+    /// Replaces a facility if the stored row is still `expected`.
+    pub async fn replace_facility_if(&self, facility: &Facility, expected: &Facility) -> Result<bool, StoreError> {
+        write::replace_facility_if(&self.writer, facility, expected).await
+    }
+
+    /// Deletes a facility if the stored row is still `expected`.
+    pub async fn delete_facility_if(&self, expected: &Facility) -> Result<bool, StoreError> {
+        write::delete_facility_if(&self.writer, expected).await
+    }
+
     /// Inserts a grid at version 1 and returns its fid; a duplicate code is a `Conflict`.
     pub async fn insert_grid(&self, grid: &Grid) -> Result<i64, StoreError> {
         Ok(grids::create_grid(&self.writer, grid, &ChangeBy::system())

@@ -111,6 +111,10 @@ pub enum StoreError {
         /// The version stored now (0: the feature is gone).
         found: i64,
     },
+    /// A write was based on a record that is no longer stored as it was (another write, maybe
+    /// on another replica, changed it first): nothing was written.
+    #[error("{0} changed meanwhile")]
+    Stale(String),
     /// The database was migrated by a newer gridcircle than this binary.
     #[error("the database schema is at version {applied}, newer than this binary knows (up to {known}): run a gridcircle at least as new as the one that migrated it")]
     SchemaTooNew {
@@ -304,6 +308,19 @@ impl Store {
     /// Deletes a facility; false when no such id.
     pub async fn delete_facility(&self, id: i64) -> Result<bool, StoreError> {
         dispatch!(self, s => s.delete_facility(id).await)
+    }
+
+    /// Replaces facility `facility.id` only if the stored row is still `expected` (compared
+    /// column by column inside the write transaction: a compare-and-swap); a different row is
+    /// [`StoreError::Stale`] and nothing is written. False when no such id.
+    pub async fn replace_facility_if(&self, facility: &Facility, expected: &Facility) -> Result<bool, StoreError> {
+        dispatch!(self, s => s.replace_facility_if(facility, expected).await)
+    }
+
+    /// Deletes facility `expected.id` only if the stored row is still `expected` (else
+    /// [`StoreError::Stale`]); false when no such id.
+    pub async fn delete_facility_if(&self, expected: &Facility) -> Result<bool, StoreError> {
+        dispatch!(self, s => s.delete_facility_if(expected).await)
     }
 
     /// Inserts a grid (its `id` is ignored) and returns the new id. A duplicate code is a

@@ -7,8 +7,8 @@
 //! `change_log` and sends `NOTIFY gridcircle_changes` ([`changes`]), so that the other
 //! replicas apply the change ([`crate::index::replica`]).
 
-pub(crate) mod changes;
 mod auth;
+pub(crate) mod changes;
 mod circles;
 mod grids;
 mod load;
@@ -83,7 +83,6 @@ pub struct PostgresStore {
     pool: PgPool,
     /// This process's name in the change log, so a replica skips its own changes.
     origin: Arc<str>,
-    options: PgConnectOptions,
 }
 
 impl PostgresStore {
@@ -91,15 +90,17 @@ impl PostgresStore {
     /// this binary, applies pending migrations (under sqlx's advisory lock, so replicas starting
     /// together migrate once) and re-derives membership if it disagrees with the grids.
     pub async fn open(location: &str) -> Result<Self, StoreError> {
-        let options: PgConnectOptions = location
-            .parse()
-            .map_err(|e| StoreError::Location(format!("{location:?} is not a PostgreSQL URL: {e}")))?;
+        let options: PgConnectOptions = location.parse().map_err(|e| {
+            StoreError::Location(format!("{location:?} is not a PostgreSQL URL: {e}"))
+        })?;
         let pool = PgPoolOptions::new()
             .max_connections(CONNECTIONS)
             .acquire_timeout(Duration::from_secs(30))
-            .connect_with(options.clone())
+            .connect_with(options)
             .await
-            .map_err(|e| StoreError::Location(format!("cannot connect to {}: {e}", redact(location))))?;
+            .map_err(|e| {
+                StoreError::Location(format!("cannot connect to {}: {e}", redact(location)))
+            })?;
         let applied = applied_version(&pool).await?;
         super::check_schema(applied, MIGRATIONS)?;
         migrator().run(&pool).await?;
@@ -111,11 +112,7 @@ impl PostgresStore {
             rand::random::<u32>()
         )
         .into();
-        Ok(PostgresStore {
-            pool,
-            origin,
-            options,
-        })
+        Ok(PostgresStore { pool, origin })
     }
 
     /// This process's origin name in the change log.
@@ -128,11 +125,6 @@ impl PostgresStore {
         let mut listener = sqlx::postgres::PgListener::connect_with(&self.pool).await?;
         listener.listen(changes::CHANNEL).await?;
         Ok(listener)
-    }
-
-    /// The options the pool connects with (for tools that need their own connection).
-    pub fn connect_options(&self) -> &PgConnectOptions {
-        &self.options
     }
 
     /// Loads every layer, from one repeatable-read transaction.
@@ -181,12 +173,19 @@ impl PostgresStore {
     }
 
     /// Writes an OSM import in one transaction.
-    pub async fn write_osm_import(&self, import: &OsmImport, timezone: Tz) -> Result<(), StoreError> {
+    pub async fn write_osm_import(
+        &self,
+        import: &OsmImport,
+        timezone: Tz,
+    ) -> Result<(), StoreError> {
         write::osm_import(&self.pool, &self.origin, import, timezone).await
     }
 
     /// Sets counted households by OSM reference; returns the rows matched.
-    pub async fn write_household_counts(&self, counts: &[HouseholdCount]) -> Result<usize, StoreError> {
+    pub async fn write_household_counts(
+        &self,
+        counts: &[HouseholdCount],
+    ) -> Result<usize, StoreError> {
         write::household_counts(&self.pool, &self.origin, counts).await
     }
 
@@ -205,6 +204,16 @@ impl PostgresStore {
         write::delete_facility(&self.pool, &self.origin, id).await
     }
 
+    /// Replaces a facility if the stored row is still `expected`.
+    pub async fn replace_facility_if(&self, facility: &Facility, expected: &Facility) -> Result<bool, StoreError> {
+        write::replace_facility_if(&self.pool, &self.origin, facility, expected).await
+    }
+
+    /// Deletes a facility if the stored row is still `expected`.
+    pub async fn delete_facility_if(&self, expected: &Facility) -> Result<bool, StoreError> {
+        write::delete_facility_if(&self.pool, &self.origin, expected).await
+    }
+
     /// Inserts a grid at version 1 and returns its fid.
     pub async fn insert_grid(&self, grid: &Grid) -> Result<i64, StoreError> {
         Ok(self.create_grid(grid, &ChangeBy::system()).await?.id)
@@ -212,9 +221,11 @@ impl PostgresStore {
 
     /// Replaces a grid whatever its stored version; false when no such fid.
     pub async fn replace_grid(&self, grid: &Grid) -> Result<bool, StoreError> {
-        Ok(grids::update_grid(&self.pool, &self.origin, grid, &ChangeBy::system(), None)
-            .await?
-            .is_some())
+        Ok(
+            grids::update_grid(&self.pool, &self.origin, grid, &ChangeBy::system(), None)
+                .await?
+                .is_some(),
+        )
     }
 
     /// Deletes a grid (its buildings fall into no grid); false when no such fid.
@@ -232,12 +243,18 @@ impl PostgresStore {
 
     /// Inserts a street office and returns its fid.
     pub async fn insert_street_office(&self, office: &StreetOffice) -> Result<i64, StoreError> {
-        Ok(self.create_street_office(office, &ChangeBy::system()).await?.id)
+        Ok(self
+            .create_street_office(office, &ChangeBy::system())
+            .await?
+            .id)
     }
 
     /// Inserts a community and returns its fid.
     pub async fn insert_community(&self, community: &Community) -> Result<i64, StoreError> {
-        Ok(self.create_community(community, &ChangeBy::system()).await?.id)
+        Ok(self
+            .create_community(community, &ChangeBy::system())
+            .await?
+            .id)
     }
 
     /// Inserts a grid, records it and computes its buildings' membership.
@@ -246,7 +263,11 @@ impl PostgresStore {
     }
 
     /// Replaces a grid if its stored version is `grid.version - 1`.
-    pub async fn update_grid(&self, grid: &Grid, by: &ChangeBy) -> Result<Option<Committed>, StoreError> {
+    pub async fn update_grid(
+        &self,
+        grid: &Grid,
+        by: &ChangeBy,
+    ) -> Result<Option<Committed>, StoreError> {
         grids::update_grid(&self.pool, &self.origin, grid, by, Some(grid.version - 1)).await
     }
 
@@ -280,7 +301,11 @@ impl PostgresStore {
     }
 
     /// Inserts a street office and records it.
-    pub async fn create_street_office(&self, office: &StreetOffice, by: &ChangeBy) -> Result<Committed, StoreError> {
+    pub async fn create_street_office(
+        &self,
+        office: &StreetOffice,
+        by: &ChangeBy,
+    ) -> Result<Committed, StoreError> {
         grids::create_street_office(&self.pool, &self.origin, office, by).await
     }
 
@@ -294,7 +319,11 @@ impl PostgresStore {
     }
 
     /// Inserts a community and records it.
-    pub async fn create_community(&self, community: &Community, by: &ChangeBy) -> Result<Committed, StoreError> {
+    pub async fn create_community(
+        &self,
+        community: &Community,
+        by: &ChangeBy,
+    ) -> Result<Committed, StoreError> {
         grids::create_community(&self.pool, &self.origin, community, by).await
     }
 
@@ -308,7 +337,11 @@ impl PostgresStore {
     }
 
     /// Every change to one feature's boundary, oldest first.
-    pub async fn boundary_history(&self, layer: BoundaryLayer, feature_id: i64) -> Result<Vec<BoundaryChange>, StoreError> {
+    pub async fn boundary_history(
+        &self,
+        layer: BoundaryLayer,
+        feature_id: i64,
+    ) -> Result<Vec<BoundaryChange>, StoreError> {
         grids::history(&self.pool, layer, feature_id).await
     }
 
@@ -327,7 +360,11 @@ impl PostgresStore {
     }
 
     /// Sets or removes a building's chief; false when no such building.
-    pub async fn set_building_chief(&self, building_id: i64, chief: Option<&Person>) -> Result<bool, StoreError> {
+    pub async fn set_building_chief(
+        &self,
+        building_id: i64,
+        chief: Option<&Person>,
+    ) -> Result<bool, StoreError> {
         grids::set_building_chief(&self.pool, building_id, chief).await
     }
 
@@ -340,7 +377,10 @@ impl PostgresStore {
     }
 
     /// Circle definitions, in stored order.
-    pub async fn load_circles(&self, catalogue: &KindCatalogue) -> Result<Vec<crate::model::CircleDef>, StoreError> {
+    pub async fn load_circles(
+        &self,
+        catalogue: &KindCatalogue,
+    ) -> Result<Vec<crate::model::CircleDef>, StoreError> {
         circles::load_circles(&self.pool, catalogue).await
     }
 
@@ -355,7 +395,11 @@ impl PostgresStore {
     }
 
     /// Replaces the stored circles of `facility_ids`.
-    pub async fn replace_facility_circles(&self, facility_ids: &[i64], circles: &[super::FacilityCircle]) -> Result<(), StoreError> {
+    pub async fn replace_facility_circles(
+        &self,
+        facility_ids: &[i64],
+        circles: &[super::FacilityCircle],
+    ) -> Result<(), StoreError> {
         circles::replace_facility_circles(&self.pool, facility_ids, circles).await
     }
 
@@ -381,7 +425,10 @@ impl PostgresStore {
     }
 
     /// The principal of an unrevoked token.
-    pub async fn principal(&self, hash: &str) -> Result<Option<crate::auth::Principal>, StoreError> {
+    pub async fn principal(
+        &self,
+        hash: &str,
+    ) -> Result<Option<crate::auth::Principal>, StoreError> {
         auth::principal(&self.pool, hash).await
     }
 
@@ -414,18 +461,17 @@ impl PostgresStore {
 
 /// The highest applied migration version (0 on an empty database).
 async fn applied_version(pool: &PgPool) -> Result<i64, StoreError> {
-    let exists: Option<String> =
-        sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations')::text")
-            .fetch_one(pool)
-            .await?;
+    let exists: Option<String> = sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations')::text")
+        .fetch_one(pool)
+        .await?;
     if exists.is_none() {
         return Ok(0);
     }
-    Ok(
-        sqlx::query_scalar("SELECT COALESCE(MAX(version), 0)::bigint FROM _sqlx_migrations WHERE success")
-            .fetch_one(pool)
-            .await?,
+    Ok(sqlx::query_scalar(
+        "SELECT COALESCE(MAX(version), 0)::bigint FROM _sqlx_migrations WHERE success",
     )
+    .fetch_one(pool)
+    .await?)
 }
 
 /// The URL without its password, for messages.
@@ -461,20 +507,32 @@ mod tests {
             .filter(|n| n.ends_with(".sql"))
             .collect();
         files.sort();
-        assert_eq!(files.len(), MIGRATIONS.len(), "register every file of {dir} in MIGRATIONS");
+        assert_eq!(
+            files.len(),
+            MIGRATIONS.len(),
+            "register every file of {dir} in MIGRATIONS"
+        );
         for (file, &(version, description, sql)) in files.iter().zip(MIGRATIONS) {
             assert_eq!(file, &format!("{version:04}_{description}.sql"));
-            assert_eq!(std::fs::read_to_string(format!("{dir}/{file}")).unwrap(), sql);
+            assert_eq!(
+                std::fs::read_to_string(format!("{dir}/{file}")).unwrap(),
+                sql
+            );
         }
     }
 
     #[test]
     fn locations() {
-        assert!(is_postgres_location("postgres://postgres@127.0.0.1:5432/gc"));
+        assert!(is_postgres_location(
+            "postgres://postgres@127.0.0.1:5432/gc"
+        ));
         assert!(is_postgres_location("postgresql://h/db"));
         assert!(!is_postgres_location("gridcircle.gpkg"));
         assert!(!is_postgres_location("sqlite://x.gpkg"));
-        assert_eq!(redact("postgres://u:secret@h:5432/db"), "postgres://u@h:5432/db");
+        assert_eq!(
+            redact("postgres://u:secret@h:5432/db"),
+            "postgres://u@h:5432/db"
+        );
         assert_eq!(redact("postgres://h/db"), "postgres://h/db");
     }
 }

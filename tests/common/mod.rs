@@ -43,7 +43,18 @@ pub fn pg_server() -> String {
 pub fn psql(database: &str, sql: &str) -> String {
     let url = format!("{}/{database}", pg_server());
     let out = Command::new("psql")
-        .args([url.as_str(), "-X", "-q", "-At", "-F", "\t", "-v", "ON_ERROR_STOP=1", "-c", sql])
+        .args([
+            url.as_str(),
+            "-X",
+            "-q",
+            "-At",
+            "-F",
+            "\t",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-c",
+            sql,
+        ])
         .output()
         .expect("run psql");
     assert!(
@@ -83,14 +94,20 @@ extern "C" fn drop_databases() {
 
 /// Drops databases left by test binaries that died before their `atexit` ran.
 fn drop_stale_databases() {
-    let names = psql("postgres", "SELECT datname FROM pg_database WHERE datname LIKE 'gct\\_%'");
+    let names = psql(
+        "postgres",
+        "SELECT datname FROM pg_database WHERE datname LIKE 'gct\\_%'",
+    );
     for name in names.lines() {
         let pid = name.split('_').nth(1).and_then(|p| p.parse::<u32>().ok());
         if let Some(pid) = pid
             && pid != std::process::id()
             && !Path::new(&format!("/proc/{pid}")).exists()
         {
-            psql("postgres", &format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"));
+            psql(
+                "postgres",
+                &format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"),
+            );
         }
     }
 }
@@ -434,10 +451,18 @@ pub fn store_text(db: &Path) -> String {
             .args(["--data-only", url.as_str()])
             .output()
             .expect("run pg_dump");
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         return String::from_utf8_lossy(&out.stdout).into_owned();
     }
     let raw = std::fs::read(db).unwrap();
     let wal = std::fs::read(format!("{}-wal", db.display())).unwrap_or_default();
-    format!("{}{}", String::from_utf8_lossy(&raw), String::from_utf8_lossy(&wal))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&raw),
+        String::from_utf8_lossy(&wal)
+    )
 }

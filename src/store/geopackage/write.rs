@@ -228,6 +228,78 @@ pub(super) async fn replace_facility(
     Ok(true)
 }
 
+async fn facility_exists(conn: &mut SqliteConnection, id: i64) -> Result<bool, StoreError> {
+    let found: Option<i64> = sqlx::query_scalar("SELECT fid FROM facilities WHERE fid = ?")
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(found.is_some())
+}
+
+pub(super) async fn replace_facility_if(
+    writer: &SqlitePool,
+    facility: &Facility,
+    expected: &Facility,
+) -> Result<bool, StoreError> {
+    let mut tx = begin(writer).await?;
+    if !facility_exists(&mut tx, facility.id).await? {
+        return Ok(false);
+    }
+    let matched = bind_facility(
+        bind_facility(
+            sqlx::query(
+                "UPDATE facilities SET geom = ?1, osm = ?2, kind = ?3, name = ?4, owner = ?5, audience = ?6, \
+                 opening_hours = ?7, capacity = ?8, free = ?9, shared = ?10, demo = ?11, lon = ?12, lat = ?13 \
+                 WHERE fid = ?14 AND geom = ?15 AND osm IS ?16 AND kind = ?17 AND name IS ?18 AND owner IS ?19 \
+                 AND audience = ?20 AND opening_hours IS ?21 AND capacity IS ?22 AND free IS ?23 AND shared = ?24 \
+                 AND demo = ?25 AND lon IS ?26 AND lat IS ?27",
+            ),
+            facility,
+        )
+        .bind(facility.id),
+        expected,
+    )
+    .execute(&mut *tx)
+    .await
+    .map_err(|e| facility_conflict(e, facility))?
+    .rows_affected();
+    if matched == 0 {
+        return Err(StoreError::Stale(format!("facility {}", facility.id)));
+    }
+    recompute_extent(&mut tx, Layer::Facilities).await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+pub(super) async fn delete_facility_if(
+    writer: &SqlitePool,
+    expected: &Facility,
+) -> Result<bool, StoreError> {
+    let mut tx = begin(writer).await?;
+    if !facility_exists(&mut tx, expected.id).await? {
+        return Ok(false);
+    }
+    // ?1..?13 are the expected row, ?14 the fid (the same numbering idea as the update).
+    let matched = bind_facility(
+        sqlx::query(
+            "DELETE FROM facilities WHERE geom = ?1 AND osm IS ?2 AND kind = ?3 AND name IS ?4 AND owner IS ?5 \
+             AND audience = ?6 AND opening_hours IS ?7 AND capacity IS ?8 AND free IS ?9 AND shared = ?10 \
+             AND demo = ?11 AND lon IS ?12 AND lat IS ?13 AND fid = ?14",
+        ),
+        expected,
+    )
+    .bind(expected.id)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if matched == 0 {
+        return Err(StoreError::Stale(format!("facility {}", expected.id)));
+    }
+    recompute_extent(&mut tx, Layer::Facilities).await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
 pub(super) async fn delete_facility(writer: &SqlitePool, id: i64) -> Result<bool, StoreError> {
     let mut tx = begin(writer).await?;
     let matched = sqlx::query("DELETE FROM facilities WHERE fid = ?")

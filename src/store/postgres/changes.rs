@@ -33,7 +33,11 @@ pub(super) async fn log(
 }
 
 /// Rows after `after`, in sequence order, at most `limit`.
-pub(super) async fn since(pool: &PgPool, after: i64, limit: i64) -> Result<Vec<Change>, StoreError> {
+pub(super) async fn since(
+    pool: &PgPool,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<Change>, StoreError> {
     let rows = sqlx::query(
         "SELECT seq, at, origin, layers FROM change_log WHERE seq > $1 ORDER BY seq LIMIT $2",
     )
@@ -55,7 +59,9 @@ pub(super) async fn since(pool: &PgPool, after: i64, limit: i64) -> Result<Vec<C
 
 /// The latest sequence number (0 when the log is empty).
 pub(super) async fn latest(pool: &PgPool) -> Result<i64, StoreError> {
-    Ok(sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0)::bigint FROM change_log")
-        .fetch_one(pool)
-        .await?)
+    Ok(
+        sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0)::bigint FROM change_log")
+            .fetch_one(pool)
+            .await?,
+    )
 }

@@ -35,13 +35,19 @@ pub(super) async fn load_circles(
             };
             let draft: CircleDraft =
                 serde_json::from_str(&text).map_err(|e| corrupt(e.to_string()))?;
-            draft.validate(catalogue).map_err(|e| corrupt(e.to_string()))
+            draft
+                .validate(catalogue)
+                .map_err(|e| corrupt(e.to_string()))
         })
         .collect()
 }
 
 /// Inserts or replaces one definition; its stored circles are dropped (recomputed).
-pub(super) async fn put_circle(pool: &PgPool, origin: &str, def: &CircleDef) -> Result<(), StoreError> {
+pub(super) async fn put_circle(
+    pool: &PgPool,
+    origin: &str,
+    def: &CircleDef,
+) -> Result<(), StoreError> {
     let mut tx = begin(pool).await?;
     sqlx::query(
         "INSERT INTO circles (circle_id, definition) VALUES ($1, $2) \
@@ -61,7 +67,9 @@ pub(super) async fn put_circle(pool: &PgPool, origin: &str, def: &CircleDef) -> 
 }
 
 /// Every stored facility circle.
-pub(super) async fn load_facility_circles(pool: &PgPool) -> Result<Vec<FacilityCircle>, StoreError> {
+pub(super) async fn load_facility_circles(
+    pool: &PgPool,
+) -> Result<Vec<FacilityCircle>, StoreError> {
     let rows = sqlx::query(
         "SELECT fid, facility_id, circle_id, minutes, mode, source_hash, ST_AsBinary(geom) AS geom \
          FROM facility_circles ORDER BY fid",

@@ -12,13 +12,15 @@ pub(super) fn encode(geom: &impl geo_traits::GeometryTrait<T = f64>) -> Vec<u8> 
         endianness: wkb::Endianness::LittleEndian,
     };
     // Writing into a Vec performs no I/O, and every geo-types geometry has a WKB encoding.
-    wkb::writer::write_geometry(&mut out, geom, &options).expect("WKB encoding into a Vec cannot fail");
+    wkb::writer::write_geometry(&mut out, geom, &options)
+        .expect("WKB encoding into a Vec cannot fail");
     out
 }
 
 fn decode(blob: &[u8]) -> Result<Geometry<f64>, String> {
     let wkb = wkb::reader::read_wkb(blob).map_err(|e| format!("bad WKB: {e}"))?;
-    wkb.try_to_geometry().ok_or_else(|| "the geometry is empty".to_owned())
+    wkb.try_to_geometry()
+        .ok_or_else(|| "the geometry is empty".to_owned())
 }
 
 /// Decodes a MULTIPOLYGON (a POLYGON is promoted).

@@ -133,6 +133,86 @@ pub(super) async fn replace_facility(
     Ok(true)
 }
 
+async fn facility_exists(conn: &mut PgConnection, id: i64) -> Result<bool, StoreError> {
+    let found: Option<i64> =
+        sqlx::query_scalar("SELECT fid FROM facilities WHERE fid = $1 FOR UPDATE")
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    Ok(found.is_some())
+}
+
+/// Replaces a facility only if its stored row still equals `expected` (a compare-and-swap
+/// inside the write transaction); otherwise `Stale`.
+pub(super) async fn replace_facility_if(
+    pool: &PgPool,
+    origin: &str,
+    facility: &Facility,
+    expected: &Facility,
+) -> Result<bool, StoreError> {
+    let mut tx = begin(pool).await?;
+    if !facility_exists(&mut tx, facility.id).await? {
+        return Ok(false);
+    }
+    let matched = bind_facility(
+        bind_facility(
+            sqlx::query(
+                "UPDATE facilities SET geom = ST_GeomFromWKB($1, 4326), osm = $2, kind = $3, name = $4, \
+                 owner = $5, audience = $6, opening_hours = $7, capacity = $8, free = $9, shared = $10, demo = $11 \
+                 WHERE fid = $12 AND ST_X(geom) = ST_X(ST_GeomFromWKB($13)) AND ST_Y(geom) = ST_Y(ST_GeomFromWKB($13)) \
+                 AND osm IS NOT DISTINCT FROM $14 AND kind = $15 AND name IS NOT DISTINCT FROM $16 \
+                 AND owner IS NOT DISTINCT FROM $17 AND audience = $18 AND opening_hours IS NOT DISTINCT FROM $19 \
+                 AND capacity IS NOT DISTINCT FROM $20 AND free IS NOT DISTINCT FROM $21 AND shared = $22 AND demo = $23",
+            ),
+            facility,
+        )
+        .bind(facility.id),
+        expected,
+    )
+    .execute(&mut *tx)
+    .await
+    .map_err(|e| facility_conflict(e, facility))?
+    .rows_affected();
+    if matched == 0 {
+        return Err(StoreError::Stale(format!("facility {}", facility.id)));
+    }
+    changes::log(&mut tx, origin, &["facilities"]).await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// Deletes a facility only if its stored row still equals `expected`; otherwise `Stale`.
+pub(super) async fn delete_facility_if(
+    pool: &PgPool,
+    origin: &str,
+    expected: &Facility,
+) -> Result<bool, StoreError> {
+    let mut tx = begin(pool).await?;
+    if !facility_exists(&mut tx, expected.id).await? {
+        return Ok(false);
+    }
+    let matched = bind_facility(
+        sqlx::query(
+            "DELETE FROM facilities WHERE ST_X(geom) = ST_X(ST_GeomFromWKB($1)) AND ST_Y(geom) = ST_Y(ST_GeomFromWKB($1)) \
+             AND osm IS NOT DISTINCT FROM $2 AND kind = $3 AND name IS NOT DISTINCT FROM $4 \
+             AND owner IS NOT DISTINCT FROM $5 AND audience = $6 AND opening_hours IS NOT DISTINCT FROM $7 \
+             AND capacity IS NOT DISTINCT FROM $8 AND free IS NOT DISTINCT FROM $9 AND shared = $10 AND demo = $11 \
+             AND fid = $12",
+        ),
+        expected,
+    )
+    .bind(expected.id)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if matched == 0 {
+        return Err(StoreError::Stale(format!("facility {}", expected.id)));
+    }
+    changes::log(&mut tx, origin, &["facilities"]).await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
 pub(super) async fn delete_facility(
     pool: &PgPool,
     origin: &str,
@@ -244,7 +324,10 @@ async fn delete_gone(
     existing: impl IntoIterator<Item = i64>,
     kept: &HashSet<i64>,
 ) -> Result<(), StoreError> {
-    let mut gone: Vec<i64> = existing.into_iter().filter(|fid| !kept.contains(fid)).collect();
+    let mut gone: Vec<i64> = existing
+        .into_iter()
+        .filter(|fid| !kept.contains(fid))
+        .collect();
     gone.sort_unstable();
     if !gone.is_empty() {
         sqlx::query(sql).bind(&gone).execute(&mut *conn).await?;
@@ -258,6 +341,7 @@ async fn import_buildings(
 ) -> Result<(), StoreError> {
     let mut existing = existing_keys(conn, "SELECT osm, fid FROM buildings").await?;
     let mut kept = HashSet::with_capacity(buildings.len());
+    let mut fresh: Vec<&Building> = Vec::new();
     for b in buildings {
         let osm = b.osm.to_string();
         let source = household_source_name(b.household_source);
@@ -287,25 +371,13 @@ async fn import_buildings(
             .await?;
             kept.insert(fid);
         } else {
-            let fid: i64 = sqlx::query_scalar(
-                "INSERT INTO buildings (geom, name, building, levels, households, residents, household_source, \
-                 point_lon, point_lat, entrance_lon, entrance_lat, osm) \
-                 VALUES (ST_GeomFromWKB($1, 4326), $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING fid",
-            )
-            .bind(geom)
-            .bind(b.name.as_deref())
-            .bind(&b.building)
-            .bind(b.levels.map(i64::from))
-            .bind(i64::from(b.households))
-            .bind(i64::from(b.residents))
-            .bind(source)
-            .bind(b.point.lon())
-            .bind(b.point.lat())
-            .bind(b.entrance.map(|e| e.lon()))
-            .bind(b.entrance.map(|e| e.lat()))
-            .bind(&osm)
-            .fetch_one(&mut *conn)
-            .await?;
+            fresh.push(b);
+        }
+    }
+    // New buildings go in batches (one statement per BATCH rows instead of one per row: the
+    // first import of a city is almost all inserts), in import order, so fids follow it.
+    for chunk in fresh.chunks(BATCH) {
+        for (osm, fid) in insert_buildings(conn, chunk).await? {
             existing.insert(osm, fid);
             kept.insert(fid);
         }
@@ -317,6 +389,66 @@ async fn import_buildings(
         &kept,
     )
     .await
+}
+
+/// Rows per batched insert.
+const BATCH: usize = 1_000;
+
+/// Inserts `buildings` with one statement (arrays unnested in order); returns `(osm, fid)`.
+async fn insert_buildings(
+    conn: &mut PgConnection,
+    buildings: &[&Building],
+) -> Result<Vec<(String, i64)>, StoreError> {
+    let geom: Vec<Vec<u8>> = buildings
+        .iter()
+        .map(|b| encode(b.footprint.shape()))
+        .collect();
+    let name: Vec<Option<String>> = buildings.iter().map(|b| b.name.clone()).collect();
+    let building: Vec<String> = buildings.iter().map(|b| b.building.clone()).collect();
+    let levels: Vec<Option<i64>> = buildings.iter().map(|b| b.levels.map(i64::from)).collect();
+    let households: Vec<i64> = buildings.iter().map(|b| i64::from(b.households)).collect();
+    let residents: Vec<i64> = buildings.iter().map(|b| i64::from(b.residents)).collect();
+    let source: Vec<&str> = buildings
+        .iter()
+        .map(|b| household_source_name(b.household_source))
+        .collect();
+    let lon: Vec<f64> = buildings.iter().map(|b| b.point.lon()).collect();
+    let lat: Vec<f64> = buildings.iter().map(|b| b.point.lat()).collect();
+    let e_lon: Vec<Option<f64>> = buildings
+        .iter()
+        .map(|b| b.entrance.map(|e| e.lon()))
+        .collect();
+    let e_lat: Vec<Option<f64>> = buildings
+        .iter()
+        .map(|b| b.entrance.map(|e| e.lat()))
+        .collect();
+    let osm: Vec<String> = buildings.iter().map(|b| b.osm.to_string()).collect();
+    let rows = sqlx::query(
+        "INSERT INTO buildings (geom, name, building, levels, households, residents, household_source, \
+         point_lon, point_lat, entrance_lon, entrance_lat, osm) \
+         SELECT ST_GeomFromWKB(g, 4326), n, bu, l, h, r, s, x, y, ex, ey, o \
+         FROM UNNEST($1::bytea[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[], $7::text[], \
+                     $8::float8[], $9::float8[], $10::float8[], $11::float8[], $12::text[]) \
+              WITH ORDINALITY AS t(g, n, bu, l, h, r, s, x, y, ex, ey, o, ord) \
+         ORDER BY ord RETURNING osm, fid",
+    )
+    .bind(&geom)
+    .bind(&name)
+    .bind(&building)
+    .bind(&levels)
+    .bind(&households)
+    .bind(&residents)
+    .bind(&source)
+    .bind(&lon)
+    .bind(&lat)
+    .bind(&e_lon)
+    .bind(&e_lat)
+    .bind(&osm)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get("osm")?, r.try_get("fid")?)))
+        .collect()
 }
 
 async fn import_facilities(
@@ -362,27 +494,55 @@ async fn import_ways(conn: &mut PgConnection, ways: &[StreetWay]) -> Result<(), 
         .into_iter()
         .collect();
     let mut kept = HashSet::with_capacity(ways.len());
-    for w in ways {
+    // In batches: PostgreSQL arrays must be rectangular, so each way's node ids travel as one
+    // comma-separated text and are split back into bigint[] by the server.
+    for chunk in ways.chunks(BATCH) {
+        let geom: Vec<Vec<u8>> = chunk.iter().map(|w| encode(&w.line)).collect();
+        let highway: Vec<String> = chunk.iter().map(|w| w.highway.clone()).collect();
+        let name: Vec<Option<String>> = chunk.iter().map(|w| w.name.clone()).collect();
+        let foot: Vec<Option<String>> = chunk.iter().map(|w| w.foot.clone()).collect();
+        let access: Vec<Option<String>> = chunk.iter().map(|w| w.access.clone()).collect();
+        let area: Vec<bool> = chunk.iter().map(|w| w.area).collect();
+        let nodes: Vec<String> = chunk
+            .iter()
+            .map(|w| {
+                w.node_ids
+                    .iter()
+                    .map(i64::to_string)
+                    .collect::<Vec<_>>()
+                    .join(",")
+            })
+            .collect();
+        let fid: Vec<i64> = chunk.iter().map(|w| w.id).collect();
         sqlx::query(
             "INSERT INTO ways (geom, highway, name, foot, access, area, node_ids, fid) \
-             VALUES (ST_GeomFromWKB($1, 4326), $2, $3, $4, $5, $6, $7, $8) \
+             SELECT ST_GeomFromWKB(g, 4326), h, n, f, a, ar, string_to_array(nd, ',')::bigint[], id \
+             FROM UNNEST($1::bytea[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bool[], $7::text[], $8::bigint[]) \
+                  WITH ORDINALITY AS t(g, h, n, f, a, ar, nd, id, ord) \
+             ORDER BY ord \
              ON CONFLICT (fid) DO UPDATE SET geom = excluded.geom, highway = excluded.highway, \
              name = excluded.name, foot = excluded.foot, access = excluded.access, area = excluded.area, \
              node_ids = excluded.node_ids",
         )
-        .bind(encode(&w.line))
-        .bind(&w.highway)
-        .bind(w.name.as_deref())
-        .bind(w.foot.as_deref())
-        .bind(w.access.as_deref())
-        .bind(w.area)
-        .bind(&w.node_ids)
-        .bind(w.id)
+        .bind(&geom)
+        .bind(&highway)
+        .bind(&name)
+        .bind(&foot)
+        .bind(&access)
+        .bind(&area)
+        .bind(&nodes)
+        .bind(&fid)
         .execute(&mut *conn)
         .await?;
-        kept.insert(w.id);
+        kept.extend(fid);
     }
-    delete_gone(conn, "DELETE FROM ways WHERE fid = ANY($1)", existing, &kept).await
+    delete_gone(
+        conn,
+        "DELETE FROM ways WHERE fid = ANY($1)",
+        existing,
+        &kept,
+    )
+    .await
 }
 
 /// Brings the land areas (water and green, the base map) in line with the import, matched by
