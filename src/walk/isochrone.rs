@@ -4,35 +4,39 @@
 //! `B`: the point at `x` metres from `a` is reached at `min(d(a) + x, d(b) + len − x)`, so the
 //! edge is whole when `(B − d(a)) + (B − d(b)) ≥ len`, and otherwise two pieces are cut at the
 //! remaining budget from each reached end. The seeds' own edges add the stretch around the
-//! joining point, and each seed's connector is walked too. These lines are buffered by
-//! `band_m` (round caps and joins) in local metres and unioned, in one i_overlay stroke, into a
-//! (multi)polygon that **keeps its holes**: a block whose inside is farther than the band from
-//! every reached street stays a hole. No hull, no raster.
+//! joining point, and each seed's connector is walked too. The contour is the set of points
+//! within `band_m` of those lines, and it **keeps its holes**: a block whose inside is farther
+//! than the band from every reached street stays a hole. No hull.
 //!
-//! Contours nest: the lines of a smaller budget are sub-lines of those of a larger one, and each
-//! contour is also unioned with the previous one, so that arc approximation and the overlay's
-//! coordinate snapping cannot break `5 ⊂ 10 ⊂ 15`.
+//! **How the band is drawn.** The distance from every node of a grid of `cell_m` metres (4 by
+//! default) to the reached lines is computed exactly near the lines (see `band_raster`: slabs
+//! of segments and the wedges of vertices, in local metres), and the contour of that field at
+//! `band_m` is traced by marching squares (the `contour` crate), then simplified. So the
+//! polygon is exact at the grid nodes and interpolated between them: its boundary is within
+//! about half a cell of the exact band (at most `cell_m / √2`, in the crease where two
+//! streets' bands meet) plus twice `simplify_m` (the lines are simplified before they are
+//! drawn, the rings after). This is the gridded construction Valhalla uses for
+//! its isochrones, with the band's true distance in each cell instead of a travel time.
 //!
-//! **Why the lines are chained and simplified first.** geo's `MultiLineString::buffer` is one
-//! i_overlay stroke: every segment becomes a quad, every vertex a round join, every line end a
-//! round cap, and one overlay resolves them all. Its cost grows with how much those shapes
-//! overlap — in Porto's centre an 80 m wide band covers ten or more short edges at any point —
-//! so buffering each reached edge on its own took 100–300 ms for one 10-minute isochrone. Two
-//! cheap steps cut the overlap by an order of magnitude without changing the result beyond the
-//! arc tolerance: pieces are joined at nodes into long polylines (one round join where two
-//! pieces continue each other, instead of two overlapping caps), and those polylines are
-//! simplified (Douglas–Peucker, [`IsochroneStyle::simplify_m`]), since OSM outlines carry a
-//! vertex every few metres. Then the lines are stroked in small groups of neighbours and the
-//! group polygons unioned pairwise in a balanced tree, so that no single overlay meets every
-//! overlapping stroke at once (see `band_polygon`). A face-by-face construction (dilate the outer ring, erode each
-//! block) was tried and dropped: i_overlay's polygon offset has the same overlap cost, and it
-//! despikes dead-end streets inside blocks, which made holes too large.
+//! **Why not buffer and union.** The exact band is the union of every reached piece buffered
+//! by `band_m` (kept as [`isochrones_by_stroke`], the reference the tests compare with). With
+//! geo's buffer (i_overlay), that costs with the overlap of the strokes: in Porto's centre an
+//! 80 m wide band covers ten or more short edges at any point. Chaining pieces into long lines,
+//! simplifying them and unioning small groups in a balanced tree brought one 10-minute contour
+//! down to ~4.5 ms of CPU on tiled Porto, 65 % of it still in the overlay; the field costs
+//! about (area of the band) / (cell area), whatever the overlap, and marching squares one pass
+//! over the grid.
+//!
+//! Contours nest: the lines of a smaller budget are sub-lines of those of a larger one, so its
+//! field is pointwise no smaller; and when several contours are drawn each is also unioned with
+//! the previous one, so that interpolation and simplification cannot break `5 ⊂ 10 ⊂ 15`.
 
 use std::collections::HashMap;
 
 use geo::algorithm::buffer::{Buffer, BufferStyle, LineCap, LineJoin};
-use geo::{BooleanOps, Coord, LineString, MapCoords, MultiLineString, MultiPolygon, Simplify};
+use geo::{BooleanOps, Coord, LineString, MapCoords, MultiLineString, MultiPolygon};
 
+use super::band_raster::BandField;
 use super::dijkstra::Reach;
 use super::graph::{EdgeId, NodeId, WalkGraph};
 use super::snap::Snap;
@@ -52,20 +56,26 @@ pub struct IsochroneStyle {
     /// Half-width of the walkable band around the reached streets, metres (default: the
     /// [`WalkConfig`](super::WalkConfig) default, 40).
     pub band_m: f64,
-    /// Largest gap, in metres, between a round cap or join and the true circle: it sets how
-    /// many vertices an arc gets (default 1 m; on a 40 m band that is 7 per half circle).
-    pub arc_tolerance_m: f64,
-    /// Douglas–Peucker tolerance applied to the reached lines before buffering, metres
-    /// (default 1). The polygon stays within `simplify_m + arc_tolerance_m` of the exact band.
+    /// Grid cell of the distance field, metres (default 4). The contour is exact at the grid
+    /// nodes and interpolated between them: a boundary point is within about half a cell of the
+    /// exact band (at most `cell_m / √2`, where the bands of two streets meet). Areas needing
+    /// more than two million cells get coarser ones.
+    pub cell_m: f64,
+    /// Douglas–Peucker tolerance applied to the reached lines before they are drawn, and to
+    /// the contour's rings, metres (default 0.5).
     pub simplify_m: f64,
+    /// Largest gap between a round cap or join and the true circle in the reference stroke
+    /// construction ([`isochrones_by_stroke`]), metres (default 1).
+    pub arc_tolerance_m: f64,
 }
 
 impl Default for IsochroneStyle {
     fn default() -> Self {
         IsochroneStyle {
             band_m: super::WalkConfig::default().band_m,
+            cell_m: 4.0,
+            simplify_m: 0.5,
             arc_tolerance_m: 1.0,
-            simplify_m: 1.0,
         }
     }
 }
@@ -119,6 +129,18 @@ impl Planar {
         });
         self.vkey.insert(key, v);
         v
+    }
+
+    /// The bounding box of every line, `None` when there is none.
+    fn bounds(&self) -> Option<([f64; 2], [f64; 2])> {
+        let mut points = self.pieces.iter().flat_map(|p| p.2.iter());
+        let first = *points.next()?;
+        Some(points.fold((first, first), |(lo, hi), p| {
+            (
+                [lo[0].min(p[0]), lo[1].min(p[1])],
+                [hi[0].max(p[0]), hi[1].max(p[1])],
+            )
+        }))
     }
 
     fn free(&mut self, at: [f64; 2]) -> u32 {
@@ -287,6 +309,124 @@ fn to_line_string(ring: &[[f64; 2]]) -> LineString<f64> {
     LineString::new(ring.iter().map(|&[x, y]| Coord { x, y }).collect())
 }
 
+/// The plain construction, kept as the reference for tests: every reached piece buffered as it
+/// is, in one stroke (geo's `MultiLineString::buffer`). Same polygon as [`isochrones`] up to
+/// the simplification tolerance, and 10–20 times slower on dense networks.
+#[doc(hidden)]
+pub fn isochrones_by_stroke(
+    graph: &WalkGraph,
+    reach: &Reach,
+    budgets_m: &[f64],
+    style: &IsochroneStyle,
+) -> Vec<Isochrone> {
+    let budgets = sorted_budgets(reach, budgets_m);
+    finish(
+        graph,
+        budgets.into_iter().map(|b| {
+            let planar = reached_planar(graph, reach, b);
+            let lines = planar.pieces.iter().map(|p| to_line_string(&p.2)).collect();
+            (b, MultiLineString::new(lines).buffer_with_style(style.buffer_style()))
+        }),
+    )
+}
+
+/// The budgets to draw, cut to the search's own budget, in increasing order.
+fn sorted_budgets(reach: &Reach, budgets_m: &[f64]) -> Vec<f64> {
+    let mut budgets: Vec<f64> = budgets_m.iter().map(|b| b.min(reach.budget_m())).collect();
+    budgets.sort_by(f64::total_cmp);
+    budgets
+}
+
+/// Projects the contours (local metres) back to lon/lat. When there are several, each is
+/// unioned with the previous one, so that the contour tolerances (cells, simplification, arcs)
+/// cannot break `5 ⊂ 10 ⊂ 15`.
+fn finish(
+    graph: &WalkGraph,
+    contours: impl IntoIterator<Item = (f64, MultiPolygon<f64>)>,
+) -> Vec<Isochrone> {
+    let proj = *graph.projection();
+    let mut result: Vec<Isochrone> = Vec::new();
+    let mut previous: Option<MultiPolygon<f64>> = None;
+    for (b, mut poly) in contours {
+        if let Some(prev) = &previous {
+            poly = poly.union(prev);
+        }
+        let polygon = poly.map_coords(|c| {
+            let [x, y] = proj.to_lonlat([c.x, c.y]);
+            Coord { x, y }
+        });
+        previous = Some(poly);
+        result.push(Isochrone {
+            budget_m: b,
+            polygon,
+        });
+    }
+    result
+}
+
+/// Isochrone polygons for a finished search, one per budget (metres, any order; the result is
+/// in increasing order). Budgets above the search's own budget are cut to it.
+///
+/// ```
+/// use geo::{Contains, LineString, Point};
+/// use gridcircle::model::{LonLat, StreetWay};
+/// use gridcircle::walk::{IsochroneStyle, Reach, Snapper, WalkConfig, WalkGraph, isochrones};
+/// // A 2 km street along the equator; start in its middle.
+/// let street = StreetWay {
+///     id: 1,
+///     highway: "footway".into(),
+///     name: None,
+///     foot: None,
+///     access: None,
+///     area: false,
+///     node_ids: vec![1, 2],
+///     line: LineString::from(vec![(0.0, 0.0), (0.018, 0.0)]),
+/// };
+/// let graph = WalkGraph::build(&[street]);
+/// let snapper = Snapper::new(&graph, &WalkConfig { min_component_nodes: 1, ..Default::default() });
+/// let start = snapper.snap(&graph, LonLat::new(0.009, 0.0).unwrap()).unwrap();
+/// let mut reach = Reach::new(&graph);
+/// reach.run(&graph, &[start], 750.0, false);
+/// let contours = isochrones(&graph, &reach, &[375.0, 750.0], &IsochroneStyle::default());
+/// let inside = |i: usize, lon: f64| contours[i].polygon.contains(&Point::new(lon, 0.0));
+/// assert!(inside(0, 0.009 + 0.003) && !inside(0, 0.009 + 0.004)); // 334 m in, 445 m out
+/// assert!(inside(1, 0.009 + 0.006) && !inside(1, 0.009 + 0.0075)); // 667 m in, 834 m out
+/// ```
+pub fn isochrones(
+    graph: &WalkGraph,
+    reach: &Reach,
+    budgets_m: &[f64],
+    style: &IsochroneStyle,
+) -> Vec<Isochrone> {
+    let budgets = sorted_budgets(reach, budgets_m);
+    let planars: Vec<Planar> = budgets
+        .iter()
+        .map(|&b| reached_planar(graph, reach, b))
+        .collect();
+    // One grid for all contours, around the largest one's lines; each contour adds its lines
+    // (a superset of the previous contour's) to the same field.
+    let Some((min, max)) = planars.last().and_then(Planar::bounds) else {
+        return finish(
+            graph,
+            budgets.into_iter().map(|b| (b, MultiPolygon::new(vec![]))),
+        );
+    };
+    let mut field = BandField::new(min, max, style.band_m, style.cell_m);
+    finish(
+        graph,
+        budgets.into_iter().zip(&planars).map(|(b, planar)| {
+            field.add_lines(&planar.pieces, style.simplify_m);
+            (b, field.polygon(style.simplify_m))
+        }),
+    )
+}
+
+// --- TEMPORARY: the previous construction (chained strokes + balanced union), kept only to
+// --- measure before/after in one criterion run; removed before merging.
+mod previous {
+    use super::*;
+    use geo::Simplify;
+    use geo::algorithm::buffer::Buffer;
 /// Joins pieces that meet at a vertex into long polylines, pairing at each vertex the pieces
 /// that continue each other most straightly.
 fn chains(planar: &Planar) -> Vec<Vec<[f64; 2]>> {
@@ -392,7 +532,7 @@ const GROUP: usize = 8;
 /// outlines, and no overlay ever sees the full overlap of every stroke at once. Groups are
 /// consecutive in Z-order of the lines' midpoints, so they are compact. About 2× faster than
 /// one stroke of all the chains on Porto; the polygon is the same up to coordinate snapping.
-fn band_polygon(planar: &Planar, style: &IsochroneStyle) -> MultiPolygon<f64> {
+pub(super) fn band_polygon(planar: &Planar, style: &IsochroneStyle) -> MultiPolygon<f64> {
     let mut lines: Vec<(u32, LineString<f64>)> = chains(planar)
         .iter()
         .map(|c| (0, to_line_string(c).simplify(style.simplify_m)))
@@ -428,87 +568,22 @@ fn band_polygon(planar: &Planar, style: &IsochroneStyle) -> MultiPolygon<f64> {
     polys.pop().unwrap_or_else(|| MultiPolygon::new(vec![]))
 }
 
-/// The plain construction, kept as the reference for tests: every reached piece buffered as it
-/// is, in one stroke (geo's `MultiLineString::buffer`). Same polygon as [`isochrones`] up to
-/// the simplification tolerance, and 10–20 times slower on dense networks.
+}
+
+/// TEMPORARY (see above): the previous construction.
 #[doc(hidden)]
-pub fn isochrones_by_stroke(
+pub fn isochrones_previous(
     graph: &WalkGraph,
     reach: &Reach,
     budgets_m: &[f64],
     style: &IsochroneStyle,
 ) -> Vec<Isochrone> {
-    build(graph, reach, budgets_m, |planar| {
-        MultiLineString::new(planar.pieces.iter().map(|p| to_line_string(&p.2)).collect())
-            .buffer_with_style(style.buffer_style())
-    })
-}
-
-fn build(
-    graph: &WalkGraph,
-    reach: &Reach,
-    budgets_m: &[f64],
-    polygon_of: impl Fn(&Planar) -> MultiPolygon<f64>,
-) -> Vec<Isochrone> {
-    let mut budgets: Vec<f64> = budgets_m.iter().map(|b| b.min(reach.budget_m())).collect();
-    budgets.sort_by(f64::total_cmp);
-    let proj = *graph.projection();
-    let mut result: Vec<Isochrone> = Vec::with_capacity(budgets.len());
-    let mut previous: Option<MultiPolygon<f64>> = None;
-    for b in budgets {
-        let planar = reached_planar(graph, reach, b);
-        let mut poly = polygon_of(&planar);
-        if let Some(prev) = &previous {
-            poly = poly.union(prev);
-        }
-        let polygon = poly.map_coords(|c| {
-            let [x, y] = proj.to_lonlat([c.x, c.y]);
-            Coord { x, y }
-        });
-        previous = Some(poly);
-        result.push(Isochrone {
-            budget_m: b,
-            polygon,
-        });
-    }
-    result
-}
-
-/// Isochrone polygons for a finished search, one per budget (metres, any order; the result is
-/// in increasing order). Budgets above the search's own budget are cut to it.
-///
-/// ```
-/// use geo::{Contains, LineString, Point};
-/// use gridcircle::model::{LonLat, StreetWay};
-/// use gridcircle::walk::{IsochroneStyle, Reach, Snapper, WalkConfig, WalkGraph, isochrones};
-/// // A 2 km street along the equator; start in its middle.
-/// let street = StreetWay {
-///     id: 1,
-///     highway: "footway".into(),
-///     name: None,
-///     foot: None,
-///     access: None,
-///     area: false,
-///     node_ids: vec![1, 2],
-///     line: LineString::from(vec![(0.0, 0.0), (0.018, 0.0)]),
-/// };
-/// let graph = WalkGraph::build(&[street]);
-/// let snapper = Snapper::new(&graph, &WalkConfig { min_component_nodes: 1, ..Default::default() });
-/// let start = snapper.snap(&graph, LonLat::new(0.009, 0.0).unwrap()).unwrap();
-/// let mut reach = Reach::new(&graph);
-/// reach.run(&graph, &[start], 750.0, false);
-/// let contours = isochrones(&graph, &reach, &[375.0, 750.0], &IsochroneStyle::default());
-/// let inside = |i: usize, lon: f64| contours[i].polygon.contains(&Point::new(lon, 0.0));
-/// assert!(inside(0, 0.009 + 0.003) && !inside(0, 0.009 + 0.004)); // 334 m in, 445 m out
-/// assert!(inside(1, 0.009 + 0.006) && !inside(1, 0.009 + 0.0075)); // 667 m in, 834 m out
-/// ```
-pub fn isochrones(
-    graph: &WalkGraph,
-    reach: &Reach,
-    budgets_m: &[f64],
-    style: &IsochroneStyle,
-) -> Vec<Isochrone> {
-    build(graph, reach, budgets_m, |planar| {
-        band_polygon(planar, style)
-    })
+    let budgets = sorted_budgets(reach, budgets_m);
+    finish(
+        graph,
+        budgets.into_iter().map(|b| {
+            let planar = reached_planar(graph, reach, b);
+            (b, previous::band_polygon(&planar, style))
+        }),
+    )
 }
