@@ -10,7 +10,7 @@ use gridcircle::import::read_osm_pbf;
 use gridcircle::model::{KindCatalogue, LonLat};
 use gridcircle::walk::{
     IsochroneStyle, Reach, Snap, Snapper, Targets, WalkConfig, WalkGraph, WalkNetwork, isochrones,
-    isochrones_previous, nearest_k,
+    nearest_k,
 };
 use rand::{Rng, SeedableRng};
 
@@ -94,19 +94,11 @@ fn bench(c: &mut Criterion) {
                 isochrones(g, &reach, &[budget], &style)
             })
         });
-        // The search alone, and the previous construction (chained strokes unioned with
-        // i_overlay) on the same origins.
+        // The search alone (the rest of isochrone_10min is the polygon).
         c.bench_function(&format!("{city}/isochrone_10min_search_only"), |b| {
             b.iter(|| {
                 k = (k + 1) % starts.len();
                 reach.run(g, &starts[k..=k], budget, false);
-            })
-        });
-        c.bench_function(&format!("{city}/isochrone_10min_previous_overlay"), |b| {
-            b.iter(|| {
-                k = (k + 1) % starts.len();
-                reach.run(g, &starts[k..=k], budget, false);
-                isochrones_previous(g, &reach, &[budget], &style)
             })
         });
         c.bench_function(&format!("{city}/isochrone_5_10_15min"), |b| {

@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use geo::{
-    Area, BooleanOps, Contains, Distance, Euclidean, Haversine, Intersects, Length, Point, Validation,
+    Area, BooleanOps, Contains, Distance, Euclidean, Haversine, Intersects, Length, Point,
+    Validation,
 };
 use gridcircle::config::HouseholdEstimate;
 use gridcircle::import::{OsmImport, read_osm_pbf};

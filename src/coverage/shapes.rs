@@ -17,13 +17,7 @@ pub fn walking_areas(s: &Snapshot, seeds: &[Snap], budgets_m: &[f64]) -> Vec<Mul
     let style = IsochroneStyle { band_m: s.walk.network.config().band_m, ..IsochroneStyle::default() };
     with_reach(graph, |reach| {
         reach.run(graph, seeds, max, false);
-        // TEMPORARY (before/after measurement of the first start, removed before merging).
-        let contours = if std::env::var_os("GRIDCIRCLE_ISO_PREVIOUS").is_some() {
-            crate::walk::isochrones_previous(graph, reach, budgets_m, &style)
-        } else {
-            isochrones(graph, reach, budgets_m, &style)
-        };
-        contours.into_iter().map(|iso| iso.polygon).collect()
+        isochrones(graph, reach, budgets_m, &style).into_iter().map(|iso| iso.polygon).collect()
     })
 }
 

@@ -141,7 +141,8 @@ impl BandField {
     fn rows(&self, lo: f64, hi: f64) -> std::ops::Range<usize> {
         let g = &self.grid;
         let a = ((lo - self.reach - g.y0) / g.step).ceil().max(0.0) as usize;
-        let b = (((hi + self.reach - g.y0) / g.step).floor() + 1.0).clamp(0.0, g.ny as f64) as usize;
+        let b =
+            (((hi + self.reach - g.y0) / g.step).floor() + 1.0).clamp(0.0, g.ny as f64) as usize;
         a..b.max(a)
     }
 
@@ -237,7 +238,14 @@ impl BandField {
             let x = g.x0 - v[0];
             let (mut lo, mut hi) = ((-h - x) / g.step, (h - x) / g.step);
             for d in dirs {
-                Self::bound(&mut lo, &mut hi, d[0] * x + d[1] * y, d[0] * g.step, f64::NEG_INFINITY, SLACK_M);
+                Self::bound(
+                    &mut lo,
+                    &mut hi,
+                    d[0] * x + d[1] * y,
+                    d[0] * g.step,
+                    f64::NEG_INFINITY,
+                    SLACK_M,
+                );
             }
             let cols = self.columns(lo, hi);
             let row = &mut self.d2[j * g.nx..(j + 1) * g.nx];
@@ -306,7 +314,7 @@ impl BandField {
                 _ => candidates
                     .iter()
                     .copied()
-                    .find(|&k| ring_contains(&exteriors[k].2 .0, hole_point(&hole.0))),
+                    .find(|&k| ring_contains(&exteriors[k].2.0, hole_point(&hole.0))),
             };
             if let Some(k) = owner {
                 interiors[k].push(hole);
@@ -330,10 +338,10 @@ fn signed_area(ring: &[Coord<f64>]) -> f64 {
 }
 
 fn bbox(ring: &[Coord<f64>]) -> [f64; 4] {
-    ring.iter().fold(
-        [f64::MAX, f64::MAX, f64::MIN, f64::MIN],
-        |b, c| [b[0].min(c.x), b[1].min(c.y), b[2].max(c.x), b[3].max(c.y)],
-    )
+    ring.iter()
+        .fold([f64::MAX, f64::MAX, f64::MIN, f64::MIN], |b, c| {
+            [b[0].min(c.x), b[1].min(c.y), b[2].max(c.x), b[3].max(c.y)]
+        })
 }
 
 /// A point of a hole ring to test for containment: the midpoint of its first edge (a ring's
@@ -389,8 +397,27 @@ mod tests {
             (0, 2, vec![[0.0, 0.0], [-80.0, 10.0], [-90.0, 70.0]]),
             (0, 3, vec![[0.0, 0.0], [5.0, -60.0]]),
             (0, 4, vec![[0.0, 0.0], [7.0, 90.0]]),
-            (1, 5, vec![[100.0, 3.0], [130.0, 40.0], [110.0, 70.0], [150.0, 95.0], [140.0, 130.0]]),
-            (6, 6, vec![[-40.0, -120.0], [20.0, -140.0], [0.0, -180.0], [-40.0, -120.0]]),
+            (
+                1,
+                5,
+                vec![
+                    [100.0, 3.0],
+                    [130.0, 40.0],
+                    [110.0, 70.0],
+                    [150.0, 95.0],
+                    [140.0, 130.0],
+                ],
+            ),
+            (
+                6,
+                6,
+                vec![
+                    [-40.0, -120.0],
+                    [20.0, -140.0],
+                    [0.0, -180.0],
+                    [-40.0, -120.0],
+                ],
+            ),
         ];
         let mut f = BandField::new([-90.0, -180.0], [150.0, 130.0], 40.0, 3.0);
         f.add_lines(&pieces, 0.0);
@@ -415,7 +442,13 @@ mod tests {
     #[test]
     fn a_square_loop_gives_a_hole() {
         // A 300 m square of streets: the band is a ring with a 220 m hole.
-        let c = vec![[0.0, 0.0], [300.0, 0.0], [300.0, 300.0], [0.0, 300.0], [0.0, 0.0]];
+        let c = vec![
+            [0.0, 0.0],
+            [300.0, 0.0],
+            [300.0, 300.0],
+            [0.0, 300.0],
+            [0.0, 0.0],
+        ];
         let mut f = BandField::new([0.0, 0.0], [300.0, 300.0], 40.0, 4.0);
         f.add_lines(&[(0, 0, c)], 0.0);
         let mp = f.polygon(0.5);

@@ -51,9 +51,7 @@ pub use dijkstra::{Reach, Reached, distance_to_point};
 pub use graph::{
     EdgeId, GraphStats, LocalProjection, NodeId, WALKABLE_HIGHWAYS, WalkGraph, is_walkable,
 };
-pub use isochrone::{
-    Isochrone, IsochroneStyle, isochrones, isochrones_by_stroke, isochrones_previous,
-};
+pub use isochrone::{Isochrone, IsochroneStyle, isochrones, isochrones_by_stroke};
 pub use nearest::{Targets, nearest_k};
 pub use route::{Route, route};
 pub use snap::{Snap, SnapCounts, Snapper};
