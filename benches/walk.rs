@@ -94,6 +94,13 @@ fn bench(c: &mut Criterion) {
                 isochrones(g, &reach, &[budget], &style)
             })
         });
+        // The search alone (the rest of isochrone_10min is the polygon).
+        c.bench_function(&format!("{city}/isochrone_10min_search_only"), |b| {
+            b.iter(|| {
+                k = (k + 1) % starts.len();
+                reach.run(g, &starts[k..=k], budget, false);
+            })
+        });
         c.bench_function(&format!("{city}/isochrone_5_10_15min"), |b| {
             b.iter(|| {
                 k = (k + 1) % starts.len();

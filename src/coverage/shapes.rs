@@ -70,36 +70,58 @@ pub struct Refreshed {
 
 /// Brings `stored` up to date with the snapshot: keeps every stored circle whose source hash
 /// still matches, computes the missing and stale ones.
+///
+/// The circles to compute are computed in parallel (rayon, one walking search and contour per
+/// circle, each worker thread with its own search buffers); the result is in the order of the
+/// facilities and circle definitions, whatever the threads did.
 pub fn refresh(s: &Snapshot, stored: &[FacilityCircle]) -> Refreshed {
-    use std::collections::HashMap;
+    use rayon::prelude::*;
+    use std::collections::{HashMap, HashSet};
     let by_key: HashMap<(i64, &str), &FacilityCircle> = stored.iter().map(|c| ((c.facility_id, c.circle_id.as_str()), c)).collect();
-    let mut current = Vec::new();
+    let mut stored_count: HashMap<i64, usize> = HashMap::new();
+    for c in stored {
+        *stored_count.entry(c.facility_id).or_default() += 1;
+    }
+    // Every (facility, definition) pair, with its stored circle when that is current.
+    let facilities = s.facilities.layer.items();
+    let mut pairs: Vec<(usize, &CircleDef, Option<&FacilityCircle>)> = Vec::new();
+    for (i, f) in facilities.iter().enumerate() {
+        for def in s.circles.iter().filter(|d| d.kinds.contains(&f.kind)) {
+            let current = by_key.get(&(f.id, def.id.as_str())).copied().filter(|c| c.source_hash == source_hash(s, i, def));
+            pairs.push((i, def, current));
+        }
+    }
+    // (facility index, circle, whether it was computed)
+    let circles: Vec<(usize, Option<FacilityCircle>, bool)> = pairs
+        .par_iter()
+        .with_min_len(4)
+        .map(|&(i, def, current)| match current {
+            Some(c) => (i, Some(c.clone()), false),
+            None => (i, facility_circle(s, i, def), true),
+        })
+        .collect();
+    let mut current = Vec::with_capacity(circles.len());
     let mut dirty_ids = Vec::new();
     let mut rewritten = Vec::new();
-    for (i, f) in s.facilities.layer.items().iter().enumerate() {
-        let mut fresh = Vec::new();
-        let mut dirty = false;
-        for def in s.circles.iter().filter(|d| d.kinds.contains(&f.kind)) {
-            let hash = source_hash(s, i, def);
-            match by_key.get(&(f.id, def.id.as_str())) {
-                Some(c) if c.source_hash == hash => fresh.push((*c).clone()),
-                _ => {
-                    dirty = true;
-                    if let Some(c) = facility_circle(s, i, def) {
-                        fresh.push(c);
-                    }
-                }
-            }
-        }
-        let stored_count = stored.iter().filter(|c| c.facility_id == f.id).count();
-        if dirty || stored_count != fresh.len() {
+    for group in circles.chunk_by(|a, b| a.0 == b.0) {
+        let f = &facilities[group[0].0];
+        let dirty = group.iter().any(|c| c.2);
+        let fresh: Vec<FacilityCircle> = group.iter().filter_map(|c| c.1.clone()).collect();
+        if dirty || stored_count.get(&f.id).copied().unwrap_or(0) != fresh.len() {
             dirty_ids.push(f.id);
             rewritten.extend(fresh.iter().cloned());
         }
         current.extend(fresh);
     }
+    // Facilities with stored rows but no circle definition of their kind any more.
+    let with_pairs: HashSet<i64> = circles.iter().map(|c| facilities[c.0].id).collect();
+    for f in facilities {
+        if !with_pairs.contains(&f.id) && stored_count.contains_key(&f.id) {
+            dirty_ids.push(f.id);
+        }
+    }
     // Rows of facilities that no longer exist.
-    let live: std::collections::HashSet<i64> = s.facilities.layer.items().iter().map(|f| f.id).collect();
+    let live: HashSet<i64> = facilities.iter().map(|f| f.id).collect();
     let mut gone: Vec<i64> = stored.iter().map(|c| c.facility_id).filter(|id| !live.contains(id)).collect();
     gone.sort_unstable();
     gone.dedup();

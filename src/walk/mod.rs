@@ -39,6 +39,7 @@
 //! # Ok::<(), anyhow::Error>(())
 //! ```
 
+mod band_raster;
 mod dijkstra;
 mod graph;
 mod isochrone;
