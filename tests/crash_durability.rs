@@ -1,6 +1,6 @@
 //! No acknowledged write is lost under a crash, and no partial write is ever visible (issue 8).
 //!
-//! Twenty rounds on one SQLite store: start the server, drive concurrent writes (facility
+//! Twenty rounds on one store (SQLite; with `GRIDCIRCLE_TEST_BACKEND=postgres`, PostgreSQL): start the server, drive concurrent writes (facility
 //! creates and renames from three threads; a fourth moves the shared edge of two grids back and
 //! forth, one grid at a time), record every acknowledged write, `kill -9` the process at a random
 //! moment, then read the file as the crash left it (before anything re-derives membership):
@@ -252,46 +252,129 @@ struct Raw {
     audited: Vec<(String, String)>,
 }
 
+/// The queries `read_raw` runs, per backend (PostgreSQL has no bbox columns and stores PostGIS
+/// geometries: their WKB stands in for the GeoPackage blob, compared only within a backend).
+struct RawSql {
+    facilities: &'static str,
+    grids: &'static str,
+    last_history: &'static str,
+    history_rows: &'static str,
+    membership: &'static str,
+    audited: &'static str,
+}
+
+const SQLITE_SQL: RawSql = RawSql {
+    facilities: "SELECT fid, name FROM facilities",
+    grids: "SELECT fid, geom, code, name, version, min_x, min_y, max_x, max_y FROM grids",
+    last_history: "SELECT h.feature_id, h.geom, h.new_code, h.new_name FROM boundary_history h
+         WHERE h.layer = 'grids' AND h.fid = (SELECT MAX(fid) FROM boundary_history WHERE layer = 'grids' AND feature_id = h.feature_id)",
+    history_rows: "SELECT feature_id, COUNT(*) FROM boundary_history WHERE layer = 'grids' AND action IN ('create', 'replace', 'reassign', 'renumber') GROUP BY feature_id",
+    membership: "SELECT fid, grid_id FROM buildings ORDER BY fid",
+    audited: "SELECT layer, feature_id FROM audit_log WHERE feature_id IS NOT NULL",
+};
+
+const POSTGRES_SQL: RawSql = RawSql {
+    facilities: "SELECT fid, name FROM facilities",
+    grids: "SELECT fid, ST_AsBinary(geom), code, name, version, ST_XMin(geom), ST_YMin(geom), ST_XMax(geom), ST_YMax(geom) FROM grids",
+    last_history: "SELECT h.feature_id, ST_AsBinary(h.geom), h.new_code, h.new_name FROM boundary_history h
+         WHERE h.layer = 'grids' AND h.fid = (SELECT MAX(fid) FROM boundary_history WHERE layer = 'grids' AND feature_id = h.feature_id)",
+    history_rows: "SELECT feature_id, COUNT(*) FROM boundary_history WHERE layer = 'grids' AND action IN ('create', 'replace', 'reassign', 'renumber') GROUP BY feature_id",
+    membership: "SELECT fid, grid_id FROM buildings ORDER BY fid",
+    audited: "SELECT layer, feature_id FROM audit_log WHERE feature_id IS NOT NULL",
+};
+
+/// The same reads on either pool type (the rows decode the same columns).
+macro_rules! read_rows {
+    ($pool:expr, $sql:expr) => {{
+        use sqlx::Row;
+        let pool = $pool;
+        let sql: &RawSql = $sql;
+        let rows = sqlx::query(sql.facilities).fetch_all(&pool).await.unwrap();
+        let facilities = rows
+            .iter()
+            .map(|r| {
+                (
+                    r.get::<i64, _>(0),
+                    r.get::<Option<String>, _>(1).unwrap_or_default(),
+                )
+            })
+            .collect();
+        let rows = sqlx::query(sql.grids).fetch_all(&pool).await.unwrap();
+        let grids = rows
+            .iter()
+            .map(|r| {
+                (
+                    r.get::<i64, _>(0),
+                    (
+                        r.get(1),
+                        r.get(2),
+                        r.get(3),
+                        r.get(4),
+                        [r.get(5), r.get(6), r.get(7), r.get(8)],
+                    ),
+                )
+            })
+            .collect();
+        let rows = sqlx::query(sql.last_history)
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+        let last_history = rows
+            .iter()
+            .map(|r| (r.get::<i64, _>(0), (r.get(1), r.get(2), r.get(3))))
+            .collect();
+        let rows = sqlx::query(sql.history_rows)
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+        let history_rows = rows
+            .iter()
+            .map(|r| (r.get::<i64, _>(0), r.get::<i64, _>(1)))
+            .collect();
+        let rows = sqlx::query(sql.membership).fetch_all(&pool).await.unwrap();
+        let membership = rows
+            .iter()
+            .map(|r| (r.get::<i64, _>(0), r.get::<Option<i64>, _>(1)))
+            .collect();
+        let rows = sqlx::query(sql.audited).fetch_all(&pool).await.unwrap();
+        let audited = rows
+            .iter()
+            .map(|r| (r.get::<String, _>(0), r.get::<String, _>(1)))
+            .collect();
+        pool.close().await;
+        Raw {
+            facilities,
+            grids,
+            last_history,
+            history_rows,
+            membership,
+            audited,
+        }
+    }};
+}
+
+/// The store as the crash left it, read directly (SQLite file or PostgreSQL database).
 fn read_raw(db: &Path) -> Raw {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
     rt.block_on(async {
-        use sqlx::Row;
-        let pool = sqlx::sqlite::SqlitePoolOptions::new()
-            .max_connections(1)
-            .connect_with(sqlx::sqlite::SqliteConnectOptions::new().filename(db))
-            .await
-            .unwrap();
-        let rows = sqlx::query("SELECT fid, name FROM facilities").fetch_all(&pool).await.unwrap();
-        let facilities = rows.iter().map(|r| (r.get::<i64, _>(0), r.get::<Option<String>, _>(1).unwrap_or_default())).collect();
-        let rows = sqlx::query("SELECT fid, geom, code, name, version, min_x, min_y, max_x, max_y FROM grids").fetch_all(&pool).await.unwrap();
-        let grids = rows
-            .iter()
-            .map(|r| {
-                (r.get::<i64, _>(0), (r.get(1), r.get(2), r.get(3), r.get(4), [r.get(5), r.get(6), r.get(7), r.get(8)]))
-            })
-            .collect();
-        let rows = sqlx::query(
-            "SELECT h.feature_id, h.geom, h.new_code, h.new_name FROM boundary_history h
-             WHERE h.layer = 'grids' AND h.fid = (SELECT MAX(fid) FROM boundary_history WHERE layer = 'grids' AND feature_id = h.feature_id)",
-        )
-        .fetch_all(&pool)
-        .await
-        .unwrap();
-        let last_history = rows.iter().map(|r| (r.get::<i64, _>(0), (r.get(1), r.get(2), r.get(3)))).collect();
-        let rows = sqlx::query("SELECT feature_id, COUNT(*) FROM boundary_history WHERE layer = 'grids' AND action IN ('create', 'replace', 'reassign', 'renumber') GROUP BY feature_id")
-            .fetch_all(&pool)
-            .await
-            .unwrap();
-        let history_rows = rows.iter().map(|r| (r.get::<i64, _>(0), r.get::<i64, _>(1))).collect();
-        let rows = sqlx::query("SELECT fid, grid_id FROM buildings ORDER BY fid").fetch_all(&pool).await.unwrap();
-        let membership = rows.iter().map(|r| (r.get::<i64, _>(0), r.get::<Option<i64>, _>(1))).collect();
-        let rows = sqlx::query("SELECT layer, feature_id FROM audit_log WHERE feature_id IS NOT NULL").fetch_all(&pool).await.unwrap();
-        let audited = rows.iter().map(|r| (r.get::<String, _>(0), r.get::<String, _>(1))).collect();
-        pool.close().await;
-        Raw { facilities, grids, last_history, history_rows, membership, audited }
+        if common::postgres_backend() {
+            let pool = sqlx::postgres::PgPoolOptions::new()
+                .max_connections(1)
+                .connect(&common::db_arg(db))
+                .await
+                .unwrap();
+            read_rows!(pool, &POSTGRES_SQL)
+        } else {
+            let pool = sqlx::sqlite::SqlitePoolOptions::new()
+                .max_connections(1)
+                .connect_with(sqlx::sqlite::SqliteConnectOptions::new().filename(db))
+                .await
+                .unwrap();
+            read_rows!(pool, &SQLITE_SQL)
+        }
     })
 }
 
@@ -303,7 +386,7 @@ fn derived_membership(db: &Path) -> Vec<(i64, Option<i64>)> {
         .build()
         .unwrap();
     rt.block_on(async {
-        let store = gridcircle::store::Store::open(db.to_str().unwrap())
+        let store = gridcircle::store::Store::open(&common::db_arg(db))
             .await
             .unwrap();
         let m = store.grid_membership().await.unwrap();
