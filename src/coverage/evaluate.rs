@@ -5,10 +5,8 @@ use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use rstar::RTree;
-
-use crate::index::{SpherePoint, Snapshot};
-use crate::model::{CircleDef, OpenState, ReachMode, chord_to_metres};
+use crate::index::{Snapshot, SphereGrid};
+use crate::model::{CircleDef, OpenState, ReachMode};
 use crate::walk::{Reach, Snap};
 
 /// What a coverage pass is computed for: a circle with its budget and mode (a query may
@@ -102,8 +100,9 @@ fn counted_facilities(s: &Snapshot, circle: &CircleDef, at: Option<DateTime<Utc>
 ///
 /// Walk mode runs one multi-source Dijkstra from all counted facilities at once over the
 /// whole network (unbounded, so uncovered buildings also learn their nearest facility and how
-/// far it is), then reads each building through its snap. Radius mode indexes the counted
-/// facilities on the unit sphere and asks each building's nearest.
+/// far it is), then reads each building through its snap. Radius mode puts the counted
+/// facilities in a [`SphereGrid`] and asks every building's nearest in one batch (the
+/// buildings' order is sorted once per snapshot).
 pub fn evaluate(s: &Snapshot, circle: &CircleDef, minutes: f64, mode: ReachMode, at: Option<DateTime<Utc>>) -> Arc<CircleReach> {
     let setting = Setting::new(circle, minutes, mode);
     let (counted, all, key) = counted_facilities(s, circle, at);
@@ -148,14 +147,15 @@ pub fn evaluate(s: &Snapshot, circle: &CircleDef, minutes: f64, mode: ReachMode,
         }
         ReachMode::Radius => {
             let items = s.facilities.layer.items();
-            let tree = RTree::bulk_load(counted.iter().map(|&i| SpherePoint { at: items[i].point.unit_vector(), index: i }).collect());
-            buildings
-                .iter()
-                .map(|b| match tree.nearest_neighbor_iter_with_distance_2(b.point.unit_vector()).next() {
+            let grid = SphereGrid::new(counted.iter().map(|&i| (items[i].point.unit_vector(), i)));
+            let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+            let nearest = grid.k_nearest_batch(&s.buildings.batch, 1, threads);
+            (0..buildings.len())
+                .map(|b| match nearest.get(b).first() {
                     None => BuildingReach { distance_m: None, facility: None, reason: Some(no_seed_reason) },
-                    Some((nearest, d2)) => {
-                        let d = chord_to_metres(d2.sqrt());
-                        BuildingReach { distance_m: Some(d), facility: Some(nearest.index), reason: (d > budget).then_some(Reason::TooFar) }
+                    Some(n) => {
+                        let d = n.metres();
+                        BuildingReach { distance_m: Some(d), facility: Some(n.index), reason: (d > budget).then_some(Reason::TooFar) }
                     }
                 })
                 .collect()
