@@ -56,7 +56,11 @@ fn dot(a: &[f64; 3], b: &[f64; 3]) -> f64 {
 
 #[inline]
 fn cross(a: &[f64; 3], b: &[f64; 3]) -> [f64; 3] {
-    [a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]]
+    [
+        a[1] * b[2] - a[2] * b[1],
+        a[2] * b[0] - a[0] * b[2],
+        a[0] * b[1] - a[1] * b[0],
+    ]
 }
 
 fn normalised(v: [f64; 3]) -> Option<[f64; 3]> {
@@ -91,7 +95,10 @@ impl Frame {
         let e = normalised(cross(&[0.0, 0.0, 1.0], &c))
             .or_else(|| normalised(cross(&[0.0, 1.0, 0.0], &c)))
             .expect("a unit vector is not parallel to both the y and z axes");
-        Frame { e, n: cross(&c, &e) }
+        Frame {
+            e,
+            n: cross(&c, &e),
+        }
     }
 
     #[inline]
@@ -158,7 +165,10 @@ impl SphereGrid {
     /// their record. Linear time (a counting sort into cells).
     pub fn new(points: impl IntoIterator<Item = ([f64; 3], usize)>) -> SphereGrid {
         let points: Vec<([f64; 3], usize)> = points.into_iter().collect();
-        assert!(points.len() < u32::MAX as usize, "too many points for one grid");
+        assert!(
+            points.len() < u32::MAX as usize,
+            "too many points for one grid"
+        );
         let frame = Frame::around(points.iter().map(|p| &p.0));
         let xy: Vec<[f64; 2]> = points.iter().map(|p| frame.xy(&p.0)).collect();
         let (mut lo, mut hi) = ([f64::INFINITY; 2], [f64::NEG_INFINITY; 2]);
@@ -178,7 +188,12 @@ impl SphereGrid {
         if !(h > 0.0) {
             h = 1.0; // all points in one place: one cell
         }
-        let dims = |h: f64| (((w / h).floor() as usize + 1), ((d / h).floor() as usize + 1));
+        let dims = |h: f64| {
+            (
+                ((w / h).floor() as usize + 1),
+                ((d / h).floor() as usize + 1),
+            )
+        };
         // A long thin set would get more cells than points: widen them.
         while {
             let (nx, ny) = dims(h);
@@ -456,7 +471,6 @@ pub fn chord_of(metres: f64) -> f64 {
     2.0 * (metres / (2.0 * geo::Haversine.radius())).sin()
 }
 
-
 impl Neighbour {
     /// Filler of unused answer slots.
     const NONE: Neighbour = Neighbour {
@@ -483,7 +497,10 @@ impl BatchPoints {
 
     /// From unit vectors ([`LonLat::unit_vector`]).
     pub fn from_unit_vectors(units: Vec<[f64; 3]>) -> BatchPoints {
-        assert!(units.len() < u32::MAX as usize, "too many points for one batch");
+        assert!(
+            units.len() < u32::MAX as usize,
+            "too many points for one batch"
+        );
         let frame = Frame::around(units.iter());
         let xy: Vec<[f64; 2]> = units.iter().map(|u| frame.xy(u)).collect();
         let (mut lo, mut hi) = ([f64::INFINITY; 2], [f64::NEG_INFINITY; 2]);
@@ -580,7 +597,9 @@ pub(crate) fn parallel_runs<T: Send>(
 ) -> Vec<T> {
     // Below this many items per thread, spawning costs more than it saves.
     const MIN_PER_THREAD: usize = 256;
-    let threads = threads.max(1).min(items.len().div_ceil(MIN_PER_THREAD).max(1));
+    let threads = threads
+        .max(1)
+        .min(items.len().div_ceil(MIN_PER_THREAD).max(1));
     if threads == 1 {
         return vec![f(items)];
     }
