@@ -28,7 +28,7 @@ use serde_json::json;
 
 use gridcircle::config::HouseholdEstimate;
 use gridcircle::import::read_osm_pbf;
-use gridcircle::index::{BatchPoints, Snapshot, SphereGrid};
+use gridcircle::index::{BatchPoints, Snapshot, SphereGrid, WalkLayer};
 use gridcircle::model::{KindCatalogue, KindId, LonLat};
 use gridcircle::store::Store;
 use gridcircle::synth;
@@ -318,8 +318,9 @@ struct Loaded {
     points: Vec<(i64, LonLat)>,
     pbf: PathBuf,
     /// The walking network and the building snaps, ready "at import" (W3, W4).
-    net: WalkNetwork,
-    homes: Vec<Option<Snap>>,
+    walk: WalkLayer,
+    /// Per facility (layer order): where it joins the network, as the snapshot keeps them.
+    facility_snaps: Vec<Option<Snap>>,
     walk_prep_s: f64,
 }
 
@@ -344,22 +345,20 @@ fn load(work: &Path) -> anyhow::Result<Loaded> {
         .collect::<Result<Vec<_>, _>>()?;
     let points = read_points(&work.join("points.csv"))?;
     let walk_started = Instant::now();
-    let net = WalkNetwork::build(snapshot.ways.items(), WalkConfig::default());
-    let homes: Vec<Option<Snap>> = snapshot
-        .buildings
-        .layer
-        .items()
-        .iter()
-        .map(|b| net.snap_building(b))
-        .collect();
+    let walk = WalkLayer::new(
+        snapshot.ways.items(),
+        snapshot.buildings.layer.items(),
+        WalkConfig::default(),
+    );
+    let facility_snaps = walk.snap_facilities(snapshot.facilities.layer.items());
     let walk_prep_s = walk_started.elapsed().as_secs_f64();
     Ok(Loaded {
         snapshot,
         kinds,
         points,
         pbf: PathBuf::from(meta["pbf"].as_str().context("meta.pbf")?),
-        net,
-        homes,
+        walk,
+        facility_snaps,
         walk_prep_s,
     })
 }
@@ -523,25 +522,27 @@ fn w2(l: &Loaded, threads: usize, save: Option<PathBuf>) -> anyhow::Result<(f64,
     ))
 }
 
-/// W3: walking metres from every building to the nearest facility of each W3 kind: snap the
-/// kind's facilities, one multi-source search without a budget, then each building's snap
-/// (the graph and the building snaps are ready at import).
+/// W3: walking metres from every building to the nearest facility of each W3 kind: one
+/// multi-source search without a budget from the kind's facilities, then each building's snap
+/// (the graph, the building snaps and the facility snaps are ready at import, as in the
+/// snapshot the service answers from).
 fn w3(l: &Loaded, threads: usize, save: Option<PathBuf>) -> anyhow::Result<(f64, String)> {
     let items = l.snapshot.facilities.layer.items();
-    let g = l.net.graph();
+    let g = l.walk.network.graph();
     let mut reach = Reach::new(g);
     let started = Instant::now();
     let mut answers = Vec::new();
     for kind in l.kinds.iter().take(W3_KINDS) {
         let seeds: Vec<Snap> = items
             .iter()
-            .filter(|f| &f.kind == kind)
-            .filter_map(|f| l.net.snap(f.point))
+            .zip(&l.facility_snaps)
+            .filter(|(f, _)| &f.kind == kind)
+            .filter_map(|(_, s)| *s)
             .collect();
         reach.run(g, &seeds, f64::INFINITY, false);
         let reach = &reach;
-        let d: Vec<Option<f64>> = parallel(threads, l.homes.len(), |r| {
-            l.homes[r]
+        let d: Vec<Option<f64>> = parallel(threads, l.walk.building_snaps.len(), |r| {
+            l.walk.building_snaps[r]
                 .iter()
                 .map(|h| {
                     h.as_ref()
@@ -579,13 +580,16 @@ fn w3(l: &Loaded, threads: usize, save: Option<PathBuf>) -> anyhow::Result<(f64,
 /// W4: a 10-minute walking isochrone (a polygon with holes) from each of the first random
 /// points; the answer compared is the set of graph nodes within the budget.
 fn w4(l: &Loaded, save: Option<PathBuf>) -> anyhow::Result<(f64, String)> {
-    let g = l.net.graph();
-    let budget = l.net.config().metres(W4_MINUTES);
+    let g = l.walk.network.graph();
+    let budget = l.walk.network.config().metres(W4_MINUTES);
     let mut reach = Reach::new(g);
     let started = Instant::now();
     let mut out = Vec::new();
     for (id, p) in l.points.iter().take(W4_ORIGINS) {
-        let iso = l.net.isochrones_from(&mut reach, *p, &[W4_MINUTES]);
+        let iso = l
+            .walk
+            .network
+            .isochrones_from(&mut reach, *p, &[W4_MINUTES]);
         let nodes: Vec<(u32, f64)> = if iso.is_some() {
             reach
                 .reached_nodes()

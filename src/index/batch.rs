@@ -250,12 +250,13 @@ impl SphereGrid {
 
     #[inline]
     fn col(&self, x: f64) -> usize {
-        (((x - self.x0) * self.inv_h).floor().max(0.0) as usize).min(self.nx - 1)
+        // Truncation is floor once clamped at 0 (and needs no libm call without SSE4.1).
+        (((x - self.x0) * self.inv_h).max(0.0) as usize).min(self.nx - 1)
     }
 
     #[inline]
     fn row(&self, y: f64) -> usize {
-        (((y - self.y0) * self.inv_h).floor().max(0.0) as usize).min(self.ny - 1)
+        (((y - self.y0) * self.inv_h).max(0.0) as usize).min(self.ny - 1)
     }
 
     #[inline]
@@ -263,33 +264,43 @@ impl SphereGrid {
         self.row(p[1]) * self.nx + self.col(p[0])
     }
 
-    /// Lower bound of the plane distance from `q` to cell (col, row), less [`EPS`].
+    /// Squared plane distance from `q` to cell (col, row).
     #[inline]
     fn cell_gap2(&self, q: &[f64; 2], col: usize, row: usize) -> f64 {
         let (left, bottom) = (self.x0 + col as f64 * self.h, self.y0 + row as f64 * self.h);
         let dx = (left - q[0]).max(q[0] - (left + self.h)).max(0.0);
         let dy = (bottom - q[1]).max(q[1] - (bottom + self.h)).max(0.0);
-        let d = ((dx * dx + dy * dy).sqrt() - EPS).max(0.0);
-        d * d
+        dx * dx + dy * dy
     }
 
-    /// Offers the points of one cell to the `k` best so far.
+    /// Offers the points stored at `from..to` to the `k` best so far; only points with a
+    /// squared chord of at most `limit2` are taken.
+    ///
+    /// Cells of one row are consecutive in storage, so a run of cells along a row is one
+    /// slice: scanning a rectangle costs one slice per row, however many cells it spans.
     #[inline]
-    fn scan_cell(
+    #[allow(clippy::too_many_arguments)]
+    fn scan(
         &self,
-        c: usize,
+        from: usize,
+        to: usize,
         u: &[f64; 3],
         k: usize,
+        limit2: f64,
         keep: &mut impl FnMut(usize) -> bool,
         best: &mut Vec<Neighbour>,
     ) {
-        let (from, to) = (self.start[c] as usize, self.start[c + 1] as usize);
-        for j in from..to {
-            let d = [self.ux[j] - u[0], self.uy[j] - u[1], self.uz[j] - u[2]];
+        let (ux, uy, uz) = (&self.ux[from..to], &self.uy[from..to], &self.uz[from..to]);
+        for j in 0..ux.len() {
+            let d = [ux[j] - u[0], uy[j] - u[1], uz[j] - u[2]];
+            let d2 = d[0] * d[0] + d[1] * d[1] + d[2] * d[2];
+            if d2 > limit2 || (best.len() == k && d2 > best[k - 1].chord2) {
+                continue;
+            }
             let cand = Neighbour {
-                index: self.index[j] as usize,
-                chord2: d[0] * d[0] + d[1] * d[1] + d[2] * d[2],
-                slot: j as u32,
+                index: self.index[from + j] as usize,
+                chord2: d2,
+                slot: (from + j) as u32,
             };
             if best.len() == k && !cand.before(&best[k - 1]) {
                 continue;
@@ -303,6 +314,16 @@ impl SphereGrid {
             let at = best.partition_point(|b| b.before(&cand));
             best.insert(at, cand);
         }
+    }
+
+    /// The points of cells `c0..=c1` of `row`, as one storage range.
+    #[inline]
+    fn row_span(&self, row: usize, c0: usize, c1: usize) -> (usize, usize) {
+        let base = row * self.nx;
+        (
+            self.start[base + c0] as usize,
+            self.start[base + c1 + 1] as usize,
+        )
     }
 
     /// The `k` points nearest to the unit vector `u` among those whose index passes `keep`,
@@ -326,26 +347,35 @@ impl SphereGrid {
         let (cx, cy) = (self.col(q[0]), self.row(q[1]));
         let mut rho = 0usize;
         loop {
+            // Cells whose plane distance exceeds the k-th chord found (plus EPS) are skipped;
+            // the bound is taken once per ring (it only shrinks within the ring).
+            let skip2 = if out.len() == k {
+                let r = out[k - 1].chord2.sqrt() + EPS;
+                r * r
+            } else {
+                f64::INFINITY
+            };
             let (c0, c1) = (cx.saturating_sub(rho), (cx + rho).min(self.nx - 1));
             let (r0, r1) = (cy.saturating_sub(rho), (cy + rho).min(self.ny - 1));
             for row in r0..=r1 {
-                let edge_row = row + rho == cy || row == cy + rho;
-                let mut visit = |col: usize, out: &mut Vec<Neighbour>| {
-                    if out.len() == k && self.cell_gap2(&q, col, row) > out[k - 1].chord2 {
-                        return;
+                if row + rho == cy || row == cy + rho {
+                    // A whole edge row of the ring: one slice.
+                    let (from, to) = self.row_span(row, c0, c1);
+                    if from < to {
+                        self.scan(from, to, &u, k, f64::INFINITY, &mut keep, out);
                     }
-                    self.scan_cell(row * self.nx + col, &u, k, &mut keep, out);
-                };
-                if edge_row {
-                    for col in c0..=c1 {
-                        visit(col, out);
-                    }
-                } else {
-                    if cx >= rho {
-                        visit(cx - rho, out);
-                    }
-                    if rho > 0 && cx + rho < self.nx {
-                        visit(cx + rho, out);
+                    continue;
+                }
+                for col in [
+                    (cx >= rho).then(|| cx - rho),
+                    (rho > 0 && cx + rho < self.nx).then_some(cx + rho),
+                ]
+                .into_iter()
+                .flatten()
+                {
+                    let (from, to) = self.row_span(row, col, col);
+                    if from < to && self.cell_gap2(&q, col, row) <= skip2 {
+                        self.scan(from, to, &u, k, f64::INFINITY, &mut keep, out);
                     }
                 }
             }
@@ -376,6 +406,33 @@ impl SphereGrid {
         }
     }
 
+    /// The `k` nearest points to `u` when at least `k` points lie within a squared chord
+    /// `r2` of it (the caller knows `k` such points): scans only the disc of that radius, one
+    /// storage slice per row of cells, and takes only points within it.
+    fn nearest_k_within(&self, u: [f64; 3], k: usize, r2: f64, out: &mut Vec<Neighbour>) {
+        out.clear();
+        let q = self.frame.xy(&u);
+        let r = r2.sqrt() + EPS;
+        for row in self.row(q[1] - r)..=self.row(q[1] + r) {
+            let bottom = self.y0 + row as f64 * self.h;
+            let dy = ((bottom - q[1]).max(q[1] - (bottom + self.h)).max(0.0) - EPS).max(0.0);
+            if dy > r {
+                continue;
+            }
+            // Rows near the centre use the whole width (saves a square root where it would
+            // narrow the span little); farther rows only the chord of the disc.
+            let half = if dy * dy <= 0.25 * r * r {
+                r
+            } else {
+                (r * r - dy * dy).max(0.0).sqrt() + EPS
+            };
+            let (from, to) = self.row_span(row, self.col(q[0] - half), self.col(q[0] + half));
+            if from < to {
+                self.scan(from, to, &u, k, r2, &mut |_| true, out);
+            }
+        }
+    }
+
     /// The nearest point to `u`, if the grid is not empty.
     pub fn nearest(&self, u: [f64; 3]) -> Option<Neighbour> {
         let mut out = Vec::with_capacity(1);
@@ -391,8 +448,23 @@ impl SphereGrid {
             let mut rows = Vec::with_capacity(run.len() * k);
             let mut lens = Vec::with_capacity(run.len());
             let mut best = Vec::with_capacity(k + 1);
+            let mut bound = Vec::with_capacity(k);
             for &i in run {
-                self.nearest_k(points.units[i as usize], k, |_| true, &mut best);
+                let u = points.units[i as usize];
+                if best.len() == k && k > 0 {
+                    // The previous point's k neighbours are k points within the k-th
+                    // smallest of their chords to this one: a bound that needs no search.
+                    bound.clear();
+                    bound.extend(best.iter().map(|b: &Neighbour| {
+                        let j = b.slot as usize;
+                        chord2(&[self.ux[j], self.uy[j], self.uz[j]], &u)
+                    }));
+                    let r2 = bound.iter().copied().fold(0.0, f64::max);
+                    self.nearest_k_within(u, k, r2, &mut best);
+                    debug_assert_eq!(best.len(), k);
+                } else {
+                    self.nearest_k(u, k, |_| true, &mut best);
+                }
                 lens.push(best.len() as u32);
                 rows.extend_from_slice(&best);
                 rows.resize(rows.len() + k - best.len(), Neighbour::NONE);
