@@ -149,9 +149,18 @@ fn bench(c: &mut Criterion) {
 /// (distance, node), lazy deletion, the graph's public adjacency; node distances only.
 fn binary_heap_dijkstra(g: &WalkGraph, seeds: &[Snap]) -> Vec<f64> {
     use std::cmp::Reverse;
-    #[derive(PartialEq, PartialOrd)]
     struct D(f64);
+    impl PartialEq for D {
+        fn eq(&self, o: &Self) -> bool {
+            self.0.total_cmp(&o.0).is_eq()
+        }
+    }
     impl Eq for D {}
+    impl PartialOrd for D {
+        fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
+            Some(self.cmp(o))
+        }
+    }
     impl Ord for D {
         fn cmp(&self, o: &Self) -> std::cmp::Ordering {
             self.0.total_cmp(&o.0)

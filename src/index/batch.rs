@@ -182,10 +182,11 @@ impl SphereGrid {
         let (w, d) = (hi[0] - lo[0], hi[1] - lo[1]);
         let cells = (points.len() as f64 / OCCUPANCY).max(1.0);
         let mut h = (w * d / cells).sqrt();
-        if !(h > 0.0) {
+        // (Comparisons written so that a NaN also falls through to the next choice.)
+        if h.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater) {
             h = w.max(d) / cells;
         }
-        if !(h > 0.0) {
+        if h.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater) {
             h = 1.0; // all points in one place: one cell
         }
         let dims = |h: f64| {

@@ -321,7 +321,7 @@ impl Reach {
     #[inline]
     pub fn node(&self, node: NodeId) -> Option<Reached> {
         let st = self.state[node as usize];
-        (st.dist.is_finite() && self.complete).then(|| Reached {
+        (st.dist.is_finite() && self.complete).then_some(Reached {
             distance_m: st.dist,
             source: st.source as usize,
         })
