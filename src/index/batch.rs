@@ -124,7 +124,7 @@ impl Frame {
 /// // The two nearest to one point, nearest first, with their distances.
 /// let mut found = Vec::new();
 /// grid.nearest_k(at(-8.612, 41.150), 2, |_| true, &mut found);
-/// assert_eq!(found.iter().map(|n| n.index).collect::<Vec<_>>(), vec![0, 2]);
+/// assert_eq!(found.iter().map(|n| n.index).collect::<Vec<_>>(), vec![0, 1]);
 /// assert!((found[0].metres() - 139.0).abs() < 1.0);
 /// // The same for many points at once, on both cores.
 /// let points = BatchPoints::new(&[
