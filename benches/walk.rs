@@ -1,5 +1,7 @@
 //! The walking network on real data: graph build, snapping, multi-source coverage of every
-//! building for one kind, one 10-minute isochrone, and nearest-k = 3 by walking.
+//! building for one kind (bounded, and unbounded as W3: also against a textbook
+//! `BinaryHeap` Dijkstra over the same graph), one 10-minute isochrone, and nearest-k = 3 by
+//! walking.
 //! Run: `cargo bench --bench walk`. Inputs are the real OSM extracts in ../shared/data.
 
 use std::path::PathBuf;
@@ -75,6 +77,29 @@ fn bench(c: &mut Criterion) {
             },
         );
 
+        // W3 in miniature: unbounded, then every building's distance.
+        c.bench_function(&format!("{city}/w3_unbounded_{kind}_all_buildings"), |b| {
+            b.iter(|| {
+                reach.run(g, &seeds, f64::INFINITY, false);
+                homes
+                    .iter()
+                    .flatten()
+                    .filter_map(|h| reach.distance_to_point(h))
+                    .map(|d| d.0)
+                    .sum::<f64>()
+            })
+        });
+        c.bench_function(
+            &format!("{city}/w3_unbounded_{kind}_nodes_binaryheap_reference"),
+            |b| b.iter(|| binary_heap_dijkstra(g, &seeds).len()),
+        );
+        c.bench_function(&format!("{city}/w3_unbounded_{kind}_nodes_reach"), |b| {
+            b.iter(|| {
+                reach.run(g, &seeds, f64::INFINITY, false);
+                reach.reached_nodes().count()
+            })
+        });
+
         let mut rng = rand::rngs::StdRng::seed_from_u64(5);
         let starts: Vec<Snap> = (0..64)
             .map(|_| {
@@ -125,6 +150,53 @@ fn bench(c: &mut Criterion) {
             })
         });
     }
+}
+
+/// The textbook search the radix-heap `Reach` is compared with: `std`'s `BinaryHeap` of
+/// (distance, node), lazy deletion, the graph's public adjacency; node distances only.
+fn binary_heap_dijkstra(g: &WalkGraph, seeds: &[Snap]) -> Vec<f64> {
+    use std::cmp::Reverse;
+    struct D(f64);
+    impl PartialEq for D {
+        fn eq(&self, o: &Self) -> bool {
+            self.0.total_cmp(&o.0).is_eq()
+        }
+    }
+    impl Eq for D {}
+    impl PartialOrd for D {
+        fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
+            Some(self.cmp(o))
+        }
+    }
+    impl Ord for D {
+        fn cmp(&self, o: &Self) -> std::cmp::Ordering {
+            self.0.total_cmp(&o.0)
+        }
+    }
+    let mut dist = vec![f64::INFINITY; g.node_count()];
+    let mut heap = std::collections::BinaryHeap::new();
+    for s in seeds {
+        for k in 0..2 {
+            let d = s.connector_m + s.offset_m[k];
+            if d < dist[s.ends[k] as usize] {
+                dist[s.ends[k] as usize] = d;
+                heap.push(Reverse((D(d), s.ends[k])));
+            }
+        }
+    }
+    while let Some(Reverse((D(d), u))) = heap.pop() {
+        if d > dist[u as usize] {
+            continue;
+        }
+        for (t, _, len) in g.neighbours(u) {
+            let nd = d + len;
+            if nd < dist[t as usize] {
+                dist[t as usize] = nd;
+                heap.push(Reverse((D(nd), t)));
+            }
+        }
+    }
+    dist
 }
 
 criterion_group!(benches, bench);

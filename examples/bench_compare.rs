@@ -24,14 +24,12 @@ use std::time::Instant;
 
 use anyhow::{Context, bail};
 use rand::{Rng, SeedableRng};
-use rstar::RTree;
-use rstar::primitives::GeomWithData;
 use serde_json::json;
 
 use gridcircle::config::HouseholdEstimate;
 use gridcircle::import::read_osm_pbf;
-use gridcircle::index::{Snapshot, SpherePoint};
-use gridcircle::model::{KindCatalogue, KindId, LonLat, chord_to_metres};
+use gridcircle::index::{BatchPoints, Snapshot, SphereGrid, WalkLayer};
+use gridcircle::model::{KindCatalogue, KindId, LonLat};
 use gridcircle::store::Store;
 use gridcircle::synth;
 use gridcircle::walk::{Reach, Snap, WalkConfig, WalkNetwork};
@@ -318,13 +316,11 @@ struct Loaded {
     snapshot: Snapshot,
     kinds: Vec<KindId>,
     points: Vec<(i64, LonLat)>,
-    /// Building indices in the order of the building point R-tree's leaves (spatially
-    /// coherent), with their unit vectors.
-    order: Vec<(usize, [f64; 3])>,
     pbf: PathBuf,
     /// The walking network and the building snaps, ready "at import" (W3, W4).
-    net: WalkNetwork,
-    homes: Vec<Option<Snap>>,
+    walk: WalkLayer,
+    /// Per facility (layer order): where it joins the network, as the snapshot keeps them.
+    facility_snaps: Vec<Option<Snap>>,
     walk_prep_s: f64,
 }
 
@@ -349,30 +345,20 @@ fn load(work: &Path) -> anyhow::Result<Loaded> {
         .collect::<Result<Vec<_>, _>>()?;
     let points = read_points(&work.join("points.csv"))?;
     let walk_started = Instant::now();
-    let net = WalkNetwork::build(snapshot.ways.items(), WalkConfig::default());
-    let homes: Vec<Option<Snap>> = snapshot
-        .buildings
-        .layer
-        .items()
-        .iter()
-        .map(|b| net.snap_building(b))
-        .collect();
+    let walk = WalkLayer::new(
+        snapshot.ways.items(),
+        snapshot.buildings.layer.items(),
+        WalkConfig::default(),
+    );
+    let facility_snaps = walk.snap_facilities(snapshot.facilities.layer.items());
     let walk_prep_s = walk_started.elapsed().as_secs_f64();
-    let items = snapshot.buildings.layer.items();
-    let order = snapshot
-        .buildings
-        .points
-        .iter()
-        .map(|e| (e.index, items[e.index].point.unit_vector()))
-        .collect();
     Ok(Loaded {
         snapshot,
         kinds,
         points,
-        order,
         pbf: PathBuf::from(meta["pbf"].as_str().context("meta.pbf")?),
-        net,
-        homes,
+        walk,
+        facility_snaps,
         walk_prep_s,
     })
 }
@@ -451,55 +437,6 @@ fn cpu_seconds() -> f64 {
     (tick(14) + tick(15)) / 100.0
 }
 
-/// Chord between unit vectors for a great-circle distance in metres.
-fn chord_of(metres: f64) -> f64 {
-    2.0 * (metres / (2.0 * EARTH_RADIUS_M)).sin()
-}
-
-fn chord2(a: &[f64; 3], b: &[f64; 3]) -> f64 {
-    let d = [a[0] - b[0], a[1] - b[1], a[2] - b[2]];
-    d[0] * d[0] + d[1] * d[1] + d[2] * d[2]
-}
-
-/// The buildings of `order` with no facility of `tree` within `radius_m` (index into the
-/// layer). Walks the buildings in R-tree order, keeping the last answer as a certificate:
-/// the facility that covered the previous building covers this one too when it is within
-/// the radius (one distance), and the previous building's nearest facility distance `D`
-/// proves this one uncovered when `D − step > radius` (triangle inequality on chords). Only
-/// the others need a tree query.
-fn uncovered(order: &[(usize, [f64; 3])], tree: &RTree<SpherePoint>, radius_m: f64) -> Vec<usize> {
-    let c_r = chord_of(radius_m);
-    let c_r2 = c_r * c_r;
-    let mut out = Vec::new();
-    let mut cover: Option<[f64; 3]> = None;
-    // (unit vector of the last building queried, chord to its nearest facility)
-    let mut gap: Option<([f64; 3], f64)> = None;
-    for (index, u) in order {
-        if let Some(f) = &cover
-            && chord2(f, u) <= c_r2
-        {
-            continue;
-        }
-        if let Some((at, d)) = &gap
-            && d - chord2(at, u).sqrt() > c_r
-        {
-            out.push(*index);
-            continue;
-        }
-        match tree.nearest_neighbor_iter_with_distance_2(*u).next() {
-            Some((f, d2)) if d2 <= c_r2 => {
-                cover = Some(f.at);
-            }
-            Some((_, d2)) => {
-                gap = Some((*u, d2.sqrt()));
-                out.push(*index);
-            }
-            None => out.push(*index),
-        }
-    }
-    out
-}
-
 fn parallel<T: Send>(
     threads: usize,
     n: usize,
@@ -523,14 +460,12 @@ fn parallel<T: Send>(
 
 fn w1(l: &Loaded, threads: usize, save: Option<PathBuf>) -> anyhow::Result<(f64, String)> {
     let items = l.snapshot.buildings.layer.items();
-    let empty = RTree::new();
+    let empty = SphereGrid::default();
     let started = Instant::now();
     let mut answers: Vec<Vec<usize>> = Vec::with_capacity(l.kinds.len());
     for kind in &l.kinds {
-        let tree = l.snapshot.facilities.by_kind.get(kind).unwrap_or(&empty);
-        answers.push(parallel(threads, l.order.len(), |r| {
-            uncovered(&l.order[r], tree, RADIUS_M)
-        }));
+        let grid = l.snapshot.facilities.grids.get(kind).unwrap_or(&empty);
+        answers.push(grid.uncovered(&l.snapshot.buildings.batch, RADIUS_M, threads));
     }
     let secs = started.elapsed().as_secs_f64();
     let counts: Vec<usize> = answers.iter().map(Vec::len).collect();
@@ -548,89 +483,28 @@ fn w1(l: &Loaded, threads: usize, save: Option<PathBuf>) -> anyhow::Result<(f64,
     Ok((secs, json!({ "uncovered": counts }).to_string()))
 }
 
-/// The `K` nearest facilities of `tree` to each point of `points` taken in `order`
-/// (spatially sorted), as (facility index, squared chord) pairs, nearest first. The previous
-/// point's neighbours bound this one's: the K-th smallest chord from this point to them is at
-/// least its K-th nearest distance, so one bounded ball query (no priority queue) returns
-/// every candidate.
-fn k_nearest(
-    points: &[(i64, LonLat)],
-    order: &[usize],
-    tree: &RTree<SpherePoint>,
-) -> Vec<(usize, [(usize, f64); K])> {
-    let mut out = Vec::with_capacity(order.len());
-    let mut prev: Vec<[f64; 3]> = Vec::with_capacity(K);
-    let mut cand: Vec<(f64, usize, [f64; 3])> = Vec::new();
-    for &pi in order {
-        let u = points[pi].1.unit_vector();
-        cand.clear();
-        if prev.len() == K {
-            let mut d = [0.0f64; K];
-            for (slot, f) in d.iter_mut().zip(&prev) {
-                *slot = chord2(f, &u);
-            }
-            d.sort_by(f64::total_cmp);
-            // A hair wider than the bound, so rounding never drops the K-th.
-            let r2 = d[K - 1] * (1.0 + 1e-9) + 1e-24;
-            for f in tree.locate_within_distance(u, r2) {
-                cand.push((chord2(&f.at, &u), f.index, f.at));
-            }
-            cand.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-        } else {
-            for (f, d2) in tree.nearest_neighbor_iter_with_distance_2(u).take(K) {
-                cand.push((d2, f.index, f.at));
-            }
-        }
-        let mut best = [(usize::MAX, 0.0f64); K];
-        prev.clear();
-        for (slot, &(d2, index, at)) in best.iter_mut().zip(cand.iter()) {
-            *slot = (index, d2);
-            prev.push(at);
-        }
-        out.push((pi, best));
-    }
-    out
-}
-
 fn w2(l: &Loaded, threads: usize, save: Option<PathBuf>) -> anyhow::Result<(f64, String)> {
     let facilities = l.snapshot.facilities.layer.items();
-    let empty = RTree::new();
+    let empty = SphereGrid::default();
     let started = Instant::now();
-    // The points in the leaf order of an R-tree over them: neighbours follow each other.
-    let point_order: Vec<usize> = RTree::bulk_load(
-        l.points
-            .iter()
-            .enumerate()
-            .map(|(i, (_, p))| GeomWithData::new([p.lon(), p.lat()], i))
-            .collect(),
-    )
-    .iter()
-    .map(|g: &GeomWithData<[f64; 2], usize>| g.data)
-    .collect();
+    // The points sorted once for every kind.
+    let batch = BatchPoints::new(&l.points.iter().map(|p| p.1).collect::<Vec<_>>());
     let mut answers = Vec::with_capacity(l.kinds.len());
     for kind in &l.kinds {
-        let tree = l.snapshot.facilities.by_kind.get(kind).unwrap_or(&empty);
-        let mut found = parallel(threads, point_order.len(), |r| {
-            k_nearest(&l.points, &point_order[r], tree)
-        });
-        found.sort_unstable_by_key(|f| f.0);
-        answers.push(found);
+        let grid = l.snapshot.facilities.grids.get(kind).unwrap_or(&empty);
+        answers.push(grid.k_nearest_batch(&batch, K, threads));
     }
     let secs = started.elapsed().as_secs_f64();
     if let Some(path) = save {
         let mut out = String::new();
         for (kind, a) in l.kinds.iter().zip(&answers) {
-            for (pi, best) in a {
-                let pid = l.points[*pi].0;
-                let found: Vec<_> = best.iter().filter(|b| b.0 != usize::MAX).collect();
+            for (pi, (pid, _)) in l.points.iter().enumerate() {
+                let found = a.get(pi);
                 let ids: Vec<String> = found
                     .iter()
-                    .map(|b| facilities[b.0].id.to_string())
+                    .map(|b| facilities[b.index].id.to_string())
                     .collect();
-                let ds: Vec<String> = found
-                    .iter()
-                    .map(|b| format!("{:.4}", chord_to_metres(b.1.sqrt())))
-                    .collect();
+                let ds: Vec<String> = found.iter().map(|b| format!("{:.4}", b.metres())).collect();
                 writeln!(
                     out,
                     "{}\t{pid}\t{}\t{}",
@@ -648,25 +522,27 @@ fn w2(l: &Loaded, threads: usize, save: Option<PathBuf>) -> anyhow::Result<(f64,
     ))
 }
 
-/// W3: walking metres from every building to the nearest facility of each W3 kind: snap the
-/// kind's facilities, one multi-source search without a budget, then each building's snap
-/// (the graph and the building snaps are ready at import).
+/// W3: walking metres from every building to the nearest facility of each W3 kind: one
+/// multi-source search without a budget from the kind's facilities, then each building's snap
+/// (the graph, the building snaps and the facility snaps are ready at import, as in the
+/// snapshot the service answers from).
 fn w3(l: &Loaded, threads: usize, save: Option<PathBuf>) -> anyhow::Result<(f64, String)> {
     let items = l.snapshot.facilities.layer.items();
-    let g = l.net.graph();
+    let g = l.walk.network.graph();
     let mut reach = Reach::new(g);
     let started = Instant::now();
     let mut answers = Vec::new();
     for kind in l.kinds.iter().take(W3_KINDS) {
         let seeds: Vec<Snap> = items
             .iter()
-            .filter(|f| &f.kind == kind)
-            .filter_map(|f| l.net.snap(f.point))
+            .zip(&l.facility_snaps)
+            .filter(|(f, _)| &f.kind == kind)
+            .filter_map(|(_, s)| *s)
             .collect();
         reach.run(g, &seeds, f64::INFINITY, false);
         let reach = &reach;
-        let d: Vec<Option<f64>> = parallel(threads, l.homes.len(), |r| {
-            l.homes[r]
+        let d: Vec<Option<f64>> = parallel(threads, l.walk.building_snaps.len(), |r| {
+            l.walk.building_snaps[r]
                 .iter()
                 .map(|h| {
                     h.as_ref()
@@ -704,13 +580,16 @@ fn w3(l: &Loaded, threads: usize, save: Option<PathBuf>) -> anyhow::Result<(f64,
 /// W4: a 10-minute walking isochrone (a polygon with holes) from each of the first random
 /// points; the answer compared is the set of graph nodes within the budget.
 fn w4(l: &Loaded, save: Option<PathBuf>) -> anyhow::Result<(f64, String)> {
-    let g = l.net.graph();
-    let budget = l.net.config().metres(W4_MINUTES);
+    let g = l.walk.network.graph();
+    let budget = l.walk.network.config().metres(W4_MINUTES);
     let mut reach = Reach::new(g);
     let started = Instant::now();
     let mut out = Vec::new();
     for (id, p) in l.points.iter().take(W4_ORIGINS) {
-        let iso = l.net.isochrones_from(&mut reach, *p, &[W4_MINUTES]);
+        let iso = l
+            .walk
+            .network
+            .isochrones_from(&mut reach, *p, &[W4_MINUTES]);
         let nodes: Vec<(u32, f64)> = if iso.is_some() {
             reach
                 .reached_nodes()

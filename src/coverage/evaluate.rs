@@ -4,12 +4,10 @@ use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
+use crate::index::{Snapshot, SphereGrid};
+use crate::model::{CircleDef, OpenState, ReachMode};
+use crate::walk::Snap;
 use chrono::{DateTime, Utc};
-use rstar::RTree;
-
-use crate::index::{SpherePoint, Snapshot};
-use crate::model::{CircleDef, OpenState, ReachMode, chord_to_metres};
-use crate::walk::{Reach, Snap};
 
 /// What a coverage pass is computed for: a circle with its budget and mode (a query may
 /// override the definition's minutes and mode).
@@ -27,7 +25,11 @@ impl Setting {
     /// The setting for `circle` with `minutes` and `mode`.
     pub fn new(circle: &CircleDef, minutes: f64, mode: ReachMode) -> Setting {
         let metres = crate::model::metres(minutes, circle.speed_kmh);
-        Setting { circle_id: circle.id.clone(), budget_mm: (metres * 1000.0).round() as u64, mode }
+        Setting {
+            circle_id: circle.id.clone(),
+            budget_mm: (metres * 1000.0).round() as u64,
+            mode,
+        }
     }
 
     /// The budget in metres.
@@ -75,7 +77,11 @@ pub struct CircleReach {
 
 /// The facilities of `circle` that count at `at` (all of them when `at` is `None`), and a key
 /// naming that set.
-fn counted_facilities(s: &Snapshot, circle: &CircleDef, at: Option<DateTime<Utc>>) -> (Vec<usize>, usize, u64) {
+fn counted_facilities(
+    s: &Snapshot,
+    circle: &CircleDef,
+    at: Option<DateTime<Utc>>,
+) -> (Vec<usize>, usize, u64) {
     let mut all = 0;
     let mut open = Vec::new();
     for (i, f) in s.facilities.layer.items().iter().enumerate() {
@@ -102,16 +108,27 @@ fn counted_facilities(s: &Snapshot, circle: &CircleDef, at: Option<DateTime<Utc>
 ///
 /// Walk mode runs one multi-source Dijkstra from all counted facilities at once over the
 /// whole network (unbounded, so uncovered buildings also learn their nearest facility and how
-/// far it is), then reads each building through its snap. Radius mode indexes the counted
-/// facilities on the unit sphere and asks each building's nearest.
-pub fn evaluate(s: &Snapshot, circle: &CircleDef, minutes: f64, mode: ReachMode, at: Option<DateTime<Utc>>) -> Arc<CircleReach> {
+/// far it is), then reads each building through its snap. Radius mode puts the counted
+/// facilities in a [`SphereGrid`] and asks every building's nearest in one batch (the
+/// buildings' order is sorted once per snapshot).
+pub fn evaluate(
+    s: &Snapshot,
+    circle: &CircleDef,
+    minutes: f64,
+    mode: ReachMode,
+    at: Option<DateTime<Utc>>,
+) -> Arc<CircleReach> {
     let setting = Setting::new(circle, minutes, mode);
     let (counted, all, key) = counted_facilities(s, circle, at);
     if let Some(hit) = s.coverage_cache.get(&setting, key) {
         return hit;
     }
     let budget = setting.budget_m();
-    let no_seed_reason = if all == 0 { Reason::NoFacility } else { Reason::NoFacilityOpen };
+    let no_seed_reason = if all == 0 {
+        Reason::NoFacility
+    } else {
+        Reason::NoFacilityOpen
+    };
     let buildings = s.buildings.layer.items();
     let result: Vec<BuildingReach> = match mode {
         ReachMode::Walk => {
@@ -124,44 +141,68 @@ pub fn evaluate(s: &Snapshot, circle: &CircleDef, minutes: f64, mode: ReachMode,
                 }
             }
             let graph = s.walk.network.graph();
-            let mut reach = Reach::new(graph);
-            if !seeds.is_empty() {
-                reach.run(graph, &seeds, f64::INFINITY, false);
-            }
-            s.walk
-                .building_snaps
-                .iter()
-                .map(|snap| {
-                    if seeds.is_empty() {
-                        return BuildingReach { distance_m: None, facility: None, reason: Some(no_seed_reason) };
-                    }
-                    match snap.as_ref().and_then(|sn| reach.distance_to_point(sn)) {
-                        None => BuildingReach { distance_m: None, facility: None, reason: Some(Reason::NotConnected) },
-                        Some((d, src)) => BuildingReach {
-                            distance_m: Some(d),
-                            facility: Some(seed_facility[src]),
-                            reason: (d > budget).then_some(Reason::TooFar),
-                        },
-                    }
-                })
-                .collect()
+            // This thread's reusable search buffers: nothing proportional to the graph is
+            // allocated per pass.
+            crate::index::with_reach(graph, |reach| {
+                if !seeds.is_empty() {
+                    reach.run(graph, &seeds, f64::INFINITY, false);
+                }
+                s.walk
+                    .building_snaps
+                    .iter()
+                    .map(|snap| {
+                        if seeds.is_empty() {
+                            return BuildingReach {
+                                distance_m: None,
+                                facility: None,
+                                reason: Some(no_seed_reason),
+                            };
+                        }
+                        match snap.as_ref().and_then(|sn| reach.distance_to_point(sn)) {
+                            None => BuildingReach {
+                                distance_m: None,
+                                facility: None,
+                                reason: Some(Reason::NotConnected),
+                            },
+                            Some((d, src)) => BuildingReach {
+                                distance_m: Some(d),
+                                facility: Some(seed_facility[src]),
+                                reason: (d > budget).then_some(Reason::TooFar),
+                            },
+                        }
+                    })
+                    .collect()
+            })
         }
         ReachMode::Radius => {
             let items = s.facilities.layer.items();
-            let tree = RTree::bulk_load(counted.iter().map(|&i| SpherePoint { at: items[i].point.unit_vector(), index: i }).collect());
-            buildings
-                .iter()
-                .map(|b| match tree.nearest_neighbor_iter_with_distance_2(b.point.unit_vector()).next() {
-                    None => BuildingReach { distance_m: None, facility: None, reason: Some(no_seed_reason) },
-                    Some((nearest, d2)) => {
-                        let d = chord_to_metres(d2.sqrt());
-                        BuildingReach { distance_m: Some(d), facility: Some(nearest.index), reason: (d > budget).then_some(Reason::TooFar) }
+            let grid = SphereGrid::new(counted.iter().map(|&i| (items[i].point.unit_vector(), i)));
+            let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+            let nearest = grid.k_nearest_batch(&s.buildings.batch, 1, threads);
+            (0..buildings.len())
+                .map(|b| match nearest.get(b).first() {
+                    None => BuildingReach {
+                        distance_m: None,
+                        facility: None,
+                        reason: Some(no_seed_reason),
+                    },
+                    Some(n) => {
+                        let d = n.metres();
+                        BuildingReach {
+                            distance_m: Some(d),
+                            facility: Some(n.index),
+                            reason: (d > budget).then_some(Reason::TooFar),
+                        }
                     }
                 })
                 .collect()
         }
     };
-    let reach = Arc::new(CircleReach { setting: setting.clone(), buildings: result, facilities_counted: counted.len() });
+    let reach = Arc::new(CircleReach {
+        setting: setting.clone(),
+        buildings: result,
+        facilities_counted: counted.len(),
+    });
     s.coverage_cache.put(setting, key, reach.clone());
     reach
 }

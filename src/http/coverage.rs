@@ -78,9 +78,63 @@ fn building_features(s: &Snapshot, indices: &[usize], reach: &[BuildingReach], s
     json!({ "type": "FeatureCollection", "features": features })
 }
 
-/// The report as JSON (also used by the CLI).
+/// How much of the building lists (`uncovered`, and `compare`'s) a `/coverage` answer carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Listing {
+    /// Every building (the default).
+    All,
+    /// The buildings `offset..offset + limit` of each list (OGC API style paging).
+    Page {
+        /// First building of the page (0-based, in the list's order).
+        offset: usize,
+        /// Most buildings in the page.
+        limit: usize,
+    },
+    /// No building lists: summary, breakdown and counts only.
+    SummaryOnly,
+}
+
+impl Listing {
+    /// The part of `list` this listing shows.
+    pub fn window<'a>(&self, list: &'a [usize]) -> &'a [usize] {
+        match *self {
+            Listing::All => list,
+            Listing::Page { offset, limit } => {
+                let from = offset.min(list.len());
+                &list[from..(from.saturating_add(limit)).min(list.len())]
+            }
+            Listing::SummaryOnly => &[],
+        }
+    }
+}
+
+/// The report as JSON (also used by the CLI), with every uncovered building.
 pub fn report_json(s: &Snapshot, circle: &CircleDef, minutes: f64, mode: ReachMode, at: Option<DateTime<Utc>>, r: &CoverageReport) -> Value {
+    report_json_listing(s, circle, minutes, mode, at, r, Listing::All)
+}
+
+/// The report as JSON with the building lists cut as `listing` says. With a page, each list
+/// carries `numberMatched` and `numberReturned`; with `SummaryOnly`, the lists are left out
+/// (`summary.buildings_uncovered` and `compare.count` still count them).
+pub fn report_json_listing(
+    s: &Snapshot,
+    circle: &CircleDef,
+    minutes: f64,
+    mode: ReachMode,
+    at: Option<DateTime<Utc>>,
+    r: &CoverageReport,
+    listing: Listing,
+) -> Value {
     let speed = circle.speed_kmh;
+    let list = |all: &[usize], reach: &[BuildingReach]| {
+        let shown = listing.window(all);
+        let mut fc = building_features(s, shown, reach, speed);
+        if matches!(listing, Listing::Page { .. }) {
+            fc["numberMatched"] = json!(all.len());
+            fc["numberReturned"] = json!(shown.len());
+        }
+        fc
+    };
     let mut body = json!({
         "circle": { "id": circle.id, "name": circle.name, "name_en": circle.name_en, "kinds": circle.kinds },
         "mode": mode,
@@ -91,26 +145,35 @@ pub fn report_json(s: &Snapshot, circle: &CircleDef, minutes: f64, mode: ReachMo
         "facilities_counted": r.reach.facilities_counted,
         "summary": r.summary,
         "breakdown": r.breakdown,
-        "uncovered": building_features(s, &r.uncovered, &r.reach.buildings, speed),
     });
+    if listing != Listing::SummaryOnly {
+        body["uncovered"] = list(&r.uncovered, &r.reach.buildings);
+    }
     if let (Some(only), Some(radius)) = (&r.radius_only, &r.radius) {
         body["compare"] = json!({
             "mode": "radius",
             "radius_m": rounded(crate::model::metres(minutes, speed)),
-            "covered_by_radius_not_by_walking": building_features(s, only, &radius.buildings, speed),
             "count": only.len(),
             "households": only.iter().map(|&i| u64::from(s.buildings.layer.items()[i].households)).sum::<u64>(),
         });
+        if listing != Listing::SummaryOnly {
+            body["compare"]["covered_by_radius_not_by_walking"] = list(only, &radius.buildings);
+        }
     }
     body
 }
 
 /// CSV of the uncovered buildings: one row each.
 pub fn report_csv(s: &Snapshot, circle: &CircleDef, r: &CoverageReport) -> String {
+    report_csv_rows(s, circle, r, &r.uncovered)
+}
+
+/// CSV of the uncovered buildings `rows` (a window of `r.uncovered`).
+pub fn report_csv_rows(s: &Snapshot, circle: &CircleDef, r: &CoverageReport, rows: &[usize]) -> String {
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record(["building_id", "osm", "name", "households", "residents", "grid_code", "reason", "nearest_facility_id", "nearest_name", "metres", "minutes", "lon", "lat"])
         .expect("in-memory csv");
-    for &i in &r.uncovered {
+    for &i in rows {
         let b = &s.buildings.layer.items()[i];
         let reach = &r.reach.buildings[i];
         let nearest = reach.facility.map(|f| &s.facilities.layer.items()[f]);
@@ -135,7 +198,28 @@ pub fn report_csv(s: &Snapshot, circle: &CircleDef, r: &CoverageReport) -> Strin
     String::from_utf8(w.into_inner().expect("in-memory csv")).expect("utf-8 csv")
 }
 
-/// `GET /coverage?circle=&mode=walk|radius&minutes=&at=&within=&compare=radius&format=json|csv`
+/// The `/coverage` link to the page starting at `offset` (all other parameters kept).
+fn page_link(params: &Params, offset: usize, limit: usize) -> String {
+    let mut q: Vec<(&str, String)> =
+        params.pairs().filter(|(k, _)| !matches!(*k, "offset" | "limit")).map(|(k, v)| (k, v.to_owned())).collect();
+    q.push(("limit", limit.to_string()));
+    q.push(("offset", offset.to_string()));
+    format!("/coverage?{}", serde_urlencoded::to_string(q).expect("plain pairs encode"))
+}
+
+/// `self`, `next` and `prev` links of a page whose longest list has `matched` buildings.
+fn page_links(params: &Params, offset: usize, limit: usize, matched: usize, media: &str) -> Vec<Value> {
+    let mut links = vec![json!({ "rel": "self", "type": media, "href": page_link(params, offset, limit) })];
+    if offset.saturating_add(limit) < matched {
+        links.push(json!({ "rel": "next", "type": media, "href": page_link(params, offset + limit, limit) }));
+    }
+    if offset > 0 {
+        links.push(json!({ "rel": "prev", "type": media, "href": page_link(params, offset.saturating_sub(limit), limit) }));
+    }
+    links
+}
+
+/// `GET /coverage?circle=&mode=walk|radius&minutes=&at=&within=&compare=radius&format=json|csv&limit=&offset=&summary_only=`
 #[utoipa::path(get, path = "/coverage",
     params(("circle" = String, Query, description = "circle id or name: government/政务, daily_life/生活, health/健康, culture_sports/文体, safety/平安"),
            ("mode" = Option<String>, Query, description = "walk (street network) or radius (crow-fly); default the circle's"),
@@ -143,10 +227,13 @@ pub fn report_csv(s: &Snapshot, circle: &CircleDef, r: &CoverageReport) -> Strin
            ("at" = Option<String>, Query, description = "RFC 3339 instant: only facilities open then count"),
            ("within" = Option<String>, Query, description = "grid:ID, community:ID or street_office:ID"),
            ("compare" = Option<String>, Query, description = "radius: also list buildings the radius circle covers but walking does not"),
-           ("format" = Option<String>, Query, description = "json (default) or csv (uncovered buildings)")),
-    responses((status = 200, description = "summary, per-grid breakdown, uncovered buildings (GeoJSON) with nearest facility, metres, minutes and reason"), (status = 400), (status = 422)))]
+           ("format" = Option<String>, Query, description = "json (default) or csv (uncovered buildings)"),
+           ("limit" = Option<usize>, Query, description = "page the building lists: at most this many buildings of each list (1..=10000; above the server's maximum, the maximum applies). Without limit and offset, every uncovered building is listed (the default). A page's lists carry numberMatched and numberReturned and the answer has self/next/prev links (CSV: a Link header)"),
+           ("offset" = Option<usize>, Query, description = "first building of the page, 0-based, in the list's order (most households first); default 0. Given alone, the page has the default limit of 100"),
+           ("summary_only" = Option<bool>, Query, description = "true: leave the building lists out (summary, breakdown and counts only); JSON only, not with limit/offset")),
+    responses((status = 200, description = "summary, per-grid breakdown, uncovered buildings (GeoJSON) with nearest facility, metres, minutes and reason; paged with limit/offset, or without the lists with summary_only=true"), (status = 400), (status = 422)))]
 pub async fn coverage(State(state): State<AppState>, params: Params) -> ApiResult<Response> {
-    params.only(&["circle", "mode", "minutes", "at", "within", "compare", "format"])?;
+    params.only(&["circle", "mode", "minutes", "at", "within", "compare", "format", "limit", "offset", "summary_only"])?;
     let s = state.snapshot.current();
     let circle = circle_param(&s, &params)?;
     let minutes = minutes_param(&params, circle.minutes)?;
@@ -162,15 +249,58 @@ pub async fn coverage(State(state): State<AppState>, params: Params) -> ApiResul
     if !matches!(format.as_str(), "json" | "csv") {
         return Err(ApiError::invalid("format", "bad_format", "format is json or csv"));
     }
+    let summary_only = params.flag("summary_only", false)?;
+    let paged = params.text("limit").is_some() || params.text("offset").is_some();
+    let listing = if summary_only {
+        if paged {
+            let field = if params.text("limit").is_some() { "limit" } else { "offset" };
+            return Err(ApiError::invalid(field, "conflicting_parameters", "summary_only=true lists no buildings: leave out limit and offset"));
+        }
+        if format == "csv" {
+            return Err(ApiError::invalid("summary_only", "conflicting_parameters", "summary_only applies to format=json (the CSV is the list of uncovered buildings)"));
+        }
+        Listing::SummaryOnly
+    } else if paged {
+        // As OGC API Features: a limit above the maximum is not an error; the maximum applies.
+        let limit = params.count("limit", 100, 1..=usize::MAX)?.min(state.limits.max_items);
+        let offset = params.count("offset", 0, 0..=usize::MAX)?;
+        Listing::Page { offset, limit }
+    } else {
+        Listing::All
+    };
     // The pass over every building is CPU work: keep it off the async workers.
     let s2 = s.clone();
     let circle = circle.clone();
     let result = tokio::task::spawn_blocking(move || {
         let r = report(&s2, &circle, minutes, mode, at, within, compare)?;
+        let links = |media: &str| match listing {
+            Listing::Page { offset, limit } => {
+                let matched = r.uncovered.len().max(r.radius_only.as_ref().map_or(0, Vec::len));
+                Some(page_links(&params, offset, limit, matched, media))
+            }
+            _ => None,
+        };
         Ok::<_, crate::model::ModelError>(if format == "csv" {
-            ([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], report_csv(&s2, &circle, &r)).into_response()
+            let csv = report_csv_rows(&s2, &circle, &r, listing.window(&r.uncovered));
+            let mut response = ([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], csv).into_response();
+            if let Some(links) = links("text/csv") {
+                // RFC 8288 Link header: the same self/next/prev links as the JSON answer.
+                let value = links
+                    .iter()
+                    .map(|l| format!("<{}>; rel=\"{}\"", l["href"].as_str().unwrap_or(""), l["rel"].as_str().unwrap_or("")))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                if let Ok(v) = header::HeaderValue::from_str(&value) {
+                    response.headers_mut().insert(header::LINK, v);
+                }
+            }
+            response
         } else {
-            Json(report_json(&s2, &circle, minutes, mode, at, &r)).into_response()
+            let mut body = report_json_listing(&s2, &circle, minutes, mode, at, &r, listing);
+            if let Some(links) = links("application/json") {
+                body["links"] = json!(links);
+            }
+            Json(body).into_response()
         })
     })
     .await

@@ -55,6 +55,11 @@ impl Params {
         }
     }
 
+    /// Every parameter and its raw value, in name order (to build links to other pages).
+    pub fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
     /// The raw value, if present.
     pub fn text(&self, name: &str) -> Option<&str> {
         self.0.get(name).map(String::as_str)

@@ -68,6 +68,7 @@ pub async fn health(State(state): State<AppState>) -> Json<Value> {
         super::queries::locate,
         super::queries::nearest,
         super::queries::kinds,
+        super::coverage::coverage,
         super::tiles::index,
         super::tiles::tile,
     )

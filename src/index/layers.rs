@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use geo::{BoundingRect, Intersects, Rect};
 use rstar::{AABB, RTree};
 
-use super::{EnvelopeEntry, PointEntry, SpherePoint};
+use super::{BatchPoints, EnvelopeEntry, PointEntry, SphereGrid, SpherePoint};
 use crate::model::{Building, Community, Facility, Grid, KindId, StreetOffice, StreetWay};
 
 /// A record that has an id and a shape the layer can index.
@@ -148,6 +148,9 @@ pub struct BuildingLayer {
     pub layer: Layer<Building>,
     /// Representative points.
     pub points: RTree<PointEntry>,
+    /// Representative points as one batch of queries (index = building index), sorted once
+    /// here for every batch query over all buildings (radius coverage).
+    pub batch: BatchPoints,
 }
 
 impl BuildingLayer {
@@ -165,17 +168,22 @@ impl BuildingLayer {
                 })
                 .collect(),
         );
-        BuildingLayer { layer, points }
+        let batch = BatchPoints::new(&layer.items().iter().map(|b| b.point).collect::<Vec<_>>());
+        BuildingLayer { layer, points, batch }
     }
 }
 
-/// Facilities, with one sphere-point tree per kind for exact crow-fly nearest queries.
+/// Facilities, with one sphere-point tree and one sphere grid per kind for exact crow-fly
+/// nearest queries.
 #[derive(Debug)]
 pub struct FacilityLayer {
     /// Points.
     pub layer: Layer<Facility>,
     /// Per-kind nearest-neighbour trees.
     pub by_kind: HashMap<KindId, RTree<SpherePoint>>,
+    /// Per-kind grids: the same points, for single and batch k-nearest queries (faster than
+    /// the trees; see [`SphereGrid`]).
+    pub grids: HashMap<KindId, SphereGrid>,
 }
 
 impl FacilityLayer {
@@ -189,11 +197,15 @@ impl FacilityLayer {
                 index: i,
             });
         }
+        let grids = groups
+            .iter()
+            .map(|(k, pts)| (k.clone(), SphereGrid::new(pts.iter().map(|p| (p.at, p.index)))))
+            .collect();
         let by_kind = groups
             .into_iter()
             .map(|(k, pts)| (k, RTree::bulk_load(pts)))
             .collect();
-        FacilityLayer { layer, by_kind }
+        FacilityLayer { layer, by_kind, grids }
     }
 }
 

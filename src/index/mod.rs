@@ -1,6 +1,7 @@
 //! The in-memory, immutable snapshot that every query reads, with its R-trees, and the cell
 //! that publishes a new snapshot atomically after each committed write.
 
+mod batch;
 mod cell;
 mod circle_layer;
 mod entry;
@@ -10,6 +11,7 @@ pub mod replica;
 mod snapshot;
 mod walk_layer;
 
+pub use batch::{BatchNearest, BatchPoints, Neighbour, SphereGrid, chord_of};
 pub use cell::{SnapshotCell, SyncState};
 pub use load::{load_snapshot, refresh_facility_circles};
 pub use circle_layer::CircleLayer;

@@ -12,7 +12,7 @@ use crate::coverage::CoverageCache;
 use crate::walk::{Snap, WalkConfig};
 use crate::model::{
     Audience, Building, CircleDef, Community, Facility, Grid, KindCatalogue, KindId, LonLat, OpenAt,
-    OpenState, StreetOffice, chord_to_metres,
+    OpenState, StreetOffice,
 };
 use crate::store::Dataset;
 
@@ -252,7 +252,7 @@ impl Snapshot {
 
     /// The `k` facilities of `kind` nearest to `p` by crow-fly distance, nearest first.
     /// With `open_only`, only those open at `at` count; with `audience`, only those that
-    /// serve that group.
+    /// serve that group. Ties in distance go to the lower id.
     pub fn nearest(
         &self,
         p: LonLat,
@@ -262,27 +262,22 @@ impl Snapshot {
         open_only: bool,
         audience: Option<Audience>,
     ) -> Vec<NearestFacility<'_>> {
-        let Some(tree) = self.facilities.by_kind.get(kind) else {
+        let Some(grid) = self.facilities.grids.get(kind) else {
             return Vec::new();
         };
         let items = self.facilities.layer.items();
-        tree.nearest_neighbor_iter_with_distance_2(p.unit_vector())
-            .filter_map(|(entry, d2)| {
-                let facility = &items[entry.index];
-                if audience.is_some_and(|who| !facility.audience.serves(who)) {
-                    return None;
-                }
-                let open = self.open_at(facility, at);
-                if open_only && open.state != OpenState::Open {
-                    return None;
-                }
-                Some(NearestFacility {
-                    facility,
-                    distance_m: chord_to_metres(d2.sqrt()),
-                    open,
-                })
+        let passes = |facility: &Facility| {
+            audience.is_none_or(|who| facility.audience.serves(who))
+                && (!open_only || self.open_at(facility, at).state == OpenState::Open)
+        };
+        let mut found = Vec::with_capacity(k.min(64));
+        grid.nearest_k(p.unit_vector(), k, |i| passes(&items[i]), &mut found);
+        found
+            .into_iter()
+            .map(|n| {
+                let facility = &items[n.index];
+                NearestFacility { facility, distance_m: n.metres(), open: self.open_at(facility, at) }
             })
-            .take(k)
             .collect()
     }
 

@@ -219,6 +219,10 @@ pub struct WalkGraph {
     offsets: Vec<u32>,
     targets: Vec<NodeId>,
     adj_edges: Vec<EdgeId>,
+    /// The length of each adjacency slot's edge, stored again next to `targets` so that the
+    /// search reads neighbour and length from two sequential runs instead of a random
+    /// `edge_len[adj_edges[i]]` per relaxation.
+    adj_len: Vec<f64>,
     edge_nodes: Vec<[NodeId; 2]>,
     edge_len: Vec<f64>,
     edge_way: Vec<i64>,
@@ -391,6 +395,7 @@ impl WalkGraph {
         let component: Vec<u32> = raw.iter().map(|&c| rank[c as usize]).collect();
         let component_size: Vec<u32> = order.iter().map(|&c| sizes[c as usize].0).collect();
 
+        let adj_len = adj_edges.iter().map(|&e| edge_len[e as usize]).collect();
         let node_xy = node_lonlat.iter().map(|&p| projection.to_xy(p)).collect();
         let pool_xy = pool_lonlat.iter().map(|&p| projection.to_xy(p)).collect();
         stats.nodes = n;
@@ -404,6 +409,7 @@ impl WalkGraph {
             offsets,
             targets,
             adj_edges,
+            adj_len,
             edge_nodes,
             edge_len,
             edge_way,
@@ -483,9 +489,14 @@ impl WalkGraph {
         &self.adj_edges
     }
 
-    #[inline]
-    pub(crate) fn edge_lengths(&self) -> &[f64] {
-        &self.edge_len
+    /// Per adjacency slot: the length of its edge (`edge_lengths()[adj_edges()[i]]`).
+    pub(crate) fn adj_lengths(&self) -> &[f64] {
+        &self.adj_len
+    }
+
+    /// CSR offsets: node `u`'s adjacency slots are `offsets()[u]..offsets()[u + 1]`.
+    pub(crate) fn offsets(&self) -> &[u32] {
+        &self.offsets
     }
 
     /// The edge's two end nodes `[a, b]`; its polyline runs from `a` to `b`.
