@@ -49,7 +49,7 @@ cargo test --locked --all-features -- --test-threads="${TEST_THREADS:-2}"
 # database of its own (created with PostGIS, dropped when the test binary ends).
 GRIDCIRCLE_TEST_BACKEND=postgres cargo test --locked --all-features \
   --test http_api --test auth_http --test grids_http --test walking_http --test bad_requests --test versions_http \
-  --test crash_durability \
+  --test crash_durability --test coverage_http \
   -- --test-threads="${TEST_THREADS:-2}"
 # Benchmarks must keep compiling (they are run by hand: see docs/PERFORMANCE.md).
 cargo bench --locked --no-run --quiet 2>/dev/null || cargo bench --locked --no-run

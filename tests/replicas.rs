@@ -350,7 +350,7 @@ fn start_up_refuses_a_schema_newer_than_the_binary_and_migrate_applies_pending()
     let dir = tempfile::tempdir().unwrap();
     let (url, name) = database(dir.path());
     let out = common::cli(&["migrate", "--db", &url]);
-    assert!(out.contains("postgres store at schema version 2"), "{out}");
+    assert!(out.contains("postgres store at schema version 3"), "{out}");
     // The PostGIS tables are typed, indexed geometry columns GDAL reads.
     let columns = psql(
         &name,
@@ -359,11 +359,12 @@ fn start_up_refuses_a_schema_newer_than_the_binary_and_migrate_applies_pending()
     assert!(columns.contains("grids\tMULTIPOLYGON\t4326"), "{columns}");
     assert!(columns.contains("facilities\tPOINT\t4326"), "{columns}");
     assert!(columns.contains("ways\tLINESTRING\t4326"), "{columns}");
+    assert!(columns.contains("land_areas\tMULTIPOLYGON\t4326"), "{columns}");
     let gist = psql(
         &name,
         "SELECT COUNT(*) FROM pg_indexes WHERE indexdef ILIKE '%USING gist%'",
     );
-    assert!(gist.trim().parse::<i64>().unwrap() >= 8, "{gist}");
+    assert!(gist.trim().parse::<i64>().unwrap() >= 9, "{gist}");
     // A newer binary migrated this database: start-up is refused with a clear message.
     psql(
         &name,
@@ -376,7 +377,7 @@ fn start_up_refuses_a_schema_newer_than_the_binary_and_migrate_applies_pending()
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("schema is at version 99, newer than this binary knows (up to 2)"),
+        err.contains("schema is at version 99, newer than this binary knows (up to 3)"),
         "{err}"
     );
 }
