@@ -19,12 +19,19 @@ use gridcircle::store::Dataset;
 use rand::{Rng, SeedableRng};
 
 fn import(file: &str, catalogue: &KindCatalogue) -> OsmImport {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data").join(file);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/data")
+        .join(file);
     read_osm_pbf(&path, catalogue, &HouseholdEstimate::default(), false).expect("import")
 }
 
 fn snapshot(import: OsmImport, catalogue: &Arc<KindCatalogue>) -> Snapshot {
-    let mut data = Dataset { buildings: import.buildings, facilities: import.facilities, ways: import.ways, ..Dataset::default() };
+    let mut data = Dataset {
+        buildings: import.buildings,
+        facilities: import.facilities,
+        ways: import.ways,
+        ..Dataset::default()
+    };
     for (i, b) in data.buildings.iter_mut().enumerate() {
         b.id = i as i64 + 1;
     }
@@ -37,29 +44,65 @@ fn snapshot(import: OsmImport, catalogue: &Arc<KindCatalogue>) -> Snapshot {
 fn bench(c: &mut Criterion) {
     let catalogue = Arc::new(KindCatalogue::bundled());
     let porto = import("porto.osm.pbf", &catalogue);
-    let tiled = gridcircle::synth::tile_import(&porto, &gridcircle::synth::Tiling::plan(&porto, 3), &HouseholdEstimate::default());
-    let cities = [("nanjing", import("nanjing-xinjiekou.osm.pbf", &catalogue)), ("porto", porto), ("porto_3x3", tiled)];
+    let tiled = gridcircle::synth::tile_import(
+        &porto,
+        &gridcircle::synth::Tiling::plan(&porto, 3),
+        &HouseholdEstimate::default(),
+    );
+    let cities = [
+        ("nanjing", import("nanjing-xinjiekou.osm.pbf", &catalogue)),
+        ("porto", porto),
+        ("porto_3x3", tiled),
+    ];
     for (city, data) in cities {
         let buildings = data.buildings.len();
         let s = snapshot(data, &catalogue);
-        eprintln!("{city}: {buildings} buildings, {} graph nodes, {} edges", s.walk.network.graph().node_count(), s.walk.network.graph().edge_count());
+        eprintln!(
+            "{city}: {buildings} buildings, {} graph nodes, {} edges",
+            s.walk.network.graph().node_count(),
+            s.walk.network.graph().edge_count()
+        );
         let circle = s.circle("daily_life").unwrap().clone();
-        c.bench_function(&format!("{city}/coverage_walk_daily_life_all_buildings"), |b| {
-            b.iter(|| {
-                let fresh = Snapshot { coverage_cache: Arc::new(CoverageCache::default()), ..s.clone() };
-                evaluate(&fresh, &circle, 10.0, ReachMode::Walk, None).buildings.len()
-            })
-        });
-        c.bench_function(&format!("{city}/coverage_radius_daily_life_all_buildings"), |b| {
-            b.iter(|| {
-                let fresh = Snapshot { coverage_cache: Arc::new(CoverageCache::default()), ..s.clone() };
-                evaluate(&fresh, &circle, 10.0, ReachMode::Radius, None).buildings.len()
-            })
-        });
+        c.bench_function(
+            &format!("{city}/coverage_walk_daily_life_all_buildings"),
+            |b| {
+                b.iter(|| {
+                    let fresh = Snapshot {
+                        coverage_cache: Arc::new(CoverageCache::default()),
+                        ..s.clone()
+                    };
+                    evaluate(&fresh, &circle, 10.0, ReachMode::Walk, None)
+                        .buildings
+                        .len()
+                })
+            },
+        );
+        c.bench_function(
+            &format!("{city}/coverage_radius_daily_life_all_buildings"),
+            |b| {
+                b.iter(|| {
+                    let fresh = Snapshot {
+                        coverage_cache: Arc::new(CoverageCache::default()),
+                        ..s.clone()
+                    };
+                    evaluate(&fresh, &circle, 10.0, ReachMode::Radius, None)
+                        .buildings
+                        .len()
+                })
+            },
+        );
         let e = s.extent().unwrap();
         let mut rng = rand::rngs::StdRng::seed_from_u64(3);
         let starts: Vec<_> = (0..256)
-            .filter_map(|_| s.walk.network.snap(LonLat::new(rng.random_range(e.min().x..e.max().x), rng.random_range(e.min().y..e.max().y)).unwrap()))
+            .filter_map(|_| {
+                s.walk.network.snap(
+                    LonLat::new(
+                        rng.random_range(e.min().x..e.max().x),
+                        rng.random_range(e.min().y..e.max().y),
+                    )
+                    .unwrap(),
+                )
+            })
             .collect();
         let mut i = 0;
         c.bench_function(&format!("{city}/isochrone_10min"), |b| {
@@ -70,12 +113,16 @@ fn bench(c: &mut Criterion) {
         });
         let kind = catalogue.parse_kind("parking", "kind").unwrap();
         let now = Utc::now();
-        c.bench_function(&format!("{city}/nearest_walk_k3_parking_with_routes"), |b| {
-            b.iter(|| {
-                i = (i + 1) % starts.len();
-                s.nearest_walking(starts[i].point, &kind, 3, now, false, None).map(|r| r.len())
-            })
-        });
+        c.bench_function(
+            &format!("{city}/nearest_walk_k3_parking_with_routes"),
+            |b| {
+                b.iter(|| {
+                    i = (i + 1) % starts.len();
+                    s.nearest_walking(starts[i].point, &kind, 3, now, false, None)
+                        .map(|r| r.len())
+                })
+            },
+        );
     }
 }
 

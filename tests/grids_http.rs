@@ -1173,7 +1173,10 @@ fn import_reports_every_rejected_grid_and_export_round_trips() {
     let db = dir.path().join("layers.gpkg");
     let bin = env!("CARGO_BIN_EXE_gridcircle");
     let run = |args: &[&str]| {
-        let out = Command::new(bin).args(common::backend_args(args)).output().unwrap();
+        let out = Command::new(bin)
+            .args(common::backend_args(args))
+            .output()
+            .unwrap();
         (
             out.status.success(),
             String::from_utf8_lossy(&out.stdout).into_owned()
@@ -1331,24 +1334,27 @@ fn membership_is_rederived_when_a_store_that_lacks_it_is_opened() {
     Server::demo(&db).kill();
     // A file from before membership was stored (or whose grids were redrawn in desktop GIS).
     if common::postgres_backend() {
-        common::psql(&common::pg_database(&db), "UPDATE buildings SET grid_id = NULL");
+        common::psql(
+            &common::pg_database(&db),
+            "UPDATE buildings SET grid_id = NULL",
+        );
     } else {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let pool = sqlx::sqlite::SqlitePoolOptions::new()
-            .max_connections(1)
-            .connect_with(sqlx::sqlite::SqliteConnectOptions::new().filename(&db))
-            .await
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
             .unwrap();
-        sqlx::query("UPDATE buildings SET grid_id = NULL")
-            .execute(&pool)
-            .await
-            .unwrap();
-        pool.close().await;
-    });
+        rt.block_on(async {
+            let pool = sqlx::sqlite::SqlitePoolOptions::new()
+                .max_connections(1)
+                .connect_with(sqlx::sqlite::SqliteConnectOptions::new().filename(&db))
+                .await
+                .unwrap();
+            sqlx::query("UPDATE buildings SET grid_id = NULL")
+                .execute(&pool)
+                .await
+                .unwrap();
+            pool.close().await;
+        });
     }
     assert!(store_membership(&db).values().all(Option::is_none));
     let api = Api::on(Server::serve(&db, &[]));

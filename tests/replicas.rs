@@ -359,7 +359,10 @@ fn start_up_refuses_a_schema_newer_than_the_binary_and_migrate_applies_pending()
     assert!(columns.contains("grids\tMULTIPOLYGON\t4326"), "{columns}");
     assert!(columns.contains("facilities\tPOINT\t4326"), "{columns}");
     assert!(columns.contains("ways\tLINESTRING\t4326"), "{columns}");
-    assert!(columns.contains("land_areas\tMULTIPOLYGON\t4326"), "{columns}");
+    assert!(
+        columns.contains("land_areas\tMULTIPOLYGON\t4326"),
+        "{columns}"
+    );
     let gist = psql(
         &name,
         "SELECT COUNT(*) FROM pg_indexes WHERE indexdef ILIKE '%USING gist%'",

@@ -461,7 +461,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             serve_store(store, catalogue, &serve).await
         }
-        Command::Coverage { db, circle, minutes, mode, at, within, format } => {
+        Command::Coverage {
+            db,
+            circle,
+            minutes,
+            mode,
+            at,
+            within,
+            format,
+        } => {
             anyhow::ensure!(store_exists(&db), "no store at {db}");
             let store = Store::open(&db).await?;
             let snapshot = crate::index::load_snapshot(&store, catalogue).await?;

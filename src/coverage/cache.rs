@@ -10,7 +10,10 @@ use super::{CircleReach, Setting};
 /// the design, made exact). Bounded: at most `CAPACITY` entries, oldest dropped first.
 #[derive(Debug, Default)]
 pub struct CoverageCache {
-    entries: Mutex<(HashMap<(Setting, u64), Arc<CircleReach>>, Vec<(Setting, u64)>)>,
+    entries: Mutex<(
+        HashMap<(Setting, u64), Arc<CircleReach>>,
+        Vec<(Setting, u64)>,
+    )>,
 }
 
 const CAPACITY: usize = 64;
@@ -18,7 +21,12 @@ const CAPACITY: usize = 64;
 impl CoverageCache {
     /// The cached result, if any.
     pub fn get(&self, setting: &Setting, open_key: u64) -> Option<Arc<CircleReach>> {
-        self.entries.lock().expect("cache lock").0.get(&(setting.clone(), open_key)).cloned()
+        self.entries
+            .lock()
+            .expect("cache lock")
+            .0
+            .get(&(setting.clone(), open_key))
+            .cloned()
     }
 
     /// Stores a result.
@@ -39,9 +47,15 @@ impl CoverageCache {
     pub fn carry_over(&self, keep: &[String]) -> CoverageCache {
         let guard = self.entries.lock().expect("cache lock");
         let (map, order) = &*guard;
-        let order: Vec<(Setting, u64)> = order.iter().filter(|(s, _)| keep.contains(&s.circle_id)).cloned().collect();
+        let order: Vec<(Setting, u64)> = order
+            .iter()
+            .filter(|(s, _)| keep.contains(&s.circle_id))
+            .cloned()
+            .collect();
         let map = order.iter().map(|k| (k.clone(), map[k].clone())).collect();
-        CoverageCache { entries: Mutex::new((map, order)) }
+        CoverageCache {
+            entries: Mutex::new((map, order)),
+        }
     }
 
     /// Number of cached results.

@@ -23,7 +23,13 @@ impl FromStr for Within {
     type Err = ModelError;
     /// `grid:12`, `community:3`, `street_office:1`.
     fn from_str(s: &str) -> Result<Self, ModelError> {
-        let bad = || ModelError::new("within", "bad_within", format!("within must be grid:ID, community:ID or street_office:ID, got {s:?}"));
+        let bad = || {
+            ModelError::new(
+                "within",
+                "bad_within",
+                format!("within must be grid:ID, community:ID or street_office:ID, got {s:?}"),
+            )
+        };
         let (kind, id) = s.split_once(':').ok_or_else(bad)?;
         let id: i64 = id.parse().map_err(|_| bad())?;
         match kind {
@@ -76,8 +82,16 @@ impl Summary {
         self.buildings_uncovered = self.buildings - self.buildings_covered;
         self.households_uncovered = self.households - self.households_covered;
         self.residents_uncovered = self.residents - self.residents_covered;
-        let (part, whole) = if self.households > 0 { (self.households_covered, self.households) } else { (self.buildings_covered, self.buildings) };
-        self.coverage_pct = if whole == 0 { 100.0 } else { (part as f64 * 1000.0 / whole as f64).round() / 10.0 };
+        let (part, whole) = if self.households > 0 {
+            (self.households_covered, self.households)
+        } else {
+            (self.buildings_covered, self.buildings)
+        };
+        self.coverage_pct = if whole == 0 {
+            100.0
+        } else {
+            (part as f64 * 1000.0 / whole as f64).round() / 10.0
+        };
     }
 }
 
@@ -120,16 +134,33 @@ fn considered(s: &Snapshot, within: Option<Within>) -> Result<Vec<usize>, ModelE
     Ok(match within {
         None => all.collect(),
         Some(Within::Grid(id)) => {
-            let g = s.grids.layer.index_of(id).ok_or_else(|| ModelError::new("within", "unknown_area", format!("no grid with id {id}")))?;
-            all.filter(|&i| s.grids.building_grid[i] == Some(g)).collect()
+            let g = s.grids.layer.index_of(id).ok_or_else(|| {
+                ModelError::new("within", "unknown_area", format!("no grid with id {id}"))
+            })?;
+            all.filter(|&i| s.grids.building_grid[i] == Some(g))
+                .collect()
         }
         Some(Within::Community(id)) => {
-            let c = s.communities.get(id).ok_or_else(|| ModelError::new("within", "unknown_area", format!("no community with id {id}")))?;
-            all.filter(|&i| c.boundary.contains(buildings[i].point)).collect()
+            let c = s.communities.get(id).ok_or_else(|| {
+                ModelError::new(
+                    "within",
+                    "unknown_area",
+                    format!("no community with id {id}"),
+                )
+            })?;
+            all.filter(|&i| c.boundary.contains(buildings[i].point))
+                .collect()
         }
         Some(Within::StreetOffice(id)) => {
-            let o = s.street_offices.get(id).ok_or_else(|| ModelError::new("within", "unknown_area", format!("no street office with id {id}")))?;
-            all.filter(|&i| o.boundary.contains(buildings[i].point)).collect()
+            let o = s.street_offices.get(id).ok_or_else(|| {
+                ModelError::new(
+                    "within",
+                    "unknown_area",
+                    format!("no street office with id {id}"),
+                )
+            })?;
+            all.filter(|&i| o.boundary.contains(buildings[i].point))
+                .collect()
         }
     })
 }
@@ -156,7 +187,11 @@ pub fn report(
         let b = &buildings[i];
         let r = &reach.buildings[i];
         summary.add(b.households, b.residents, covered(r));
-        rows.entry(s.grids.building_grid[i]).or_default().add(b.households, b.residents, covered(r));
+        rows.entry(s.grids.building_grid[i]).or_default().add(
+            b.households,
+            b.residents,
+            covered(r),
+        );
         if !covered(r) {
             uncovered.push(i);
         }
@@ -176,13 +211,34 @@ pub fn report(
             }
         })
         .collect();
-    breakdown.sort_by(|a, b| a.summary.coverage_pct.total_cmp(&b.summary.coverage_pct).then(b.summary.households_uncovered.cmp(&a.summary.households_uncovered)));
+    breakdown.sort_by(|a, b| {
+        a.summary
+            .coverage_pct
+            .total_cmp(&b.summary.coverage_pct)
+            .then(
+                b.summary
+                    .households_uncovered
+                    .cmp(&a.summary.households_uncovered),
+            )
+    });
     let (radius_only, radius) = if compare_radius && mode == ReachMode::Walk {
         let radius = evaluate(s, circle, minutes, ReachMode::Radius, at);
-        let only = considered.iter().copied().filter(|&i| covered(&radius.buildings[i]) && !covered(&reach.buildings[i])).collect();
+        let only = considered
+            .iter()
+            .copied()
+            .filter(|&i| covered(&radius.buildings[i]) && !covered(&reach.buildings[i]))
+            .collect();
         (Some(only), Some(radius))
     } else {
         (None, None)
     };
-    Ok(CoverageReport { reach, considered, summary, breakdown, uncovered, radius_only, radius })
+    Ok(CoverageReport {
+        reach,
+        considered,
+        summary,
+        breakdown,
+        uncovered,
+        radius_only,
+        radius,
+    })
 }

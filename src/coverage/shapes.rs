@@ -14,16 +14,24 @@ use crate::walk::{IsochroneStyle, Snap, isochrones};
 pub fn walking_areas(s: &Snapshot, seeds: &[Snap], budgets_m: &[f64]) -> Vec<MultiPolygon<f64>> {
     let graph = s.walk.network.graph();
     let max = budgets_m.iter().copied().fold(0.0, f64::max);
-    let style = IsochroneStyle { band_m: s.walk.network.config().band_m, ..IsochroneStyle::default() };
+    let style = IsochroneStyle {
+        band_m: s.walk.network.config().band_m,
+        ..IsochroneStyle::default()
+    };
     with_reach(graph, |reach| {
         reach.run(graph, seeds, max, false);
-        isochrones(graph, reach, budgets_m, &style).into_iter().map(|iso| iso.polygon).collect()
+        isochrones(graph, reach, budgets_m, &style)
+            .into_iter()
+            .map(|iso| iso.polygon)
+            .collect()
     })
 }
 
 /// The crow-fly circle of `radius_m` around `p` (64 vertices on the sphere).
 pub fn radius_area(p: LonLat, radius_m: f64) -> MultiPolygon<f64> {
-    let ring: Vec<Point<f64>> = (0..=64).map(|i| Haversine.destination(p.point(), f64::from(i % 64) * 360.0 / 64.0, radius_m)).collect();
+    let ring: Vec<Point<f64>> = (0..=64)
+        .map(|i| Haversine.destination(p.point(), f64::from(i % 64) * 360.0 / 64.0, radius_m))
+        .collect();
     MultiPolygon(vec![Polygon::new(LineString::from(ring), vec![])])
 }
 
@@ -31,21 +39,45 @@ pub fn radius_area(p: LonLat, radius_m: f64) -> MultiPolygon<f64> {
 pub fn source_hash(s: &Snapshot, facility_index: usize, def: &CircleDef) -> String {
     let f = &s.facilities.layer.items()[facility_index];
     let mut h = DefaultHasher::new();
-    (f.point.lon().to_bits(), f.point.lat().to_bits(), f.kind.as_str()).hash(&mut h);
-    (def.id.as_str(), def.minutes.to_bits(), def.speed_kmh.to_bits(), def.mode).hash(&mut h);
+    (
+        f.point.lon().to_bits(),
+        f.point.lat().to_bits(),
+        f.kind.as_str(),
+    )
+        .hash(&mut h);
+    (
+        def.id.as_str(),
+        def.minutes.to_bits(),
+        def.speed_kmh.to_bits(),
+        def.mode,
+    )
+        .hash(&mut h);
     let graph = s.walk.network.graph();
     let config = s.walk.network.config();
-    (graph.node_count(), graph.edge_count(), config.band_m.to_bits(), config.max_connector_m.to_bits(), config.min_component_nodes).hash(&mut h);
+    (
+        graph.node_count(),
+        graph.edge_count(),
+        config.band_m.to_bits(),
+        config.max_connector_m.to_bits(),
+        config.min_component_nodes,
+    )
+        .hash(&mut h);
     format!("{:016x}", h.finish())
 }
 
 /// The facility's circle for `def`, or `None` when it cannot join the walking network.
-pub fn facility_circle(s: &Snapshot, facility_index: usize, def: &CircleDef) -> Option<FacilityCircle> {
+pub fn facility_circle(
+    s: &Snapshot,
+    facility_index: usize,
+    def: &CircleDef,
+) -> Option<FacilityCircle> {
     let f = &s.facilities.layer.items()[facility_index];
     let budget = metres(def.minutes, def.speed_kmh);
     let polygon = match def.mode {
         ReachMode::Radius => radius_area(f.point, budget),
-        ReachMode::Walk => walking_areas(s, &[s.facility_snaps[facility_index]?], &[budget]).pop()?,
+        ReachMode::Walk => {
+            walking_areas(s, &[s.facility_snaps[facility_index]?], &[budget]).pop()?
+        }
     };
     Some(FacilityCircle {
         facility_id: f.id,
@@ -77,7 +109,10 @@ pub struct Refreshed {
 pub fn refresh(s: &Snapshot, stored: &[FacilityCircle]) -> Refreshed {
     use rayon::prelude::*;
     use std::collections::{HashMap, HashSet};
-    let by_key: HashMap<(i64, &str), &FacilityCircle> = stored.iter().map(|c| ((c.facility_id, c.circle_id.as_str()), c)).collect();
+    let by_key: HashMap<(i64, &str), &FacilityCircle> = stored
+        .iter()
+        .map(|c| ((c.facility_id, c.circle_id.as_str()), c))
+        .collect();
     let mut stored_count: HashMap<i64, usize> = HashMap::new();
     for c in stored {
         *stored_count.entry(c.facility_id).or_default() += 1;
@@ -87,7 +122,10 @@ pub fn refresh(s: &Snapshot, stored: &[FacilityCircle]) -> Refreshed {
     let mut pairs: Vec<(usize, &CircleDef, Option<&FacilityCircle>)> = Vec::new();
     for (i, f) in facilities.iter().enumerate() {
         for def in s.circles.iter().filter(|d| d.kinds.contains(&f.kind)) {
-            let current = by_key.get(&(f.id, def.id.as_str())).copied().filter(|c| c.source_hash == source_hash(s, i, def));
+            let current = by_key
+                .get(&(f.id, def.id.as_str()))
+                .copied()
+                .filter(|c| c.source_hash == source_hash(s, i, def));
             pairs.push((i, def, current));
         }
     }
@@ -122,9 +160,17 @@ pub fn refresh(s: &Snapshot, stored: &[FacilityCircle]) -> Refreshed {
     }
     // Rows of facilities that no longer exist.
     let live: HashSet<i64> = facilities.iter().map(|f| f.id).collect();
-    let mut gone: Vec<i64> = stored.iter().map(|c| c.facility_id).filter(|id| !live.contains(id)).collect();
+    let mut gone: Vec<i64> = stored
+        .iter()
+        .map(|c| c.facility_id)
+        .filter(|id| !live.contains(id))
+        .collect();
     gone.sort_unstable();
     gone.dedup();
     dirty_ids.extend(gone);
-    Refreshed { current, dirty_ids, rewritten }
+    Refreshed {
+        current,
+        dirty_ids,
+        rewritten,
+    }
 }

@@ -31,38 +31,76 @@ fn def_json(c: &CircleDef) -> Value {
 /// `GET /circles`
 #[utoipa::path(get, path = "/circles", responses((status = 200, description = "The service circle definitions, with metres and minutes")))]
 pub async fn list(State(state): State<AppState>) -> Json<Value> {
-    Json(json!(state.snapshot.current().circles.iter().map(def_json).collect::<Vec<_>>()))
+    Json(json!(
+        state
+            .snapshot
+            .current()
+            .circles
+            .iter()
+            .map(def_json)
+            .collect::<Vec<_>>()
+    ))
 }
 
 /// `GET /circles/{id}` (id or Chinese name).
 #[utoipa::path(get, path = "/circles/{id}", params(("id" = String, Path)), responses((status = 200), (status = 404)))]
 pub async fn one(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     let s = state.snapshot.current();
-    s.circle(&id).map(|c| Json(def_json(c))).ok_or_else(|| ApiError::not_found(format!("no circle {id:?}")))
+    s.circle(&id)
+        .map(|c| Json(def_json(c)))
+        .ok_or_else(|| ApiError::not_found(format!("no circle {id:?}")))
 }
 
 /// `PUT /circles/{id}` with `{name, name_en, kinds, minutes, speed_kmh, mode}`: creates or
 /// replaces a definition, commits it, recomputes the facility circles it changes.
 #[utoipa::path(put, path = "/circles/{id}", params(("id" = String, Path)), request_body(content = Object, content_type = "application/json"),
     responses((status = 200, description = "The stored definition"), (status = 400), (status = 422)))]
-pub async fn put(State(state): State<AppState>, Path(id): Path<String>, caller: Caller, body: Result<Bytes, axum::extract::rejection::BytesRejection>) -> ApiResult<Json<Value>> {
+pub async fn put(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    caller: Caller,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> ApiResult<Json<Value>> {
     writer(&caller)?;
     let body = body?;
-    let mut value: Value = serde_json::from_slice(&body).map_err(|e| ApiError::bad_request("malformed_json", None, format!("the body is not valid JSON: {e}")))?;
+    let mut value: Value = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::bad_request(
+            "malformed_json",
+            None,
+            format!("the body is not valid JSON: {e}"),
+        )
+    })?;
     let Some(obj) = value.as_object_mut() else {
-        return Err(ApiError::invalid("body", "not_an_object", "the body is a JSON object"));
+        return Err(ApiError::invalid(
+            "body",
+            "not_an_object",
+            "the body is a JSON object",
+        ));
     };
     match obj.get("id") {
         None => {
             obj.insert("id".into(), json!(id));
         }
         Some(v) if v == &json!(id) => {}
-        Some(_) => return Err(ApiError::invalid("id", "id_mismatch", "the id in the body differs from the id in the path")),
+        Some(_) => {
+            return Err(ApiError::invalid(
+                "id",
+                "id_mismatch",
+                "the id in the body differs from the id in the path",
+            ));
+        }
     }
     let draft: CircleDraft = serde_json::from_value(value).map_err(|e| {
         let text = e.to_string();
-        let field = ["name", "kinds", "minutes", "speed_kmh", "mode", "name_en"].into_iter().find(|f| text.contains(&format!("`{f}`"))).unwrap_or("body");
-        ApiError::invalid(field, "invalid_circle", format!("invalid circle definition: {text}"))
+        let field = ["name", "kinds", "minutes", "speed_kmh", "mode", "name_en"]
+            .into_iter()
+            .find(|f| text.contains(&format!("`{f}`")))
+            .unwrap_or("body");
+        ApiError::invalid(
+            field,
+            "invalid_circle",
+            format!("invalid circle definition: {text}"),
+        )
     })?;
     let _writer = state.snapshot.write_lock().await;
     let s = state.snapshot.current();
@@ -70,14 +108,38 @@ pub async fn put(State(state): State<AppState>, Path(id): Path<String>, caller: 
     permit(&caller, &s, crate::auth::Target::Circle)?;
     let before = s.circles.iter().find(|c| c.id == def.id).map(def_json);
     state.store.put_circle(&def).await?;
-    let mut circles: Vec<CircleDef> = s.circles.iter().filter(|c| c.id != def.id).cloned().collect();
+    let mut circles: Vec<CircleDef> = s
+        .circles
+        .iter()
+        .filter(|c| c.id != def.id)
+        .cloned()
+        .collect();
     circles.push(def.clone());
     let next = s.with_circles(circles);
     // The definition's stored circles were dropped with the commit: recompute them.
-    let kept: Vec<_> = next.facility_circles.items().iter().filter(|c| c.circle_id != def.id).cloned().collect();
+    let kept: Vec<_> = next
+        .facility_circles
+        .items()
+        .iter()
+        .filter(|c| c.circle_id != def.id)
+        .cloned()
+        .collect();
     let next = refresh_facility_circles(&state.store, next.with_facility_circles(kept)).await?;
     state.snapshot.publish(next);
-    audit(&state, &caller, if before.is_some() { "replace" } else { "create" }, "circles", &def.id, before, Some(def_json(&def))).await;
+    audit(
+        &state,
+        &caller,
+        if before.is_some() {
+            "replace"
+        } else {
+            "create"
+        },
+        "circles",
+        &def.id,
+        before,
+        Some(def_json(&def)),
+    )
+    .await;
     Ok(Json(def_json(&def)))
 }
 
@@ -91,7 +153,11 @@ pub async fn covering(State(state): State<AppState>, params: Params) -> ApiResul
     let hits = s.facility_circles.containing(p);
     let origin = s.walk.network.snap(p);
     let graph = s.walk.network.graph();
-    let budget = hits.iter().filter_map(|c| s.circle(&c.circle_id).map(|d| d.metres())).fold(0.0, f64::max) * 2.0;
+    let budget = hits
+        .iter()
+        .filter_map(|c| s.circle(&c.circle_id).map(|d| d.metres()))
+        .fold(0.0, f64::max)
+        * 2.0;
     let walked: Vec<Option<f64>> = match origin {
         None => vec![None; hits.len()],
         Some(origin) => with_reach(graph, |reach| {
@@ -123,5 +189,7 @@ pub async fn covering(State(state): State<AppState>, params: Params) -> ApiResul
             json!({ "circle": def.id, "name": def.name, "minutes": def.minutes, "covered": !facilities.is_empty(), "facilities": facilities })
         })
         .collect();
-    Ok(Json(json!({ "query": { "lon": p.lon(), "lat": p.lat() }, "reachable": origin.is_some(), "circles": circles })))
+    Ok(Json(
+        json!({ "query": { "lon": p.lon(), "lat": p.lat() }, "reachable": origin.is_some(), "circles": circles }),
+    ))
 }

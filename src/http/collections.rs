@@ -14,8 +14,8 @@ use geojson::Feature;
 use serde_json::{Value, json};
 
 use super::error::{ApiError, ApiResult};
-use super::params::Params;
 use super::grids::Caller;
+use super::params::Params;
 use super::{AppState, admin_areas, facilities, feature, grids};
 use crate::index::Snapshot;
 

@@ -28,19 +28,33 @@ pub fn circle_param<'a>(s: &'a Snapshot, params: &Params) -> ApiResult<&'a Circl
         ApiError::invalid(
             "circle",
             "unknown_circle",
-            format!("unknown circle {name:?}; circles: {}", s.circles.iter().map(|c| format!("{} ({})", c.id, c.name)).collect::<Vec<_>>().join(", ")),
+            format!(
+                "unknown circle {name:?}; circles: {}",
+                s.circles
+                    .iter()
+                    .map(|c| format!("{} ({})", c.id, c.name))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
         )
     })
 }
 
 /// `minutes=` (default the circle's), checked to (0, 60].
 pub fn minutes_param(params: &Params, default: f64) -> ApiResult<f64> {
-    Ok(parse_minutes(params.f64("minutes")?.unwrap_or(default), "minutes")?)
+    Ok(parse_minutes(
+        params.f64("minutes")?.unwrap_or(default),
+        "minutes",
+    )?)
 }
 
 /// `mode=walk|radius` (default the circle's).
 pub fn mode_param(params: &Params, default: ReachMode) -> ApiResult<ReachMode> {
-    Ok(params.text("mode").map(str::parse).transpose()?.unwrap_or(default))
+    Ok(params
+        .text("mode")
+        .map(str::parse)
+        .transpose()?
+        .unwrap_or(default))
 }
 
 /// `at=` as an instant, or `None` (all facilities count, whatever their hours).
@@ -63,11 +77,17 @@ fn nearest_json(s: &Snapshot, r: &BuildingReach, speed_kmh: f64) -> Value {
     }
 }
 
-fn building_features(s: &Snapshot, indices: &[usize], reach: &[BuildingReach], speed_kmh: f64) -> Value {
+fn building_features(
+    s: &Snapshot,
+    indices: &[usize],
+    reach: &[BuildingReach],
+    speed_kmh: f64,
+) -> Value {
     let features: Vec<Value> = indices
         .iter()
         .map(|&i| {
-            let mut f = serde_json::to_value(feature::building(&s.buildings.layer.items()[i])).expect("feature serialises");
+            let mut f = serde_json::to_value(feature::building(&s.buildings.layer.items()[i]))
+                .expect("feature serialises");
             let r = &reach[i];
             f["properties"]["reason"] = json!(r.reason);
             f["properties"]["nearest"] = nearest_json(s, r, speed_kmh);
@@ -109,7 +129,14 @@ impl Listing {
 }
 
 /// The report as JSON (also used by the CLI), with every uncovered building.
-pub fn report_json(s: &Snapshot, circle: &CircleDef, minutes: f64, mode: ReachMode, at: Option<DateTime<Utc>>, r: &CoverageReport) -> Value {
+pub fn report_json(
+    s: &Snapshot,
+    circle: &CircleDef,
+    minutes: f64,
+    mode: ReachMode,
+    at: Option<DateTime<Utc>>,
+    r: &CoverageReport,
+) -> Value {
     report_json_listing(s, circle, minutes, mode, at, r, Listing::All)
 }
 
@@ -169,10 +196,29 @@ pub fn report_csv(s: &Snapshot, circle: &CircleDef, r: &CoverageReport) -> Strin
 }
 
 /// CSV of the uncovered buildings `rows` (a window of `r.uncovered`).
-pub fn report_csv_rows(s: &Snapshot, circle: &CircleDef, r: &CoverageReport, rows: &[usize]) -> String {
+pub fn report_csv_rows(
+    s: &Snapshot,
+    circle: &CircleDef,
+    r: &CoverageReport,
+    rows: &[usize],
+) -> String {
     let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(["building_id", "osm", "name", "households", "residents", "grid_code", "reason", "nearest_facility_id", "nearest_name", "metres", "minutes", "lon", "lat"])
-        .expect("in-memory csv");
+    w.write_record([
+        "building_id",
+        "osm",
+        "name",
+        "households",
+        "residents",
+        "grid_code",
+        "reason",
+        "nearest_facility_id",
+        "nearest_name",
+        "metres",
+        "minutes",
+        "lon",
+        "lat",
+    ])
+    .expect("in-memory csv");
     for &i in rows {
         let b = &s.buildings.layer.items()[i];
         let reach = &r.reach.buildings[i];
@@ -184,12 +230,20 @@ pub fn report_csv_rows(s: &Snapshot, circle: &CircleDef, r: &CoverageReport, row
             b.name.clone().unwrap_or_default(),
             b.households.to_string(),
             b.residents.to_string(),
-            s.grid_of_building(i).map(|g| g.code.to_string()).unwrap_or_default(),
+            s.grid_of_building(i)
+                .map(|g| g.code.to_string())
+                .unwrap_or_default(),
             reason.as_str().unwrap_or_default().to_owned(),
             nearest.map(|f| f.id.to_string()).unwrap_or_default(),
             nearest.and_then(|f| f.name.clone()).unwrap_or_default(),
-            reach.distance_m.map(|d| format!("{:.1}", d)).unwrap_or_default(),
-            reach.distance_m.map(|d| format!("{:.1}", to_minutes(d, circle.speed_kmh))).unwrap_or_default(),
+            reach
+                .distance_m
+                .map(|d| format!("{:.1}", d))
+                .unwrap_or_default(),
+            reach
+                .distance_m
+                .map(|d| format!("{:.1}", to_minutes(d, circle.speed_kmh)))
+                .unwrap_or_default(),
             format!("{:.7}", b.point.lon()),
             format!("{:.7}", b.point.lat()),
         ])
@@ -200,16 +254,29 @@ pub fn report_csv_rows(s: &Snapshot, circle: &CircleDef, r: &CoverageReport, row
 
 /// The `/coverage` link to the page starting at `offset` (all other parameters kept).
 fn page_link(params: &Params, offset: usize, limit: usize) -> String {
-    let mut q: Vec<(&str, String)> =
-        params.pairs().filter(|(k, _)| !matches!(*k, "offset" | "limit")).map(|(k, v)| (k, v.to_owned())).collect();
+    let mut q: Vec<(&str, String)> = params
+        .pairs()
+        .filter(|(k, _)| !matches!(*k, "offset" | "limit"))
+        .map(|(k, v)| (k, v.to_owned()))
+        .collect();
     q.push(("limit", limit.to_string()));
     q.push(("offset", offset.to_string()));
-    format!("/coverage?{}", serde_urlencoded::to_string(q).expect("plain pairs encode"))
+    format!(
+        "/coverage?{}",
+        serde_urlencoded::to_string(q).expect("plain pairs encode")
+    )
 }
 
 /// `self`, `next` and `prev` links of a page whose longest list has `matched` buildings.
-fn page_links(params: &Params, offset: usize, limit: usize, matched: usize, media: &str) -> Vec<Value> {
-    let mut links = vec![json!({ "rel": "self", "type": media, "href": page_link(params, offset, limit) })];
+fn page_links(
+    params: &Params,
+    offset: usize,
+    limit: usize,
+    matched: usize,
+    media: &str,
+) -> Vec<Value> {
+    let mut links =
+        vec![json!({ "rel": "self", "type": media, "href": page_link(params, offset, limit) })];
     if offset.saturating_add(limit) < matched {
         links.push(json!({ "rel": "next", "type": media, "href": page_link(params, offset + limit, limit) }));
     }
@@ -233,7 +300,18 @@ fn page_links(params: &Params, offset: usize, limit: usize, matched: usize, medi
            ("summary_only" = Option<bool>, Query, description = "true: leave the building lists out (summary, breakdown and counts only); JSON only, not with limit/offset")),
     responses((status = 200, description = "summary, per-grid breakdown, uncovered buildings (GeoJSON) with nearest facility, metres, minutes and reason; paged with limit/offset, or without the lists with summary_only=true"), (status = 400), (status = 422)))]
 pub async fn coverage(State(state): State<AppState>, params: Params) -> ApiResult<Response> {
-    params.only(&["circle", "mode", "minutes", "at", "within", "compare", "format", "limit", "offset", "summary_only"])?;
+    params.only(&[
+        "circle",
+        "mode",
+        "minutes",
+        "at",
+        "within",
+        "compare",
+        "format",
+        "limit",
+        "offset",
+        "summary_only",
+    ])?;
     let s = state.snapshot.current();
     let circle = circle_param(&s, &params)?;
     let minutes = minutes_param(&params, circle.minutes)?;
@@ -243,26 +321,50 @@ pub async fn coverage(State(state): State<AppState>, params: Params) -> ApiResul
     let compare = match params.text("compare") {
         None => false,
         Some("radius") => true,
-        Some(other) => return Err(ApiError::invalid("compare", "bad_compare", format!("compare takes only 'radius', got {other:?}"))),
+        Some(other) => {
+            return Err(ApiError::invalid(
+                "compare",
+                "bad_compare",
+                format!("compare takes only 'radius', got {other:?}"),
+            ));
+        }
     };
     let format = params.text("format").unwrap_or("json").to_owned();
     if !matches!(format.as_str(), "json" | "csv") {
-        return Err(ApiError::invalid("format", "bad_format", "format is json or csv"));
+        return Err(ApiError::invalid(
+            "format",
+            "bad_format",
+            "format is json or csv",
+        ));
     }
     let summary_only = params.flag("summary_only", false)?;
     let paged = params.text("limit").is_some() || params.text("offset").is_some();
     let listing = if summary_only {
         if paged {
-            let field = if params.text("limit").is_some() { "limit" } else { "offset" };
-            return Err(ApiError::invalid(field, "conflicting_parameters", "summary_only=true lists no buildings: leave out limit and offset"));
+            let field = if params.text("limit").is_some() {
+                "limit"
+            } else {
+                "offset"
+            };
+            return Err(ApiError::invalid(
+                field,
+                "conflicting_parameters",
+                "summary_only=true lists no buildings: leave out limit and offset",
+            ));
         }
         if format == "csv" {
-            return Err(ApiError::invalid("summary_only", "conflicting_parameters", "summary_only applies to format=json (the CSV is the list of uncovered buildings)"));
+            return Err(ApiError::invalid(
+                "summary_only",
+                "conflicting_parameters",
+                "summary_only applies to format=json (the CSV is the list of uncovered buildings)",
+            ));
         }
         Listing::SummaryOnly
     } else if paged {
         // As OGC API Features: a limit above the maximum is not an error; the maximum applies.
-        let limit = params.count("limit", 100, 1..=usize::MAX)?.min(state.limits.max_items);
+        let limit = params
+            .count("limit", 100, 1..=usize::MAX)?
+            .min(state.limits.max_items);
         let offset = params.count("offset", 0, 0..=usize::MAX)?;
         Listing::Page { offset, limit }
     } else {
@@ -275,19 +377,29 @@ pub async fn coverage(State(state): State<AppState>, params: Params) -> ApiResul
         let r = report(&s2, &circle, minutes, mode, at, within, compare)?;
         let links = |media: &str| match listing {
             Listing::Page { offset, limit } => {
-                let matched = r.uncovered.len().max(r.radius_only.as_ref().map_or(0, Vec::len));
+                let matched = r
+                    .uncovered
+                    .len()
+                    .max(r.radius_only.as_ref().map_or(0, Vec::len));
                 Some(page_links(&params, offset, limit, matched, media))
             }
             _ => None,
         };
         Ok::<_, crate::model::ModelError>(if format == "csv" {
             let csv = report_csv_rows(&s2, &circle, &r, listing.window(&r.uncovered));
-            let mut response = ([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], csv).into_response();
+            let mut response =
+                ([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], csv).into_response();
             if let Some(links) = links("text/csv") {
                 // RFC 8288 Link header: the same self/next/prev links as the JSON answer.
                 let value = links
                     .iter()
-                    .map(|l| format!("<{}>; rel=\"{}\"", l["href"].as_str().unwrap_or(""), l["rel"].as_str().unwrap_or("")))
+                    .map(|l| {
+                        format!(
+                            "<{}>; rel=\"{}\"",
+                            l["href"].as_str().unwrap_or(""),
+                            l["rel"].as_str().unwrap_or("")
+                        )
+                    })
                     .collect::<Vec<_>>()
                     .join(", ");
                 if let Ok(v) = header::HeaderValue::from_str(&value) {
@@ -304,6 +416,12 @@ pub async fn coverage(State(state): State<AppState>, params: Params) -> ApiResul
         })
     })
     .await
-    .map_err(|e| ApiError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))??;
+    .map_err(|e| {
+        ApiError::new(
+            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            e.to_string(),
+        )
+    })??;
     Ok(result)
 }

@@ -98,7 +98,11 @@ impl From<StoreError> for ApiError {
                     "{what} changed meanwhile (maybe on another replica): read it again, and resend with If-Match"
                 ),
             ),
-            StoreError::VersionMismatch { id, expected, found } => ApiError::new(
+            StoreError::VersionMismatch {
+                id,
+                expected,
+                found,
+            } => ApiError::new(
                 StatusCode::PRECONDITION_FAILED,
                 "version_mismatch",
                 format!(

@@ -35,7 +35,10 @@ pub fn facility_etag(f: &Facility) -> String {
         f.point.lon().to_bits(),
         f.point.lat().to_bits()
     );
-    format!("\"f{}\"", &hex::encode(Sha256::digest(text.as_bytes()))[..16])
+    format!(
+        "\"f{}\"",
+        &hex::encode(Sha256::digest(text.as_bytes()))[..16]
+    )
 }
 
 /// 412 unless the caller's If-Match (if any) names `old`'s ETag (or `*`).
@@ -54,7 +57,10 @@ fn check_if_match(caller: &Caller, old: &Facility) -> ApiResult<()> {
     Err(ApiError::new(
         StatusCode::PRECONDITION_FAILED,
         "version_mismatch",
-        format!("facility {} has ETag {want}, not If-Match {list}: read it again", old.id),
+        format!(
+            "facility {} has ETag {want}, not If-Match {list}: read it again",
+            old.id
+        ),
     ))
 }
 
@@ -109,14 +115,30 @@ pub async fn create(state: &AppState, body: &[u8], caller: &Caller) -> ApiResult
     let mut facility = draft.validate(0, &snapshot.catalogue)?;
     in_service_area(state, &facility)?;
     let after = Some(facility.owner.as_deref());
-    permit(caller, &snapshot, Target::Facility { before: None, after })?;
+    permit(
+        caller,
+        &snapshot,
+        Target::Facility {
+            before: None,
+            after,
+        },
+    )?;
     facility.id = state.store.insert_facility(&facility).await?;
     let mut items = snapshot.facilities.layer.items().to_vec();
     items.push(facility.clone());
     let next = with_circles(state, snapshot.with_facilities(items)).await;
     let body = feature::facility(&facility, &next, Utc::now());
     state.snapshot.publish(next);
-    audit(state, caller, "create", "facilities", facility.id, None, record(&body)).await;
+    audit(
+        state,
+        caller,
+        "create",
+        "facilities",
+        facility.id,
+        None,
+        record(&body),
+    )
+    .await;
     Ok(with_etag(
         written(StatusCode::CREATED, "facilities", facility.id, body),
         &facility,
@@ -164,7 +186,16 @@ pub async fn replace(
     let next = with_circles(state, snapshot.with_facilities(items)).await;
     let body = feature::facility(&facility, &next, Utc::now());
     state.snapshot.publish(next);
-    audit(state, caller, "replace", "facilities", id, before, record(&body)).await;
+    audit(
+        state,
+        caller,
+        "replace",
+        "facilities",
+        id,
+        before,
+        record(&body),
+    )
+    .await;
     Ok(with_etag(
         written(StatusCode::OK, "facilities", id, body),
         &facility,
@@ -199,7 +230,9 @@ pub async fn delete(state: &AppState, id: i64, caller: &Caller) -> ApiResult<Sta
     }
     let mut items = snapshot.facilities.layer.items().to_vec();
     items.remove(index);
-    state.snapshot.publish(with_circles(state, snapshot.with_facilities(items)).await);
+    state
+        .snapshot
+        .publish(with_circles(state, snapshot.with_facilities(items)).await);
     audit(state, caller, "delete", "facilities", id, before, None).await;
     Ok(StatusCode::NO_CONTENT)
 }

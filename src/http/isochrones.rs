@@ -18,26 +18,44 @@ use crate::model::{LonLat, ReachMode, metres, parse_minutes, parse_speed};
 
 /// Routes of this group.
 pub fn router() -> Router<AppState> {
-    Router::new().route("/isochrone", get(isochrone)).route("/facilities/{id}/circle", get(facility_circle))
+    Router::new()
+        .route("/isochrone", get(isochrone))
+        .route("/facilities/{id}/circle", get(facility_circle))
 }
 
 /// `minutes=5,10,15`: 1 to 6 contours, each in (0, 60].
 fn contours(params: &Params, default: &[f64]) -> ApiResult<Vec<f64>> {
-    let Some(text) = params.text("minutes") else { return Ok(default.to_vec()) };
+    let Some(text) = params.text("minutes") else {
+        return Ok(default.to_vec());
+    };
     let mut out = Vec::new();
     for part in text.split(',') {
-        let m: f64 = part.trim().parse().map_err(|_| ApiError::bad_request("not_a_number", Some("minutes"), format!("minutes must be numbers separated by commas, got {text:?}")))?;
+        let m: f64 = part.trim().parse().map_err(|_| {
+            ApiError::bad_request(
+                "not_a_number",
+                Some("minutes"),
+                format!("minutes must be numbers separated by commas, got {text:?}"),
+            )
+        })?;
         out.push(parse_minutes(m, "minutes")?);
     }
     if out.is_empty() || out.len() > 6 {
-        return Err(ApiError::invalid("minutes", "out_of_range", "give 1 to 6 contours"));
+        return Err(ApiError::invalid(
+            "minutes",
+            "out_of_range",
+            "give 1 to 6 contours",
+        ));
     }
     out.sort_by(f64::total_cmp);
     out.dedup();
     Ok(out)
 }
 
-fn collection(polygons: Vec<(f64, f64, MultiPolygon<f64>)>, mode: ReachMode, extra: Value) -> Value {
+fn collection(
+    polygons: Vec<(f64, f64, MultiPolygon<f64>)>,
+    mode: ReachMode,
+    extra: Value,
+) -> Value {
     let features: Vec<Value> = polygons
         .into_iter()
         .map(|(minutes, metres, polygon)| {
@@ -85,26 +103,54 @@ pub async fn isochrone(State(state): State<AppState>, params: Params) -> ApiResu
             let b2 = budgets.clone();
             tokio::task::spawn_blocking(move || walking_areas(&s2, &[start], &b2))
                 .await
-                .map_err(|e| ApiError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?
+                .map_err(|e| {
+                    ApiError::new(
+                        axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                        "internal",
+                        e.to_string(),
+                    )
+                })?
         }
     };
-    let rows = minutes.iter().zip(&budgets).zip(polygons).map(|((&m, &b), poly)| (m, b, poly)).collect();
-    Ok(Json(collection(rows, mode, json!({ "lon": p.lon(), "lat": p.lat(), "speed_kmh": speed }))))
+    let rows = minutes
+        .iter()
+        .zip(&budgets)
+        .zip(polygons)
+        .map(|((&m, &b), poly)| (m, b, poly))
+        .collect();
+    Ok(Json(collection(
+        rows,
+        mode,
+        json!({ "lon": p.lon(), "lat": p.lat(), "speed_kmh": speed }),
+    )))
 }
 
 /// `GET /facilities/{id}/circle?circle=&minutes=&mode=`: the facility's service circle(s).
 #[utoipa::path(get, path = "/facilities/{id}/circle", params(("id" = i64, Path), ("circle" = Option<String>, Query, description = "one circle (default: every circle the facility's kind serves)"),
     ("minutes" = Option<f64>, Query), ("mode" = Option<String>, Query)),
     responses((status = 200, description = "GeoJSON FeatureCollection, one feature per circle"), (status = 404), (status = 422)))]
-pub async fn facility_circle(State(state): State<AppState>, Path(id): Path<String>, params: Params) -> ApiResult<Json<Value>> {
+pub async fn facility_circle(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    params: Params,
+) -> ApiResult<Json<Value>> {
     params.only(&["circle", "minutes", "mode"])?;
     let id = parse_id(&id)?;
     let s = state.snapshot.current();
-    let index = s.facilities.layer.index_of(id).ok_or_else(|| ApiError::not_found(format!("no facility with id {id}")))?;
+    let index = s
+        .facilities
+        .layer
+        .index_of(id)
+        .ok_or_else(|| ApiError::not_found(format!("no facility with id {id}")))?;
     let facility = &s.facilities.layer.items()[index];
     let circles: Vec<_> = match params.text("circle") {
         Some(_) => vec![super::coverage::circle_param(&s, &params)?.clone()],
-        None => s.circles.iter().filter(|c| c.kinds.contains(&facility.kind)).cloned().collect(),
+        None => s
+            .circles
+            .iter()
+            .filter(|c| c.kinds.contains(&facility.kind))
+            .cloned()
+            .collect(),
     };
     let mut features = Vec::new();
     for c in circles {
@@ -114,12 +160,20 @@ pub async fn facility_circle(State(state): State<AppState>, Path(id): Path<Strin
         let polygon = match mode {
             ReachMode::Radius => radius_area(facility.point, budget),
             ReachMode::Walk => {
-                let snap = s.facility_snaps[index].ok_or_else(|| not_reachable(facility.point, &s))?;
+                let snap =
+                    s.facility_snaps[index].ok_or_else(|| not_reachable(facility.point, &s))?;
                 walking_areas(&s, &[snap], &[budget]).remove(0)
             }
         };
         let extra = json!({ "facility_id": id, "circle": c.id, "circle_name": c.name, "speed_kmh": c.speed_kmh });
-        features.extend(collection(vec![(minutes, budget, polygon)], mode, extra)["features"].as_array().cloned().unwrap_or_default());
+        features.extend(
+            collection(vec![(minutes, budget, polygon)], mode, extra)["features"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default(),
+        );
     }
-    Ok(Json(json!({ "type": "FeatureCollection", "features": features })))
+    Ok(Json(
+        json!({ "type": "FeatureCollection", "features": features }),
+    ))
 }

@@ -24,14 +24,14 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use axum::extract::DefaultBodyLimit;
-use axum::{Router, middleware};
 use axum::http::StatusCode;
+use axum::{Router, middleware};
 use tower_http::services::ServeDir;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
-pub use error::{ApiError, ApiResult};
 pub use coverage::{report_csv as coverage_csv, report_json as coverage_json};
+pub use error::{ApiError, ApiResult};
 pub use limits::{Quota, RateLimits};
 pub use service::ApiDoc;
 
@@ -120,7 +120,10 @@ pub fn app(state: AppState, web_dir: Option<PathBuf>) -> Router {
     // Outermost last: trace → security headers → CORS → JSON errors → token → rate limit →
     // timeout → body and GeoJSON limits → routes.
     let router = router
-        .layer(middleware::from_fn_with_state(geojson, limits::geojson_limits))
+        .layer(middleware::from_fn_with_state(
+            geojson,
+            limits::geojson_limits,
+        ))
         .layer(DefaultBodyLimit::max(limits.body_bytes))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -130,7 +133,10 @@ pub fn app(state: AppState, web_dir: Option<PathBuf>) -> Router {
             limits::Limiters::new(limits.rate),
             limits::rate_limit,
         ))
-        .layer(middleware::from_fn_with_state(auth_state, auth::authenticate))
+        .layer(middleware::from_fn_with_state(
+            auth_state,
+            auth::authenticate,
+        ))
         .layer(middleware::from_fn(limits::json_errors));
     let router = match limits::cors(&limits.cors_origins) {
         Some(cors) => router.layer(cors),

@@ -48,15 +48,25 @@ pub async fn locate(State(state): State<AppState>, params: Params) -> ApiResult<
            ("mode" = Option<String>, Query, description = "radius (crow-fly, default) or walk (street network, with the route)")),
     responses((status = 200, description = "Nearest facilities with metres, minutes, opening state and (walk) the route as GeoJSON"), (status = 400), (status = 422, description = "bad value, or (walk) the point is not reachable")))]
 pub async fn nearest(State(state): State<AppState>, params: Params) -> ApiResult<Json<Value>> {
-    params.only(&["lon", "lat", "kind", "k", "open_now", "at", "audience", "mode"])?;
+    params.only(&[
+        "lon", "lat", "kind", "k", "open_now", "at", "audience", "mode",
+    ])?;
     let p = params.lon_lat()?;
     let s = state.snapshot.current();
     let kind = s.catalogue.parse_kind(params.required("kind")?, "kind")?;
     let k = params.count("k", 5, 1..=state.limits.max_k)?;
     let open_now = params.flag("open_now", false)?;
     let at = params.instant("at")?;
-    let audience: Option<Audience> = params.text("audience").map(str::parse).transpose().map_err(ApiError::from)?;
-    let mode: ReachMode = params.text("mode").map(str::parse).transpose()?.unwrap_or(ReachMode::Radius);
+    let audience: Option<Audience> = params
+        .text("audience")
+        .map(str::parse)
+        .transpose()
+        .map_err(ApiError::from)?;
+    let mode: ReachMode = params
+        .text("mode")
+        .map(str::parse)
+        .transpose()?
+        .unwrap_or(ReachMode::Radius);
     let speed = crate::walk::WalkConfig::default().speed_kmh;
     let round = |x: f64| (x * 10.0).round() / 10.0;
     let results: Vec<Value> = match mode {

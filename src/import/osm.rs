@@ -29,8 +29,7 @@ use osmpbf::{BlobDecode, BlobReader, ByteOffset, PrimitiveBlock, RelMemberType};
 use crate::config::HouseholdEstimate;
 use crate::model::{
     AreaShape, Building, Facility, FacilityDraft, HouseholdSource, KindCatalogue, LandArea,
-    LandClass, LonLat, OsmRef,
-    StreetWay,
+    LandClass, LonLat, OsmRef, StreetWay,
 };
 
 pub use report::ImportReport;

@@ -18,7 +18,11 @@ impl CircleLayer {
     /// Indexes `items`.
     pub fn new(items: Vec<FacilityCircle>) -> Self {
         let tree = RTree::bulk_load(
-            items.iter().enumerate().filter_map(|(i, c)| c.polygon.bounding_rect().map(|r| EnvelopeEntry::new(r, i))).collect(),
+            items
+                .iter()
+                .enumerate()
+                .filter_map(|(i, c)| c.polygon.bounding_rect().map(|r| EnvelopeEntry::new(r, i)))
+                .collect(),
         );
         CircleLayer { items, tree }
     }

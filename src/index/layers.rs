@@ -169,7 +169,11 @@ impl BuildingLayer {
                 .collect(),
         );
         let batch = BatchPoints::new(&layer.items().iter().map(|b| b.point).collect::<Vec<_>>());
-        BuildingLayer { layer, points, batch }
+        BuildingLayer {
+            layer,
+            points,
+            batch,
+        }
     }
 }
 
@@ -199,13 +203,22 @@ impl FacilityLayer {
         }
         let grids = groups
             .iter()
-            .map(|(k, pts)| (k.clone(), SphereGrid::new(pts.iter().map(|p| (p.at, p.index)))))
+            .map(|(k, pts)| {
+                (
+                    k.clone(),
+                    SphereGrid::new(pts.iter().map(|p| (p.at, p.index))),
+                )
+            })
             .collect();
         let by_kind = groups
             .into_iter()
             .map(|(k, pts)| (k, RTree::bulk_load(pts)))
             .collect();
-        FacilityLayer { layer, by_kind, grids }
+        FacilityLayer {
+            layer,
+            by_kind,
+            grids,
+        }
     }
 }
 

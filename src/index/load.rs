@@ -10,7 +10,10 @@ use crate::store::{Store, StoreError};
 /// Loads every layer, the circle definitions (seeding the store with `data/circles.toml` the
 /// first time), builds the snapshot, and brings the stored facility circles up to date
 /// (computing only missing or stale ones, then committing them) before anything is served.
-pub async fn load_snapshot(store: &Store, catalogue: Arc<KindCatalogue>) -> Result<Snapshot, StoreError> {
+pub async fn load_snapshot(
+    store: &Store,
+    catalogue: Arc<KindCatalogue>,
+) -> Result<Snapshot, StoreError> {
     let mut data = store.load(&catalogue).await?;
     data.circles = store.load_circles(&catalogue).await?;
     if data.circles.is_empty() {
@@ -25,7 +28,10 @@ pub async fn load_snapshot(store: &Store, catalogue: Arc<KindCatalogue>) -> Resu
 
 /// Recomputes the facility circles that are missing or stale in `snapshot` and the store,
 /// commits them, and returns the snapshot carrying them.
-pub async fn refresh_facility_circles(store: &Store, snapshot: Snapshot) -> Result<Snapshot, StoreError> {
+pub async fn refresh_facility_circles(
+    store: &Store,
+    snapshot: Snapshot,
+) -> Result<Snapshot, StoreError> {
     let stored = if snapshot.facility_circles.items().is_empty() {
         store.load_facility_circles().await?
     } else {
@@ -37,7 +43,9 @@ pub async fn refresh_facility_circles(store: &Store, snapshot: Snapshot) -> Resu
         .await
         .map_err(|e| StoreError::Location(format!("circle computation failed: {e}")))?;
     if !refreshed.dirty_ids.is_empty() {
-        store.replace_facility_circles(&refreshed.dirty_ids, &refreshed.rewritten).await?;
+        store
+            .replace_facility_circles(&refreshed.dirty_ids, &refreshed.rewritten)
+            .await?;
     }
     Ok(s.with_facility_circles(refreshed.current))
 }

@@ -13,9 +13,9 @@ mod walk_layer;
 
 pub use batch::{BatchNearest, BatchPoints, Neighbour, SphereGrid, chord_of};
 pub use cell::{SnapshotCell, SyncState};
-pub use load::{load_snapshot, refresh_facility_circles};
 pub use circle_layer::CircleLayer;
 pub use entry::{EnvelopeEntry, PointEntry, SpherePoint};
 pub use layers::{AdminLayer, BuildingLayer, FacilityLayer, GridLayer, GridStats, WayLayer};
+pub use load::{load_snapshot, refresh_facility_circles};
 pub use snapshot::{Located, NearestFacility, Snapshot, WalkNearest};
 pub use walk_layer::{KindTargets, WalkLayer, with_reach};

@@ -9,12 +9,12 @@ use geo::Rect;
 use super::layers::Layer;
 use super::{BuildingLayer, FacilityLayer, GridLayer, KindTargets, WalkLayer, WayLayer};
 use crate::coverage::CoverageCache;
-use crate::walk::{Snap, WalkConfig};
 use crate::model::{
-    Audience, Building, CircleDef, Community, Facility, Grid, KindCatalogue, KindId, LonLat, OpenAt,
-    OpenState, StreetOffice,
+    Audience, Building, CircleDef, Community, Facility, Grid, KindCatalogue, KindId, LonLat,
+    OpenAt, OpenState, StreetOffice,
 };
 use crate::store::Dataset;
+use crate::walk::{Snap, WalkConfig};
 
 /// Everything queries need, immutable. Layers sit behind `Arc`s so that the next snapshot
 /// shares every layer a write did not touch.
@@ -94,7 +94,8 @@ pub struct WalkNearest<'a> {
 
 /// Kinds of the facilities that differ between two facility lists (sorted by id).
 fn changed_kinds(old: &[Facility], new: &[Facility]) -> std::collections::HashSet<KindId> {
-    let old_by_id: std::collections::HashMap<i64, &Facility> = old.iter().map(|f| (f.id, f)).collect();
+    let old_by_id: std::collections::HashMap<i64, &Facility> =
+        old.iter().map(|f| (f.id, f)).collect();
     let new_ids: std::collections::HashSet<i64> = new.iter().map(|f| f.id).collect();
     let mut kinds = std::collections::HashSet::new();
     for f in new {
@@ -137,7 +138,11 @@ impl Snapshot {
         let walk = WalkLayer::new(ways.items(), buildings.layer.items(), WalkConfig::default());
         let facilities = FacilityLayer::new(data.facilities);
         let facility_snaps = walk.snap_facilities(facilities.layer.items());
-        let circles = if data.circles.is_empty() { CircleDef::bundled(&catalogue) } else { data.circles };
+        let circles = if data.circles.is_empty() {
+            CircleDef::bundled(&catalogue)
+        } else {
+            data.circles
+        };
         Snapshot {
             version: 1,
             catalogue,
@@ -182,18 +187,31 @@ impl Snapshot {
 
     /// The next snapshot with new circle definitions (cache kept only for unchanged ones).
     pub fn with_circles(&self, circles: Vec<CircleDef>) -> Snapshot {
-        let keep: Vec<String> = circles.iter().filter(|c| self.circles.contains(c)).map(|c| c.id.clone()).collect();
-        Snapshot { circles: Arc::new(circles), coverage_cache: Arc::new(self.coverage_cache.carry_over(&keep)), ..self.clone() }
+        let keep: Vec<String> = circles
+            .iter()
+            .filter(|c| self.circles.contains(c))
+            .map(|c| c.id.clone())
+            .collect();
+        Snapshot {
+            circles: Arc::new(circles),
+            coverage_cache: Arc::new(self.coverage_cache.carry_over(&keep)),
+            ..self.clone()
+        }
     }
 
     /// The next snapshot with these facility circles.
     pub fn with_facility_circles(&self, circles: Vec<crate::store::FacilityCircle>) -> Snapshot {
-        Snapshot { facility_circles: Arc::new(super::CircleLayer::new(circles)), ..self.clone() }
+        Snapshot {
+            facility_circles: Arc::new(super::CircleLayer::new(circles)),
+            ..self.clone()
+        }
     }
 
     /// The circle with this id or name (`health` or `健康`).
     pub fn circle(&self, id_or_name: &str) -> Option<&CircleDef> {
-        self.circles.iter().find(|c| c.id == id_or_name || c.name == id_or_name)
+        self.circles
+            .iter()
+            .find(|c| c.id == id_or_name || c.name == id_or_name)
     }
 
     /// The next snapshot with a new set of grids (membership recomputed); the rest is shared.
@@ -276,7 +294,11 @@ impl Snapshot {
             .into_iter()
             .map(|n| {
                 let facility = &items[n.index];
-                NearestFacility { facility, distance_m: n.metres(), open: self.open_at(facility, at) }
+                NearestFacility {
+                    facility,
+                    distance_m: n.metres(),
+                    open: self.open_at(facility, at),
+                }
             })
             .collect()
     }
@@ -296,37 +318,53 @@ impl Snapshot {
     ) -> Option<Vec<WalkNearest<'_>>> {
         let origin = self.walk.network.snap(p)?;
         let items = self.facilities.layer.items();
-        let targets = self.walk_targets.get(kind, &self.walk, items, &self.facility_snaps);
+        let targets = self
+            .walk_targets
+            .get(kind, &self.walk, items, &self.facility_snaps);
         let (targets, indices) = (&targets.0, &targets.1);
         let graph = self.walk.network.graph();
         let keep = |i: usize| {
             let f = &items[i];
             let open = self.open_at(f, at);
-            let ok = audience.is_none_or(|who| f.audience.serves(who)) && (!open_only || open.state == OpenState::Open);
+            let ok = audience.is_none_or(|who| f.audience.serves(who))
+                && (!open_only || open.state == OpenState::Open);
             ok.then_some(open)
         };
         Some(super::with_reach(graph, |reach| {
             // Ask for k, then more while filters (open now, audience) drop candidates.
             let mut want = k;
             let chosen: Vec<(usize, f64, OpenAt)> = loop {
-                let found = crate::walk::nearest_k(graph, reach, &origin, targets, want, f64::INFINITY);
-                let passing: Vec<(usize, f64, OpenAt)> =
-                    found.iter().filter_map(|&(t, d)| keep(indices[t]).map(|open| (indices[t], d, open))).take(k).collect();
+                let found =
+                    crate::walk::nearest_k(graph, reach, &origin, targets, want, f64::INFINITY);
+                let passing: Vec<(usize, f64, OpenAt)> = found
+                    .iter()
+                    .filter_map(|&(t, d)| keep(indices[t]).map(|open| (indices[t], d, open)))
+                    .take(k)
+                    .collect();
                 if passing.len() >= k || found.len() < want {
                     break passing;
                 }
                 want *= 2;
             };
-            let Some(farthest) = chosen.iter().map(|c| c.1).reduce(f64::max) else { return Vec::new() };
+            let Some(farthest) = chosen.iter().map(|c| c.1).reduce(f64::max) else {
+                return Vec::new();
+            };
             // One search from the query point, with predecessors, gives every route.
             reach.run(graph, std::slice::from_ref(&origin), farthest + 1.0, true);
             chosen
                 .into_iter()
                 .map(|(i, d, open)| {
                     let snap = self.facility_snaps[i].expect("targets are snapped");
-                    let mut line = crate::walk::route(graph, reach, &snap).map(|r| r.line).unwrap_or_else(|| geo::LineString::new(Vec::new()));
+                    let mut line = crate::walk::route(graph, reach, &snap)
+                        .map(|r| r.line)
+                        .unwrap_or_else(|| geo::LineString::new(Vec::new()));
                     line.0.reverse();
-                    WalkNearest { facility: &items[i], distance_m: d, route: line, open }
+                    WalkNearest {
+                        facility: &items[i],
+                        distance_m: d,
+                        route: line,
+                        open,
+                    }
                 })
                 .collect()
         }))

@@ -17,7 +17,11 @@ pub struct WalkLayer {
 
 impl WalkLayer {
     /// Builds the graph from the ways and snaps every building.
-    pub fn new(ways: &[crate::model::StreetWay], buildings: &[Building], config: WalkConfig) -> Self {
+    pub fn new(
+        ways: &[crate::model::StreetWay],
+        buildings: &[Building],
+        config: WalkConfig,
+    ) -> Self {
         let network = WalkNetwork::build(ways, config);
         let mut counts = SnapCounts::default();
         let building_snaps = buildings
@@ -28,12 +32,19 @@ impl WalkLayer {
                 s
             })
             .collect();
-        WalkLayer { network, building_snaps, building_snap_counts: counts }
+        WalkLayer {
+            network,
+            building_snaps,
+            building_snap_counts: counts,
+        }
     }
 
     /// Snaps facilities (same order as given).
     pub fn snap_facilities(&self, facilities: &[Facility]) -> Vec<Option<Snap>> {
-        facilities.iter().map(|f| self.network.snap(f.point)).collect()
+        facilities
+            .iter()
+            .map(|f| self.network.snap(f.point))
+            .collect()
     }
 }
 
@@ -41,7 +52,12 @@ impl WalkLayer {
 /// snapshot's life (a facility write starts a fresh set).
 #[derive(Debug, Default)]
 pub struct KindTargets {
-    by_kind: std::sync::Mutex<std::collections::HashMap<crate::model::KindId, std::sync::Arc<(crate::walk::Targets, Vec<usize>)>>>,
+    by_kind: std::sync::Mutex<
+        std::collections::HashMap<
+            crate::model::KindId,
+            std::sync::Arc<(crate::walk::Targets, Vec<usize>)>,
+        >,
+    >,
 }
 
 impl KindTargets {
@@ -57,9 +73,14 @@ impl KindTargets {
         let mut map = self.by_kind.lock().expect("targets lock");
         map.entry(kind.clone())
             .or_insert_with(|| {
-                let indices: Vec<usize> = (0..facilities.len()).filter(|&i| &facilities[i].kind == kind).collect();
+                let indices: Vec<usize> = (0..facilities.len())
+                    .filter(|&i| &facilities[i].kind == kind)
+                    .collect();
                 let kind_snaps = indices.iter().map(|&i| snaps[i]).collect();
-                std::sync::Arc::new((crate::walk::Targets::new(walk.network.graph(), kind_snaps), indices))
+                std::sync::Arc::new((
+                    crate::walk::Targets::new(walk.network.graph(), kind_snaps),
+                    indices,
+                ))
             })
             .clone()
     }
@@ -72,7 +93,10 @@ thread_local! {
 }
 
 /// Runs `f` with this thread's reusable search buffer.
-pub fn with_reach<T>(graph: &crate::walk::WalkGraph, f: impl FnOnce(&mut crate::walk::Reach) -> T) -> T {
+pub fn with_reach<T>(
+    graph: &crate::walk::WalkGraph,
+    f: impl FnOnce(&mut crate::walk::Reach) -> T,
+) -> T {
     REACH.with(|cell| {
         let mut slot = cell.borrow_mut();
         let reach = slot.get_or_insert_with(|| crate::walk::Reach::new(graph));

@@ -19,7 +19,11 @@ impl std::str::FromStr for ReachMode {
         match s {
             "walk" => Ok(ReachMode::Walk),
             "radius" => Ok(ReachMode::Radius),
-            _ => Err(ModelError::new("mode", "unknown_mode", format!("mode must be walk or radius, got {s:?}"))),
+            _ => Err(ModelError::new(
+                "mode",
+                "unknown_mode",
+                format!("mode must be walk or radius, got {s:?}"),
+            )),
         }
     }
 }
@@ -100,7 +104,11 @@ pub fn parse_minutes(minutes: f64, field: &str) -> Result<f64, ModelError> {
     if minutes.is_finite() && minutes > 0.0 && minutes <= MAX_MINUTES {
         Ok(minutes)
     } else {
-        Err(ModelError::new(field, "out_of_range", format!("minutes must be more than 0 and at most {MAX_MINUTES}, got {minutes}")))
+        Err(ModelError::new(
+            field,
+            "out_of_range",
+            format!("minutes must be more than 0 and at most {MAX_MINUTES}, got {minutes}"),
+        ))
     }
 }
 
@@ -109,21 +117,43 @@ pub fn parse_speed(speed_kmh: f64, field: &str) -> Result<f64, ModelError> {
     if speed_kmh.is_finite() && (1.0..=10.0).contains(&speed_kmh) {
         Ok(speed_kmh)
     } else {
-        Err(ModelError::new(field, "out_of_range", format!("walking speed must be 1 to 10 km/h, got {speed_kmh}")))
+        Err(ModelError::new(
+            field,
+            "out_of_range",
+            format!("walking speed must be 1 to 10 km/h, got {speed_kmh}"),
+        ))
     }
 }
 
 impl CircleDraft {
     /// Validates against the kind catalogue.
     pub fn validate(self, catalogue: &KindCatalogue) -> Result<CircleDef, ModelError> {
-        if self.id.is_empty() || self.id.len() > 40 || !self.id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') {
-            return Err(ModelError::new("id", "invalid_id", "a circle id is 1 to 40 of a-z, 0-9 and _"));
+        if self.id.is_empty()
+            || self.id.len() > 40
+            || !self
+                .id
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        {
+            return Err(ModelError::new(
+                "id",
+                "invalid_id",
+                "a circle id is 1 to 40 of a-z, 0-9 and _",
+            ));
         }
         let name = super::parse_name(&self.name, "name")?;
         if self.kinds.is_empty() {
-            return Err(ModelError::new("kinds", "empty", "a circle needs at least one facility kind"));
+            return Err(ModelError::new(
+                "kinds",
+                "empty",
+                "a circle needs at least one facility kind",
+            ));
         }
-        let kinds = self.kinds.iter().map(|k| catalogue.parse_kind(k, "kinds")).collect::<Result<Vec<_>, _>>()?;
+        let kinds = self
+            .kinds
+            .iter()
+            .map(|k| catalogue.parse_kind(k, "kinds"))
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(CircleDef {
             id: self.id,
             name,
@@ -139,17 +169,27 @@ impl CircleDraft {
 impl CircleDef {
     /// The definitions shipped in `data/circles.toml`.
     pub fn bundled(catalogue: &KindCatalogue) -> Vec<CircleDef> {
-        Self::from_toml(include_str!("../../data/circles.toml"), catalogue).expect("bundled data/circles.toml is valid")
+        Self::from_toml(include_str!("../../data/circles.toml"), catalogue)
+            .expect("bundled data/circles.toml is valid")
     }
 
     /// Parses a circles file.
     pub fn from_toml(text: &str, catalogue: &KindCatalogue) -> Result<Vec<CircleDef>, ModelError> {
-        let file: CirclesFile = toml::from_str(text).map_err(|e| ModelError::new("circles", "invalid_circles", e.to_string()))?;
-        let defs = file.circle.into_iter().map(|d| d.validate(catalogue)).collect::<Result<Vec<_>, _>>()?;
+        let file: CirclesFile = toml::from_str(text)
+            .map_err(|e| ModelError::new("circles", "invalid_circles", e.to_string()))?;
+        let defs = file
+            .circle
+            .into_iter()
+            .map(|d| d.validate(catalogue))
+            .collect::<Result<Vec<_>, _>>()?;
         let mut ids: Vec<&str> = defs.iter().map(|d| d.id.as_str()).collect();
         ids.sort_unstable();
         if ids.windows(2).any(|w| w[0] == w[1]) {
-            return Err(ModelError::new("circles", "invalid_circles", "circle ids must be unique"));
+            return Err(ModelError::new(
+                "circles",
+                "invalid_circles",
+                "circle ids must be unique",
+            ));
         }
         Ok(defs)
     }

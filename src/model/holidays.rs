@@ -64,14 +64,21 @@ fn weekday(text: &str) -> Result<Weekday, ModelError> {
         "Fr" => Weekday::Fri,
         "Sa" => Weekday::Sat,
         "Su" => Weekday::Sun,
-        _ => return Err(ModelError::new("as", "invalid_calendar", format!("weekday {text:?} is not Mo..Su"))),
+        _ => {
+            return Err(ModelError::new(
+                "as",
+                "invalid_calendar",
+                format!("weekday {text:?} is not Mo..Su"),
+            ));
+        }
     })
 }
 
 impl HolidayCalendar {
     /// Parses a calendar file.
     pub fn from_toml(text: &str) -> Result<Self, ModelError> {
-        let file: File = toml::from_str(text).map_err(|e| ModelError::new("holidays", "invalid_calendar", e.to_string()))?;
+        let file: File = toml::from_str(text)
+            .map_err(|e| ModelError::new("holidays", "invalid_calendar", e.to_string()))?;
         let mut holidays = CompactCalendar::default();
         for day in file.holiday.iter().flat_map(|h| &h.days) {
             holidays.insert(*day);
@@ -81,17 +88,26 @@ impl HolidayCalendar {
             let as_weekday = weekday(&w.as_weekday)?;
             for d in &w.days {
                 if holidays.contains(*d) {
-                    return Err(ModelError::new("holidays", "invalid_calendar", format!("{d} is both a holiday and a working day")));
+                    return Err(ModelError::new(
+                        "holidays",
+                        "invalid_calendar",
+                        format!("{d} is both a holiday and a working day"),
+                    ));
                 }
                 workdays.insert(*d, as_weekday);
             }
         }
-        Ok(HolidayCalendar { holidays: Arc::new(holidays), workdays, source: file.source })
+        Ok(HolidayCalendar {
+            holidays: Arc::new(holidays),
+            workdays,
+            source: file.source,
+        })
     }
 
     /// The calendar shipped in `data/holidays/cn.toml`.
     pub fn bundled() -> Self {
-        Self::from_toml(include_str!("../../data/holidays/cn.toml")).expect("bundled data/holidays/cn.toml is valid")
+        Self::from_toml(include_str!("../../data/holidays/cn.toml"))
+            .expect("bundled data/holidays/cn.toml is valid")
     }
 
     /// The process-wide calendar: `GRIDCIRCLE_HOLIDAYS` if set (a bad file stops the process
@@ -100,7 +116,8 @@ impl HolidayCalendar {
         static CURRENT: OnceLock<HolidayCalendar> = OnceLock::new();
         CURRENT.get_or_init(|| match std::env::var("GRIDCIRCLE_HOLIDAYS") {
             Ok(path) => {
-                let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("GRIDCIRCLE_HOLIDAYS={path}: {e}"));
+                let text = std::fs::read_to_string(&path)
+                    .unwrap_or_else(|e| panic!("GRIDCIRCLE_HOLIDAYS={path}: {e}"));
                 Self::from_toml(&text).unwrap_or_else(|e| panic!("GRIDCIRCLE_HOLIDAYS={path}: {e}"))
             }
             Err(_) => Self::bundled(),

@@ -119,7 +119,9 @@ impl Hours {
         let next_local = self.parsed.next_change(eval_at).map(|n| match shift {
             None => n,
             Some(shift) => {
-                let midnight = (local.date() + chrono::Days::new(1)).and_hms_opt(0, 0, 0).expect("midnight exists");
+                let midnight = (local.date() + chrono::Days::new(1))
+                    .and_hms_opt(0, 0, 0)
+                    .expect("midnight exists");
                 (n - shift).min(midnight)
             }
         });

@@ -21,7 +21,9 @@ mod street_way;
 pub use admin::{Community, StreetOffice, parse_name};
 pub use area::AreaShape;
 pub use building::{Building, HouseholdSource};
-pub use circle::{CircleDef, CircleDraft, MAX_MINUTES, ReachMode, metres, minutes, parse_minutes, parse_speed};
+pub use circle::{
+    CircleDef, CircleDraft, MAX_MINUTES, ReachMode, metres, minutes, parse_minutes, parse_speed,
+};
 pub use code::{CommunityCode, GridCode, StreetOfficeCode};
 pub use error::ModelError;
 pub use facility::{Audience, Facility, FacilityDraft};

@@ -203,9 +203,11 @@ impl GeoPackageStore {
 
     /// The highest applied schema migration.
     pub async fn schema_version(&self) -> Result<i64, StoreError> {
-        Ok(sqlx::query_scalar("SELECT COALESCE(MAX(version), 0) FROM _sqlx_migrations")
-            .fetch_one(&self.reader)
-            .await?)
+        Ok(
+            sqlx::query_scalar("SELECT COALESCE(MAX(version), 0) FROM _sqlx_migrations")
+                .fetch_one(&self.reader)
+                .await?,
+        )
     }
 
     /// True when nothing was imported yet (no buildings, no street offices).
@@ -251,7 +253,11 @@ impl GeoPackageStore {
     }
 
     /// Replaces a facility if the stored row is still `expected`.
-    pub async fn replace_facility_if(&self, facility: &Facility, expected: &Facility) -> Result<bool, StoreError> {
+    pub async fn replace_facility_if(
+        &self,
+        facility: &Facility,
+        expected: &Facility,
+    ) -> Result<bool, StoreError> {
         write::replace_facility_if(&self.writer, facility, expected).await
     }
 
@@ -269,9 +275,11 @@ impl GeoPackageStore {
 
     /// Replaces grid `grid.id` and increments its stored version; false when no such fid.
     pub async fn replace_grid(&self, grid: &Grid) -> Result<bool, StoreError> {
-        Ok(grids::update_grid(&self.writer, grid, &ChangeBy::system(), None)
-            .await?
-            .is_some())
+        Ok(
+            grids::update_grid(&self.writer, grid, &ChangeBy::system(), None)
+                .await?
+                .is_some(),
+        )
     }
 
     /// Deletes a grid; false when no such fid.

@@ -116,7 +116,9 @@ pub enum StoreError {
     #[error("{0} changed meanwhile")]
     Stale(String),
     /// The database was migrated by a newer gridcircle than this binary.
-    #[error("the database schema is at version {applied}, newer than this binary knows (up to {known}): run a gridcircle at least as new as the one that migrated it")]
+    #[error(
+        "the database schema is at version {applied}, newer than this binary knows (up to {known}): run a gridcircle at least as new as the one that migrated it"
+    )]
     SchemaTooNew {
         /// The highest migration applied to the database.
         applied: i64,
@@ -126,7 +128,10 @@ pub enum StoreError {
 }
 
 /// Refuses a database migrated further than `migrations` (the binary's embedded list) go.
-pub(crate) fn check_schema(applied: i64, migrations: &[(i64, &str, &str)]) -> Result<(), StoreError> {
+pub(crate) fn check_schema(
+    applied: i64,
+    migrations: &[(i64, &str, &str)],
+) -> Result<(), StoreError> {
     let known = migrations.iter().map(|m| m.0).max().unwrap_or(0);
     if applied > known {
         return Err(StoreError::SchemaTooNew { applied, known });
@@ -313,7 +318,11 @@ impl Store {
     /// Replaces facility `facility.id` only if the stored row is still `expected` (compared
     /// column by column inside the write transaction: a compare-and-swap); a different row is
     /// [`StoreError::Stale`] and nothing is written. False when no such id.
-    pub async fn replace_facility_if(&self, facility: &Facility, expected: &Facility) -> Result<bool, StoreError> {
+    pub async fn replace_facility_if(
+        &self,
+        facility: &Facility,
+        expected: &Facility,
+    ) -> Result<bool, StoreError> {
         dispatch!(self, s => s.replace_facility_if(facility, expected).await)
     }
 

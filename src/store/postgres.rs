@@ -205,7 +205,11 @@ impl PostgresStore {
     }
 
     /// Replaces a facility if the stored row is still `expected`.
-    pub async fn replace_facility_if(&self, facility: &Facility, expected: &Facility) -> Result<bool, StoreError> {
+    pub async fn replace_facility_if(
+        &self,
+        facility: &Facility,
+        expected: &Facility,
+    ) -> Result<bool, StoreError> {
         write::replace_facility_if(&self.pool, &self.origin, facility, expected).await
     }
 

@@ -273,11 +273,9 @@ pub async fn draft(
                 version: 0,
             })
             .collect();
-        let config = state.topology.clone();
         let mut errors = Vec::new();
         let mut warnings = 0usize;
-        for g in &as_grids {
-            let report = grids::check_grid(&g.boundary, &g.code, Some(g.id), community, &as_grids, s.buildings.layer.items(), &config);
+        for report in check_map(community, &as_grids, s.buildings.layer.items(), &state.topology) {
             errors.extend(report.errors);
             warnings += report.warnings.len();
         }
@@ -433,6 +431,38 @@ fn chief_permit(caller: &Caller, s: &crate::index::Snapshot, id: i64) -> ApiResu
     permit(caller, s, Target::BuildingChief(b.point))
 }
 
+/// `e`, reported under feature `i` of a whole-map body (`features[i].…`).
+fn in_feature(i: usize, mut e: ApiError) -> ApiError {
+    e.field = Some(format!(
+        "features[{i}].{}",
+        e.field.as_deref().unwrap_or("")
+    ));
+    e
+}
+
+/// Each grid of `map` checked against `community` and the others of the map (as a set, in
+/// place of the community's saved grids).
+fn check_map(
+    community: &crate::model::Community,
+    map: &[Grid],
+    buildings: &[crate::model::Building],
+    config: &grids::TopologyConfig,
+) -> Vec<TopologyReport> {
+    map.iter()
+        .map(|g| {
+            grids::check_grid(
+                &g.boundary,
+                &g.code,
+                Some(g.id),
+                community,
+                map,
+                buildings,
+                config,
+            )
+        })
+        .collect()
+}
+
 /// A whole-map body's features, parsed one by one (fields named `features[i].…`).
 fn partition_bodies(body: &[u8], community_id: i64) -> ApiResult<Vec<GridBody>> {
     let value: Value = serde_json::from_slice(body).map_err(|e| {
@@ -465,13 +495,7 @@ fn partition_bodies(body: &[u8], community_id: i64) -> ApiResult<Vec<GridBody>> 
     }
     let mut bodies = Vec::with_capacity(features.len());
     for (i, f) in features.iter().enumerate() {
-        let under = |mut e: ApiError| {
-            e.field = Some(format!(
-                "features[{i}].{}",
-                e.field.as_deref().unwrap_or("")
-            ));
-            e
-        };
+        let under = |e| in_feature(i, e);
         let bytes = serde_json::to_vec(f).expect("a JSON value serialises");
         let parsed = GridBody::parse(&bytes).map_err(under)?;
         if let Some(other) = parsed.community_id
@@ -546,19 +570,12 @@ pub async fn replace_all(
     // Resolve every feature; codes left out are filled in afterwards, W→E then N→S.
     let mut map = Vec::with_capacity(bodies.len());
     let mut named = Vec::with_capacity(bodies.len());
-    let mut unnamed = Vec::new();
+    let mut uncoded = Vec::new();
     let mut seen: HashSet<GridCode> = HashSet::new();
     for (i, b) in bodies.into_iter().enumerate() {
         let has_code = b.has_code();
-        let has_name = b.has_name();
-        named.push(has_name);
-        let under = |mut e: ApiError| {
-            e.field = Some(format!(
-                "features[{i}].{}",
-                e.field.as_deref().unwrap_or("")
-            ));
-            e
-        };
+        named.push(b.has_name());
+        let under = |e| in_feature(i, e);
         let grid = b
             .with_community(id)
             .resolve(&s, state.limits.service_margin_m, None)
@@ -572,19 +589,19 @@ pub async fn replace_all(
                 )));
             }
         } else {
-            unnamed.push((i, has_name));
+            uncoded.push(i);
         }
         map.push(grid);
     }
-    if !unnamed.is_empty() {
+    if !uncoded.is_empty() {
         let taken: Vec<&GridCode> = seen.iter().collect();
-        let free = super::write::free_codes(&community.code, &taken, unnamed.len())?;
+        let free = super::write::free_codes(&community.code, &taken, uncoded.len())?;
         let shapes: Vec<&crate::model::AreaShape> =
-            unnamed.iter().map(|&(i, _)| &map[i].boundary).collect();
-        let ties: Vec<i64> = unnamed.iter().map(|&(i, _)| i as i64).collect();
+            uncoded.iter().map(|&i| &map[i].boundary).collect();
+        let ties: Vec<i64> = uncoded.iter().map(|&i| i as i64).collect();
         for (code, k) in free.into_iter().zip(grids::sequence_order(&shapes, &ties)) {
-            let (i, has_name) = unnamed[k];
-            if !has_name {
+            let i = uncoded[k];
+            if !named[i] {
                 map[i].name = super::write::default_name(&code);
             }
             map[i].code = code;
@@ -619,22 +636,8 @@ pub async fn replace_all(
     let checked = {
         let s = s.clone();
         let community = community.clone();
-        let as_siblings = as_siblings.clone();
         tokio::task::spawn_blocking(move || {
-            as_siblings
-                .iter()
-                .map(|g| {
-                    grids::check_grid(
-                        &g.boundary,
-                        &g.code,
-                        Some(g.id),
-                        &community,
-                        &as_siblings,
-                        s.buildings.layer.items(),
-                        &config,
-                    )
-                })
-                .collect::<Vec<TopologyReport>>()
+            check_map(&community, &as_siblings, s.buildings.layer.items(), &config)
         })
         .await
         .map_err(|e| {
@@ -647,15 +650,18 @@ pub async fn replace_all(
     };
     let mut errors = Vec::new();
     let mut warnings = Vec::new();
-    let mut seen_warnings = HashSet::new();
+    let mut without_grid_reported = false;
     for (i, report) in checked.iter().enumerate() {
         errors.extend(report.errors.iter().map(|p| partition_problem(i, p)));
         for w in &report.warnings {
             // "Buildings left in no grid" is the same for every grid of the map: once.
-            let key = (w.kind == grids::ProblemKind::BuildingsWithoutGrid).then(|| w.kind.code());
-            if key.is_none() || seen_warnings.insert(key) {
-                warnings.push(partition_problem(i, w));
+            if w.kind == grids::ProblemKind::BuildingsWithoutGrid {
+                if without_grid_reported {
+                    continue;
+                }
+                without_grid_reported = true;
             }
+            warnings.push(partition_problem(i, w));
         }
     }
     if !errors.is_empty() {

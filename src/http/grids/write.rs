@@ -121,7 +121,8 @@ impl GridBody {
                 )));
             }
         };
-        let people_given = properties.contains_key("chief_name") || properties.contains_key("workers");
+        let people_given =
+            properties.contains_key("chief_name") || properties.contains_key("workers");
         let demo = props.flag("demo").map_err(plain)?;
         let id = props.int("id").map_err(plain)?.or(feature_id);
         let boundary = checks::raw_area(geometry)?;

@@ -7,7 +7,9 @@ use super::gpkg_binary::{decode_multi_polygon, encode_multi_polygon};
 use crate::model::{CircleDef, CircleDraft, KindCatalogue};
 use crate::store::{FacilityCircle, StoreError};
 
-async fn begin(writer: &SqlitePool) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, StoreError> {
+async fn begin(
+    writer: &SqlitePool,
+) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, StoreError> {
     Ok(writer.begin_with("BEGIN IMMEDIATE").await?)
 }
 
@@ -20,15 +22,27 @@ fn definition_json(def: &CircleDef) -> String {
 }
 
 /// Reads the definitions, validating each against the catalogue.
-pub(super) async fn load_circles(reader: &SqlitePool, catalogue: &KindCatalogue) -> Result<Vec<CircleDef>, StoreError> {
-    let rows = sqlx::query("SELECT fid, definition FROM circles ORDER BY fid").fetch_all(reader).await?;
+pub(super) async fn load_circles(
+    reader: &SqlitePool,
+    catalogue: &KindCatalogue,
+) -> Result<Vec<CircleDef>, StoreError> {
+    let rows = sqlx::query("SELECT fid, definition FROM circles ORDER BY fid")
+        .fetch_all(reader)
+        .await?;
     rows.iter()
         .map(|row| {
             let fid: i64 = row.try_get("fid")?;
             let text: String = row.try_get("definition")?;
-            let corrupt = |message: String| StoreError::Corrupt { table: "circles", id: fid, message };
-            let draft: CircleDraft = serde_json::from_str(&text).map_err(|e| corrupt(e.to_string()))?;
-            draft.validate(catalogue).map_err(|e| corrupt(e.to_string()))
+            let corrupt = |message: String| StoreError::Corrupt {
+                table: "circles",
+                id: fid,
+                message,
+            };
+            let draft: CircleDraft =
+                serde_json::from_str(&text).map_err(|e| corrupt(e.to_string()))?;
+            draft
+                .validate(catalogue)
+                .map_err(|e| corrupt(e.to_string()))
         })
         .collect()
 }
@@ -42,7 +56,10 @@ pub(super) async fn put_circle(writer: &SqlitePool, def: &CircleDef) -> Result<(
         .bind(definition_json(def))
         .execute(&mut *tx)
         .await?;
-    sqlx::query("DELETE FROM facility_circles WHERE circle_id = ?1").bind(&def.id).execute(&mut *tx).await?;
+    sqlx::query("DELETE FROM facility_circles WHERE circle_id = ?1")
+        .bind(&def.id)
+        .execute(&mut *tx)
+        .await?;
     sqlx::query("UPDATE gpkg_contents SET last_change = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE table_name IN ('circles', 'facility_circles')")
         .execute(&mut *tx)
         .await?;
@@ -51,19 +68,31 @@ pub(super) async fn put_circle(writer: &SqlitePool, def: &CircleDef) -> Result<(
 }
 
 /// Every stored facility circle.
-pub(super) async fn load_facility_circles(reader: &SqlitePool) -> Result<Vec<FacilityCircle>, StoreError> {
+pub(super) async fn load_facility_circles(
+    reader: &SqlitePool,
+) -> Result<Vec<FacilityCircle>, StoreError> {
     let rows = sqlx::query("SELECT fid, facility_id, circle_id, minutes, mode, source_hash, geom FROM facility_circles ORDER BY fid").fetch_all(reader).await?;
     rows.iter()
         .map(|row| {
             let fid: i64 = row.try_get("fid")?;
             let blob: Vec<u8> = row.try_get("geom")?;
-            let polygon = decode_multi_polygon(&blob).map_err(|e| StoreError::Corrupt { table: "facility_circles", id: fid, message: e.to_string() })?;
+            let polygon = decode_multi_polygon(&blob).map_err(|e| StoreError::Corrupt {
+                table: "facility_circles",
+                id: fid,
+                message: e.to_string(),
+            })?;
             let mode: String = row.try_get("mode")?;
             Ok(FacilityCircle {
                 facility_id: row.try_get("facility_id")?,
                 circle_id: row.try_get("circle_id")?,
                 minutes: row.try_get("minutes")?,
-                mode: mode.parse().map_err(|e: crate::model::ModelError| StoreError::Corrupt { table: "facility_circles", id: fid, message: e.message })?,
+                mode: mode
+                    .parse()
+                    .map_err(|e: crate::model::ModelError| StoreError::Corrupt {
+                        table: "facility_circles",
+                        id: fid,
+                        message: e.message,
+                    })?,
                 source_hash: row.try_get("source_hash")?,
                 polygon,
             })
@@ -73,17 +102,29 @@ pub(super) async fn load_facility_circles(reader: &SqlitePool) -> Result<Vec<Fac
 
 fn bbox(p: &MultiPolygon<f64>) -> [Option<f64>; 4] {
     match p.bounding_rect() {
-        Some(r) => [Some(r.min().x), Some(r.min().y), Some(r.max().x), Some(r.max().y)],
+        Some(r) => [
+            Some(r.min().x),
+            Some(r.min().y),
+            Some(r.max().x),
+            Some(r.max().y),
+        ],
         None => [None; 4],
     }
 }
 
 /// Replaces the stored circles of the given facilities (every row for those facility ids is
 /// removed, then `circles` inserted), in one transaction.
-pub(super) async fn replace_facility_circles(writer: &SqlitePool, facility_ids: &[i64], circles: &[FacilityCircle]) -> Result<(), StoreError> {
+pub(super) async fn replace_facility_circles(
+    writer: &SqlitePool,
+    facility_ids: &[i64],
+    circles: &[FacilityCircle],
+) -> Result<(), StoreError> {
     let mut tx = begin(writer).await?;
     for id in facility_ids {
-        sqlx::query("DELETE FROM facility_circles WHERE facility_id = ?1").bind(id).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM facility_circles WHERE facility_id = ?1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
     }
     for c in circles {
         let [a, b, cc, d] = bbox(&c.polygon);

@@ -14,8 +14,8 @@ use super::gpkg_binary;
 use super::parse_timezone;
 use crate::model::{
     AreaShape, Building, Community, CommunityCode, Facility, FacilityDraft, Grid, GridCode,
-    HouseholdSource, KindCatalogue, LandArea, LandClass, LonLat, OsmRef, Person, StreetOffice, StreetOfficeCode,
-    StreetWay, parse_name,
+    HouseholdSource, KindCatalogue, LandArea, LandClass, LonLat, OsmRef, Person, StreetOffice,
+    StreetOfficeCode, StreetWay, parse_name,
 };
 use crate::store::{Dataset, StoreError};
 

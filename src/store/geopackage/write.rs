@@ -93,7 +93,10 @@ impl Layer {
 }
 
 /// Sets the table's extent to the bounding box of its rows (NULL when empty).
-pub(super) async fn recompute_extent(conn: &mut SqliteConnection, layer: Layer) -> Result<(), StoreError> {
+pub(super) async fn recompute_extent(
+    conn: &mut SqliteConnection,
+    layer: Layer,
+) -> Result<(), StoreError> {
     sqlx::query(layer.recompute_sql())
         .execute(&mut *conn)
         .await?;
@@ -398,7 +401,12 @@ pub(super) async fn osm_import(
             .execute(&mut *tx)
             .await?;
     }
-    for layer in [Layer::Buildings, Layer::Facilities, Layer::Ways, Layer::Land] {
+    for layer in [
+        Layer::Buildings,
+        Layer::Facilities,
+        Layer::Ways,
+        Layer::Land,
+    ] {
         recompute_extent(&mut tx, layer).await?;
     }
     sqlx::query(
@@ -552,21 +560,19 @@ async fn import_land(conn: &mut SqliteConnection, land: &[LandArea]) -> Result<(
         let b = l.shape.bbox();
         let osm = l.osm.to_string();
         let query = match existing.remove(&osm) {
-            Some(fid) => {
-                sqlx::query(
-                    "UPDATE land_areas SET geom = ?1, osm = ?2, class = ?3, name = ?4, \
+            Some(fid) => sqlx::query(
+                "UPDATE land_areas SET geom = ?1, osm = ?2, class = ?3, name = ?4, \
                      min_x = ?5, min_y = ?6, max_x = ?7, max_y = ?8 WHERE fid = ?9",
-                )
-                .bind(encode_multi_polygon(l.shape.shape()))
-                .bind(osm)
-                .bind(l.class.as_str())
-                .bind(&l.name)
-                .bind(b.min().x)
-                .bind(b.min().y)
-                .bind(b.max().x)
-                .bind(b.max().y)
-                .bind(fid)
-            }
+            )
+            .bind(encode_multi_polygon(l.shape.shape()))
+            .bind(osm)
+            .bind(l.class.as_str())
+            .bind(&l.name)
+            .bind(b.min().x)
+            .bind(b.min().y)
+            .bind(b.max().x)
+            .bind(b.max().y)
+            .bind(fid),
             None => sqlx::query(
                 "INSERT INTO land_areas (geom, osm, class, name, min_x, min_y, max_x, max_y) \
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",

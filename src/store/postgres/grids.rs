@@ -395,16 +395,13 @@ fn boxes(list: &[&Stored]) -> Vec<Rect<f64>> {
     list.iter().filter_map(|s| s.rect).collect()
 }
 
-/// Inserts a grid at version 1, records it, computes membership and logs the change.
-pub(super) async fn create_grid(
-    pool: &PgPool,
-    origin: &str,
+/// Inserts grid `grid` at version 1 inside `conn`; its new fid. A duplicate code is a `Conflict`.
+async fn insert_grid_row(
+    conn: &mut PgConnection,
     grid: &Grid,
-    by: &ChangeBy,
-) -> Result<Committed, StoreError> {
-    let mut tx = begin(pool).await?;
-    let new = grid_stored(grid);
-    let fid: i64 = sqlx::query_scalar(
+    new: &Stored,
+) -> Result<i64, StoreError> {
+    sqlx::query_scalar(
         "INSERT INTO grids (geom, code, name, community_id, chief_name, chief_phone, workers, demo, version) \
          VALUES (ST_GeomFromWKB($1, 4326), $2, $3, $4, $5, $6, $7, $8, 1) RETURNING fid",
     )
@@ -416,9 +413,21 @@ pub(super) async fn create_grid(
     .bind(grid.chief.as_ref().and_then(|p| p.phone()))
     .bind(workers_json(grid))
     .bind(grid.demo)
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut *conn)
     .await
-    .map_err(|e| grid_conflict(e, grid))?;
+    .map_err(|e| grid_conflict(e, grid))
+}
+
+/// Inserts a grid at version 1, records it, computes membership and logs the change.
+pub(super) async fn create_grid(
+    pool: &PgPool,
+    origin: &str,
+    grid: &Grid,
+    by: &ChangeBy,
+) -> Result<Committed, StoreError> {
+    let mut tx = begin(pool).await?;
+    let new = grid_stored(grid);
+    let fid = insert_grid_row(&mut tx, grid, &new).await?;
     let (at_text, at) = next_at(&mut tx).await?;
     record(
         &mut tx,
@@ -1037,7 +1046,9 @@ pub(super) async fn replace_partition(
             &at_text,
             Some(&old),
             None,
-            Some(format!("replaced by a new grid map of community {community_id}")),
+            Some(format!(
+                "replaced by a new grid map of community {community_id}"
+            )),
         )
         .await?;
         rects.extend(old.rect);
@@ -1071,21 +1082,7 @@ pub(super) async fn replace_partition(
             continue;
         }
         let new = grid_stored(grid);
-        let fid: i64 = sqlx::query_scalar(
-            "INSERT INTO grids (geom, code, name, community_id, chief_name, chief_phone, workers, demo, version) \
-             VALUES (ST_GeomFromWKB($1, 4326), $2, $3, $4, $5, $6, $7, $8, 1) RETURNING fid",
-        )
-        .bind(&new.geom)
-        .bind(grid.code.as_str())
-        .bind(&grid.name)
-        .bind(grid.community_id)
-        .bind(grid.chief.as_ref().map(|p| p.name()))
-        .bind(grid.chief.as_ref().and_then(|p| p.phone()))
-        .bind(workers_json(grid))
-        .bind(grid.demo)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(|e| grid_conflict(e, grid))?;
+        let fid = insert_grid_row(&mut tx, grid, &new).await?;
         record(
             &mut tx,
             BoundaryLayer::Grids,
