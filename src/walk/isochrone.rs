@@ -11,7 +11,7 @@
 //! **How the band is drawn.** The distance from every node of a grid of `cell_m` metres (4 by
 //! default) to the reached lines is computed exactly near the lines (see `band_raster`: slabs
 //! of segments and the wedges of vertices, in local metres), and the contour of that field at
-//! `band_m` is traced by marching squares (the `contour` crate), then simplified. So the
+//! `band_m` is traced by marching squares, then simplified. So the
 //! polygon is exact at the grid nodes and interpolated between them: its boundary is within
 //! about half a cell of the exact band (at most `cell_m / √2`, in the crease where two
 //! streets' bands meet) plus twice `simplify_m` (the lines are simplified before they are
