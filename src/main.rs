@@ -1,5 +1,11 @@
 use clap::Parser;
 
+/// mimalloc instead of glibc's malloc: under HTTP load a fifth of the server's CPU was in
+/// `malloc`/`free` (perf, `/nearest` under wrk; see docs/PERFORMANCE.md, W6), most of it
+/// glibc's arena locking and consolidation across the runtime's worker threads.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()

@@ -2,6 +2,7 @@
 //! `/nearest` (the nearest facilities of a kind, optionally open now), and `/kinds`.
 
 use axum::extract::State;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{Value, json};
@@ -9,7 +10,7 @@ use serde_json::{Value, json};
 use super::error::{ApiError, ApiResult};
 use super::params::Params;
 use super::{AppState, feature};
-use crate::model::{Audience, ReachMode, minutes};
+use crate::model::{Audience, Facility, KindId, OpenAt, ReachMode, minutes};
 
 /// Routes of this group.
 pub fn router() -> Router<AppState> {
@@ -47,7 +48,7 @@ pub async fn locate(State(state): State<AppState>, params: Params) -> ApiResult<
            ("at" = Option<String>, Query, description = "RFC 3339 instant, default now"), ("audience" = Option<String>, Query, description = "e.g. sanitation_workers"),
            ("mode" = Option<String>, Query, description = "radius (crow-fly, default) or walk (street network, with the route)")),
     responses((status = 200, description = "Nearest facilities with metres, minutes, opening state and (walk) the route as GeoJSON"), (status = 400), (status = 422, description = "bad value, or (walk) the point is not reachable")))]
-pub async fn nearest(State(state): State<AppState>, params: Params) -> ApiResult<Json<Value>> {
+pub async fn nearest(State(state): State<AppState>, params: Params) -> ApiResult<Response> {
     params.only(&[
         "lon", "lat", "kind", "k", "open_now", "at", "audience", "mode",
     ])?;
@@ -68,55 +69,110 @@ pub async fn nearest(State(state): State<AppState>, params: Params) -> ApiResult
         .transpose()?
         .unwrap_or(ReachMode::Radius);
     let speed = crate::walk::WalkConfig::default().speed_kmh;
-    let round = |x: f64| (x * 10.0).round() / 10.0;
-    let results: Vec<Value> = match mode {
-        ReachMode::Radius => s
-            .nearest(p, &kind, k, at, open_now, audience)
-            .into_iter()
-            .map(|n| {
-                json!({
-                    "facility": feature::facility(n.facility, &s, at),
-                    "distance_m": round(n.distance_m),
-                    "minutes": round(minutes(n.distance_m, speed)),
-                    "open": feature::open_json(&n.open),
-                })
-            })
-            .collect(),
+    let query = NearestQuery {
+        at: at.with_timezone(&s.timezone).to_rfc3339(),
+        k,
+        kind: kind.clone(),
+        lat: p.lat(),
+        lon: p.lon(),
+        mode,
+        open_now,
+        speed_kmh: speed,
+    };
+    match mode {
+        ReachMode::Radius => {
+            let results = s
+                .nearest(p, &kind, k, at, open_now, audience)
+                .iter()
+                .map(|n| NearestResult::new(n.facility, n.distance_m, &n.open, speed, None))
+                .collect();
+            Ok(Json(NearestAnswer { query, results }).into_response())
+        }
         ReachMode::Walk => {
             let s2 = s.clone();
             let kind2 = kind.clone();
-            tokio::task::spawn_blocking(move || {
-                s2.nearest_walking(p, &kind2, k, at, open_now, audience).map(|found| {
-                    found
-                        .into_iter()
-                        .map(|n| {
-                            json!({
-                                "facility": feature::facility(n.facility, &s2, at),
-                                "distance_m": round(n.distance_m),
-                                "minutes": round(minutes(n.distance_m, speed)),
-                                "open": feature::open_json(&n.open),
-                                "route": { "type": "Feature", "properties": { "metres": round(n.distance_m) },
-                                           "geometry": geojson::Geometry::new(geojson::GeometryValue::from(&n.route)) },
+            // The search runs off the async workers; the answer is written there too, as it
+            // borrows the snapshot.
+            let answer = tokio::task::spawn_blocking(move || {
+                s2.nearest_walking(p, &kind2, k, at, open_now, audience)
+                    .map(|found| {
+                        let results = found
+                            .iter()
+                            .map(|n| {
+                                let route = json!({ "type": "Feature", "properties": { "metres": round_tenth(n.distance_m) },
+                                                    "geometry": geojson::Geometry::new(geojson::GeometryValue::from(&n.route)) });
+                                NearestResult::new(n.facility, n.distance_m, &n.open, speed, Some(route))
                             })
-                        })
-                        .collect::<Vec<_>>()
-                })
+                            .collect();
+                        Json(NearestAnswer { query, results }).into_response()
+                    })
             })
             .await
-            .map_err(|e| ApiError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?
-            .ok_or_else(|| {
+            .map_err(|e| ApiError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
+            answer.ok_or_else(|| {
                 ApiError::invalid(
                     "lon",
                     "not_reachable",
                     format!("({}, {}) is not reachable on foot: no street of the walking network within {} m", p.lon(), p.lat(), s.walk.network.config().max_connector_m),
                 )
-            })?
+            })
         }
-    };
-    Ok(Json(json!({
-        "query": { "lon": p.lon(), "lat": p.lat(), "kind": kind, "k": k, "open_now": open_now, "at": at.with_timezone(&s.timezone).to_rfc3339(), "mode": mode, "speed_kmh": speed },
-        "results": results,
-    })))
+    }
+}
+
+/// Metres and minutes as answered: to a tenth.
+fn round_tenth(x: f64) -> f64 {
+    (x * 10.0).round() / 10.0
+}
+
+/// The answer of `/nearest`, serialised from typed records (see [`feature::FacilityFeature`]).
+#[derive(serde::Serialize)]
+struct NearestAnswer<'a> {
+    query: NearestQuery,
+    results: Vec<NearestResult<'a>>,
+}
+
+/// The query as understood, echoed back.
+#[derive(serde::Serialize)]
+struct NearestQuery {
+    at: String,
+    k: usize,
+    kind: KindId,
+    lat: f64,
+    lon: f64,
+    mode: ReachMode,
+    open_now: bool,
+    speed_kmh: f64,
+}
+
+/// One facility of a `/nearest` answer.
+#[derive(serde::Serialize)]
+struct NearestResult<'a> {
+    distance_m: f64,
+    facility: feature::FacilityFeature<'a>,
+    minutes: f64,
+    open: feature::OpenJson,
+    /// The walk (walking mode only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    route: Option<Value>,
+}
+
+impl<'a> NearestResult<'a> {
+    fn new(
+        facility: &'a Facility,
+        distance_m: f64,
+        open: &OpenAt,
+        speed_kmh: f64,
+        route: Option<Value>,
+    ) -> NearestResult<'a> {
+        NearestResult {
+            distance_m: round_tenth(distance_m),
+            facility: feature::FacilityFeature::new(facility, open),
+            minutes: round_tenth(minutes(distance_m, speed_kmh)),
+            open: feature::OpenJson::new(open),
+            route,
+        }
+    }
 }
 
 /// `GET /kinds`
