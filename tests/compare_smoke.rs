@@ -86,6 +86,15 @@ fn harness_runs_on_nanjing_and_the_contenders_agree() {
     for line in w6 {
         assert!(line.contains("non-2xx 0"), "W6 had failed requests: {line}");
     }
+    // With 8 connections the whole coverage report and its first page are loaded too.
+    let coverage: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.starts_with("W6 /coverage"))
+        .collect();
+    assert_eq!(coverage.len(), 2, "W6 of /coverage, whole and paged:\n{stdout}");
+    for line in coverage {
+        assert!(line.contains("non-2xx 0"), "W6 had failed requests: {line}");
+    }
     eprintln!(
         "{stdout}\n(harness smoke run: {:.1} s)",
         started.elapsed().as_secs_f64()

@@ -1,5 +1,5 @@
 -- wrk script for W6: /nearest at random points over the data's extent and a random benchmark
--- kind, or /coverage of a random service circle.
+-- kind, or /coverage of a random service circle (whole, or its first page of 100 buildings).
 local bbox = {}
 for v in string.gmatch(os.getenv("W6_BBOX"), "[^,]+") do bbox[#bbox + 1] = tonumber(v) end
 local kinds = {}
@@ -22,6 +22,10 @@ request = function()
   local path
   if endpoint == "nearest" then
     path = string.format("/nearest?lon=%.7f&lat=%.7f&kind=%s&k=3", lon, lat, kind)
+  elseif endpoint == "coverage_page" then
+    -- what a map or a script asks: the summary, the per-grid breakdown and the first 100
+    -- uncovered buildings of a random circle (the rest follows through the `next` link)
+    path = "/coverage?circle=" .. circles[math.random(#circles)] .. "&limit=100"
   else
     -- the whole city's report for one of the five circles (walking, 10 minutes by default)
     path = "/coverage?circle=" .. circles[math.random(#circles)]

@@ -7,7 +7,8 @@
 # (2 threads, N connections, SECS seconds) and prints requests/s and latency percentiles:
 # /nearest with random points over the data's extent and the benchmark kinds of
 # DIR/meta.json (k=3); /coverage with a random one of the five service circles (the server
-# caches a circle's report per opening state, so this measures serving it). wrk and the
+# caches a circle's report per opening state, so this measures serving it), whole and as its
+# first page (`limit=100`: summary, per-grid breakdown, 100 uncovered buildings). wrk and the
 # server share the machine's cores. The server is stopped by its process id at the end.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -50,7 +51,7 @@ endpoints="nearest"
 # /coverage (the service circles' report) exists once the coverage module is in the server.
 # Its answers are whole-city reports (megabytes at 10x10), so it is loaded with few connections.
 if [ "$connections" -le 16 ] && curl -fs "http://127.0.0.1:$port/coverage?circle=daily_life" -o /dev/null; then
-  endpoints="nearest coverage"
+  endpoints="nearest coverage coverage_page"
 fi
 for endpoint in $endpoints; do
   out=$(W6_ENDPOINT=$endpoint W6_BBOX="$minlon,$minlat,$maxlon,$maxlat" W6_KINDS="$kinds" \
