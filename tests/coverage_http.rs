@@ -275,3 +275,40 @@ fn bad_paging_parameters_are_refused() {
         assert!(names.contains(&name), "{names:?}");
     }
 }
+
+/// Reports are cached with the walk they read; a grid edit keeps the walk but must show in the
+/// next report's per-grid breakdown (the cache of reports is not carried to the new snapshot).
+#[test]
+fn a_grid_rename_shows_in_the_next_report() {
+    let (_dir, server) = demo();
+    let path = "/coverage?circle=health&summary_only=true";
+    let before = ok(&server, path);
+    // Asked twice: the second answer comes from the cache and is the same.
+    assert_eq!(ok(&server, path), before);
+    let row = before["breakdown"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["grid_id"].is_i64())
+        .expect("the demo's buildings lie in grids")
+        .clone();
+    let id = row["grid_id"].as_i64().unwrap();
+    let item = format!("/collections/grids/items/{id}");
+    let grid = ok(&server, &item);
+    let p = &grid["properties"];
+    let body = serde_json::json!({ "type": "Feature", "geometry": grid["geometry"], "properties": {
+        "code": p["code"], "name": "改名后的网格", "community_id": p["community_id"] } });
+    let (status, answer) = server.send("PUT", &item, body.to_string());
+    assert_eq!(status, 200, "{answer}");
+    let after = ok(&server, path);
+    let renamed = after["breakdown"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["grid_id"] == id)
+        .expect("the grid is still in the breakdown");
+    assert_eq!(renamed["name"], "改名后的网格");
+    assert_ne!(row["name"], renamed["name"]);
+    // Same buildings, same facilities: the same totals.
+    assert_eq!(after["summary"], before["summary"]);
+}

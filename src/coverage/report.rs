@@ -1,15 +1,17 @@
 //! Coverage reports: summary, per-grid breakdown, uncovered buildings, radius-vs-walk.
 
 use std::str::FromStr;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
+use super::cache::ReportKey;
 use super::{BuildingReach, CircleReach, evaluate};
 use crate::index::Snapshot;
 use crate::model::{CircleDef, ModelError, ReachMode};
 
 /// Restricts a report to the buildings of one area.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Within {
     /// Members of a grid.
     Grid(i64),
@@ -166,7 +168,8 @@ fn considered(s: &Snapshot, within: Option<Within>) -> Result<Vec<usize>, ModelE
 }
 
 /// Builds the report for `circle` with `minutes` and `mode` at `at`, restricted to `within`,
-/// optionally comparing with the radius circle of the same minutes.
+/// optionally comparing with the radius circle of the same minutes. Cached on the snapshot with
+/// the reach it reads (same circle setting and the same set of open facilities).
 pub fn report(
     s: &Snapshot,
     circle: &CircleDef,
@@ -175,9 +178,34 @@ pub fn report(
     at: Option<DateTime<Utc>>,
     within: Option<Within>,
     compare_radius: bool,
+) -> Result<Arc<CoverageReport>, ModelError> {
+    let reach = evaluate(s, circle, minutes, mode, at);
+    let key = ReportKey {
+        reach: Arc::as_ptr(&reach) as usize,
+        within,
+        compare_radius,
+    };
+    if let Some(hit) = s.coverage_cache.report(&key) {
+        return Ok(hit);
+    }
+    let report = Arc::new(build(s, circle, minutes, mode, at, within, compare_radius, reach)?);
+    s.coverage_cache.put_report(key, report.clone());
+    Ok(report)
+}
+
+/// The report over `reach` (see [`report`]).
+#[allow(clippy::too_many_arguments)]
+fn build(
+    s: &Snapshot,
+    circle: &CircleDef,
+    minutes: f64,
+    mode: ReachMode,
+    at: Option<DateTime<Utc>>,
+    within: Option<Within>,
+    compare_radius: bool,
+    reach: Arc<CircleReach>,
 ) -> Result<CoverageReport, ModelError> {
     let considered = considered(s, within)?;
-    let reach = evaluate(s, circle, minutes, mode, at);
     let buildings = s.buildings.layer.items();
     let covered = |r: &BuildingReach| r.reason.is_none();
     let mut summary = Summary::default();

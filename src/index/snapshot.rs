@@ -215,9 +215,13 @@ impl Snapshot {
     }
 
     /// The next snapshot with a new set of grids (membership recomputed); the rest is shared.
+    /// Cached walks are kept (they do not depend on grids); cached reports, whose breakdown is
+    /// per grid, are not.
     pub fn with_grids(&self, grids: Vec<Grid>) -> Snapshot {
+        let every_circle: Vec<String> = self.circles.iter().map(|c| c.id.clone()).collect();
         Snapshot {
             grids: Arc::new(GridLayer::new(grids, &self.buildings)),
+            coverage_cache: Arc::new(self.coverage_cache.carry_over(&every_circle)),
             ..self.clone()
         }
     }
