@@ -91,7 +91,11 @@ fn harness_runs_on_nanjing_and_the_contenders_agree() {
         .lines()
         .filter(|l| l.starts_with("W6 /coverage"))
         .collect();
-    assert_eq!(coverage.len(), 2, "W6 of /coverage, whole and paged:\n{stdout}");
+    assert_eq!(
+        coverage.len(),
+        2,
+        "W6 of /coverage, whole and paged:\n{stdout}"
+    );
     for line in coverage {
         assert!(line.contains("non-2xx 0"), "W6 had failed requests: {line}");
     }

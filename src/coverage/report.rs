@@ -188,7 +188,16 @@ pub fn report(
     if let Some(hit) = s.coverage_cache.report(&key) {
         return Ok(hit);
     }
-    let report = Arc::new(build(s, circle, minutes, mode, at, within, compare_radius, reach)?);
+    let report = Arc::new(build(
+        s,
+        circle,
+        minutes,
+        mode,
+        at,
+        within,
+        compare_radius,
+        reach,
+    )?);
     s.coverage_cache.put_report(key, report.clone());
     Ok(report)
 }

@@ -98,7 +98,9 @@ pub fn facility(f: &Facility, snapshot: &Snapshot, at: DateTime<Utc>) -> Feature
     };
     Feature {
         bbox: None,
-        geometry: Some(geojson::Geometry::new(GeometryValue::from(&f.point.point()))),
+        geometry: Some(geojson::Geometry::new(GeometryValue::from(
+            &f.point.point(),
+        ))),
         id: Some(geojson::feature::Id::Number(f.id.into())),
         properties: Some(properties),
         foreign_members: None,

@@ -161,7 +161,11 @@ impl BandField {
         let nx = self.grid.nx;
         let a = ceil_index(lo, nx);
         let b = floor_index(hi, nx) + 1;
-        if b <= a || a >= nx { 0..0 } else { a..b.min(nx) }
+        if b <= a || a >= nx {
+            0..0
+        } else {
+            a..b.min(nx)
+        }
     }
 
     /// The slab of segment `a → b`: nodes whose foot on the segment's line falls inside it,
@@ -358,7 +362,11 @@ impl BandField {
                             .iter()
                             .sum::<f64>()
                             / 4.0;
-                        if mean <= self.band { (k + 1) % 4 } else { (k + 3) % 4 }
+                        if mean <= self.band {
+                            (k + 1) % 4
+                        } else {
+                            (k + 3) % 4
+                        }
                     } else {
                         (0..4)
                             .find(|&q| !ins[q] && ins[(q + 1) % 4])
@@ -558,7 +566,13 @@ fn douglas_peucker(points: &[[f64; 2]], tolerance: f64, out: &mut Vec<[f64; 2]>)
             spans.push((far, b));
         }
     }
-    out.extend(points.iter().zip(&keep).filter(|(_, k)| **k).map(|(p, _)| *p));
+    out.extend(
+        points
+            .iter()
+            .zip(&keep)
+            .filter(|(_, k)| **k)
+            .map(|(p, _)| *p),
+    );
 }
 
 fn to_line_string(points: &[[f64; 2]]) -> LineString<f64> {
