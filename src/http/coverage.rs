@@ -62,16 +62,12 @@ pub fn optional_instant(params: &Params) -> ApiResult<Option<DateTime<Utc>>> {
     params.text("at").map(|_| params.instant("at")).transpose()
 }
 
-fn rounded(x: f64) -> f64 {
-    (x * 10.0).round() / 10.0
-}
-
 /// The nearest facility of a building's answer, as JSON.
 fn nearest_json(s: &Snapshot, r: &BuildingReach, speed_kmh: f64) -> Value {
     match (r.facility, r.distance_m) {
         (Some(f), Some(d)) => {
             let f = &s.facilities.layer.items()[f];
-            json!({ "facility_id": f.id, "name": f.name, "kind": f.kind, "metres": rounded(d), "minutes": rounded(to_minutes(d, speed_kmh)) })
+            json!({ "facility_id": f.id, "name": f.name, "kind": f.kind, "metres": feature::tenth(d), "minutes": feature::tenth(to_minutes(d, speed_kmh)) })
         }
         _ => Value::Null,
     }
@@ -166,7 +162,7 @@ pub fn report_json_listing(
         "circle": { "id": circle.id, "name": circle.name, "name_en": circle.name_en, "kinds": circle.kinds },
         "mode": mode,
         "minutes": minutes,
-        "metres": rounded(crate::model::metres(minutes, speed)),
+        "metres": feature::tenth(crate::model::metres(minutes, speed)),
         "speed_kmh": speed,
         "at": at.map(|t| t.with_timezone(&s.timezone).to_rfc3339()),
         "facilities_counted": r.reach.facilities_counted,
@@ -179,7 +175,7 @@ pub fn report_json_listing(
     if let (Some(only), Some(radius)) = (&r.radius_only, &r.radius) {
         body["compare"] = json!({
             "mode": "radius",
-            "radius_m": rounded(crate::model::metres(minutes, speed)),
+            "radius_m": feature::tenth(crate::model::metres(minutes, speed)),
             "count": only.len(),
             "households": only.iter().map(|&i| u64::from(s.buildings.layer.items()[i].households)).sum::<u64>(),
         });

@@ -26,6 +26,11 @@ fn feature(id: i64, geometry: GeometryValue, properties: JsonValue) -> Feature {
     }
 }
 
+/// Metres and minutes as answered: to a tenth.
+pub fn tenth(x: f64) -> f64 {
+    (x * 10.0).round() / 10.0
+}
+
 fn area(shape: &AreaShape) -> GeometryValue {
     if shape.shape().0.len() == 1 {
         GeometryValue::from(&shape.shape().0[0])
@@ -91,20 +96,12 @@ pub fn building(b: &Building) -> Feature {
 /// A facility, with its opening state at `at`.
 pub fn facility(f: &Facility, snapshot: &Snapshot, at: DateTime<Utc>) -> Feature {
     let open = snapshot.open_at(f, at);
-    let JsonValue::Object(properties) = serde_json::to_value(FacilityProperties::new(f, &open))
-        .expect("facility properties serialise")
-    else {
-        unreachable!("a struct serialises to an object")
-    };
-    Feature {
-        bbox: None,
-        geometry: Some(geojson::Geometry::new(GeometryValue::from(
-            &f.point.point(),
-        ))),
-        id: Some(geojson::feature::Id::Number(f.id.into())),
-        properties: Some(properties),
-        foreign_members: None,
-    }
+    feature(
+        f.id,
+        GeometryValue::from(&f.point.point()),
+        serde_json::to_value(FacilityProperties::new(f, &open))
+            .expect("facility properties serialise"),
+    )
 }
 
 /// A facility as a GeoJSON Feature with its opening state already known, serialised

@@ -99,7 +99,7 @@ pub async fn nearest(State(state): State<AppState>, params: Params) -> ApiResult
                         let results = found
                             .iter()
                             .map(|n| {
-                                let route = json!({ "type": "Feature", "properties": { "metres": round_tenth(n.distance_m) },
+                                let route = json!({ "type": "Feature", "properties": { "metres": feature::tenth(n.distance_m) },
                                                     "geometry": geojson::Geometry::new(geojson::GeometryValue::from(&n.route)) });
                                 NearestResult::new(n.facility, n.distance_m, &n.open, speed, Some(route))
                             })
@@ -118,11 +118,6 @@ pub async fn nearest(State(state): State<AppState>, params: Params) -> ApiResult
             })
         }
     }
-}
-
-/// Metres and minutes as answered: to a tenth.
-fn round_tenth(x: f64) -> f64 {
-    (x * 10.0).round() / 10.0
 }
 
 /// The answer of `/nearest`, serialised from typed records (see [`feature::FacilityFeature`]).
@@ -166,9 +161,9 @@ impl<'a> NearestResult<'a> {
         route: Option<Value>,
     ) -> NearestResult<'a> {
         NearestResult {
-            distance_m: round_tenth(distance_m),
+            distance_m: feature::tenth(distance_m),
             facility: feature::FacilityFeature::new(facility, open),
-            minutes: round_tenth(minutes(distance_m, speed_kmh)),
+            minutes: feature::tenth(minutes(distance_m, speed_kmh)),
             open: feature::OpenJson::new(open),
             route,
         }

@@ -479,12 +479,8 @@ impl ColumnBound {
     #[inline]
     fn narrow(&self, lo: &mut f64, hi: &mut f64, c0: f64) {
         if self.flat {
-            let (a, b) = if self.min <= self.max {
-                (self.min, self.max)
-            } else {
-                (self.max, self.min)
-            };
-            if c0 < a || c0 > b {
+            // `new` swaps the ends only for a negative slope, so here `min ≤ max`.
+            if c0 < self.min || c0 > self.max {
                 *hi = f64::NEG_INFINITY;
             }
             return;
