@@ -2,6 +2,7 @@
 //! service circles, answered from an in-memory R-tree snapshot over an sqlx store.
 #![warn(missing_docs)]
 
+pub mod app;
 pub mod auth;
 pub mod cli;
 pub mod config;

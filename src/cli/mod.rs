@@ -754,6 +754,7 @@ async fn serve_store(
     let state = AppState {
         topology,
         store: store.clone(),
+        writes: crate::app::WritePath::new(store.clone(), cell.clone()),
         snapshot: cell,
         limits: Limits {
             body_bytes: args.body_limit,

@@ -11,11 +11,12 @@ use axum::response::Response;
 use serde_json::json;
 
 use super::AppState;
-use super::auth::{audit, permit, record, writer};
+use super::auth::{audit_entry, permit, record, writer};
 use super::collections::written;
 use super::error::{ApiError, ApiResult};
 use super::feature::{self, Props, parse_feature};
 use super::grids::{Caller, area_from_geometry, in_service_area, topology_error};
+use crate::app::{BoxFuture, Write};
 use crate::auth::{BoundaryKind, Target};
 use crate::grids::{self, TopologyConfig, TopologyReport};
 use crate::index::{AdminLayer, Snapshot};
@@ -125,39 +126,45 @@ pub async fn create_community(
     caller: &Caller,
 ) -> ApiResult<Response> {
     writer(caller)?;
-    let _writer = state.snapshot.write_lock().await;
-    let snapshot = state.snapshot.current();
-    let mut c = community_from_body(&snapshot, body, state.limits.service_margin_m)?;
-    permit(
-        caller,
-        &snapshot,
-        Target::Boundary {
-            kind: BoundaryKind::Community,
-            before: None,
-            after: Some(&c.boundary),
-        },
-    )?;
-    let report = check_community(&snapshot, &c, None, &state.topology);
-    if !report.is_ok() {
-        return Err(topology_error("community", &report));
-    }
-    let committed = state.store.create_community(&c, &caller.change()).await?;
-    c.id = committed.id;
-    let mut items = snapshot.communities.items().to_vec();
-    items.push(c.clone());
-    state.snapshot.publish(with_communities(&snapshot, items));
-    audit(
-        state,
-        caller,
-        "create",
-        "communities",
-        c.id,
-        None,
-        record(&feature::community(&c)),
-    )
-    .await;
-    let body = with_warnings(feature::community(&c), &report, committed.at);
-    Ok(written(StatusCode::CREATED, "communities", c.id, body))
+    let (state, caller) = (state.clone(), caller.clone());
+    let body = body.to_vec();
+    let writes = state.writes.clone();
+    writes
+        .run(move |w: &mut Write| -> BoxFuture<'_, ApiResult<Response>> {
+            Box::pin(async move {
+                let snapshot = w.snapshot().clone();
+                let mut c = community_from_body(&snapshot, &body, state.limits.service_margin_m)?;
+                permit(
+                    &caller,
+                    &snapshot,
+                    Target::Boundary {
+                        kind: BoundaryKind::Community,
+                        before: None,
+                        after: Some(&c.boundary),
+                    },
+                )?;
+                let report = check_community(&snapshot, &c, None, &state.topology);
+                if !report.is_ok() {
+                    return Err(topology_error("community", &report));
+                }
+                let committed = w.tx().await?.create_community(&c, &caller.change()).await?;
+                c.id = committed.id;
+                let mut items = snapshot.communities.items().to_vec();
+                items.push(c.clone());
+                w.publish(with_communities(&snapshot, items));
+                w.audit(audit_entry(
+                    &caller,
+                    "create",
+                    "communities",
+                    c.id,
+                    None,
+                    record(&feature::community(&c)),
+                ));
+                let body = with_warnings(feature::community(&c), &report, committed.at);
+                Ok(written(StatusCode::CREATED, "communities", c.id, body))
+            })
+        })
+        .await
 }
 
 /// Replaces community `id`.
@@ -168,49 +175,55 @@ pub async fn replace_community(
     caller: &Caller,
 ) -> ApiResult<Response> {
     writer(caller)?;
-    let _writer = state.snapshot.write_lock().await;
-    let snapshot = state.snapshot.current();
-    let index = snapshot
-        .communities
-        .index_of(id)
-        .ok_or_else(|| ApiError::not_found(format!("no communities feature with id {id}")))?;
-    let mut c = community_from_body(&snapshot, body, state.limits.service_margin_m)?;
-    c.id = id;
-    let old = &snapshot.communities.items()[index];
-    permit(
-        caller,
-        &snapshot,
-        Target::Boundary {
-            kind: BoundaryKind::Community,
-            before: Some(&old.boundary),
-            after: Some(&c.boundary),
-        },
-    )?;
-    let before = record(&feature::community(old));
-    let report = check_community(&snapshot, &c, Some(id), &state.topology);
-    if !report.is_ok() {
-        return Err(topology_error("community", &report));
-    }
-    let Some(committed) = state.store.update_community(&c, &caller.change()).await? else {
-        return Err(ApiError::not_found(format!(
-            "no communities feature with id {id}"
-        )));
-    };
-    let mut items = snapshot.communities.items().to_vec();
-    items[index] = c.clone();
-    state.snapshot.publish(with_communities(&snapshot, items));
-    audit(
-        state,
-        caller,
-        "replace",
-        "communities",
-        id,
-        before,
-        record(&feature::community(&c)),
-    )
-    .await;
-    let body = with_warnings(feature::community(&c), &report, committed.at);
-    Ok(written(StatusCode::OK, "communities", id, body))
+    let (state, caller) = (state.clone(), caller.clone());
+    let body = body.to_vec();
+    let writes = state.writes.clone();
+    writes
+        .run(move |w: &mut Write| -> BoxFuture<'_, ApiResult<Response>> {
+            Box::pin(async move {
+                let snapshot = w.snapshot().clone();
+                let index = snapshot.communities.index_of(id).ok_or_else(|| {
+                    ApiError::not_found(format!("no communities feature with id {id}"))
+                })?;
+                let mut c = community_from_body(&snapshot, &body, state.limits.service_margin_m)?;
+                c.id = id;
+                let old = &snapshot.communities.items()[index];
+                permit(
+                    &caller,
+                    &snapshot,
+                    Target::Boundary {
+                        kind: BoundaryKind::Community,
+                        before: Some(&old.boundary),
+                        after: Some(&c.boundary),
+                    },
+                )?;
+                let before = record(&feature::community(old));
+                let report = check_community(&snapshot, &c, Some(id), &state.topology);
+                if !report.is_ok() {
+                    return Err(topology_error("community", &report));
+                }
+                let Some(committed) = w.tx().await?.update_community(&c, &caller.change()).await?
+                else {
+                    return Err(ApiError::not_found(format!(
+                        "no communities feature with id {id}"
+                    )));
+                };
+                let mut items = snapshot.communities.items().to_vec();
+                items[index] = c.clone();
+                w.publish(with_communities(&snapshot, items));
+                w.audit(audit_entry(
+                    &caller,
+                    "replace",
+                    "communities",
+                    id,
+                    before,
+                    record(&feature::community(&c)),
+                ));
+                let body = with_warnings(feature::community(&c), &report, committed.at);
+                Ok(written(StatusCode::OK, "communities", id, body))
+            })
+        })
+        .await
 }
 
 // ---------------------------------------------------------------- street offices
@@ -262,42 +275,49 @@ pub async fn create_street_office(
     caller: &Caller,
 ) -> ApiResult<Response> {
     writer(caller)?;
-    let _writer = state.snapshot.write_lock().await;
-    let snapshot = state.snapshot.current();
-    let mut o = office_from_body(&snapshot, body, state.limits.service_margin_m)?;
-    permit(
-        caller,
-        &snapshot,
-        Target::Boundary {
-            kind: BoundaryKind::StreetOffice,
-            before: None,
-            after: Some(&o.boundary),
-        },
-    )?;
-    let report = check_office(&snapshot, &o, None, &state.topology);
-    if !report.is_ok() {
-        return Err(topology_error("street office", &report));
-    }
-    let committed = state
-        .store
-        .create_street_office(&o, &caller.change())
-        .await?;
-    o.id = committed.id;
-    let mut items = snapshot.street_offices.items().to_vec();
-    items.push(o.clone());
-    state.snapshot.publish(with_offices(&snapshot, items));
-    audit(
-        state,
-        caller,
-        "create",
-        "street_offices",
-        o.id,
-        None,
-        record(&feature::street_office(&o)),
-    )
-    .await;
-    let body = with_warnings(feature::street_office(&o), &report, committed.at);
-    Ok(written(StatusCode::CREATED, "street_offices", o.id, body))
+    let (state, caller) = (state.clone(), caller.clone());
+    let body = body.to_vec();
+    let writes = state.writes.clone();
+    writes
+        .run(move |w: &mut Write| -> BoxFuture<'_, ApiResult<Response>> {
+            Box::pin(async move {
+                let snapshot = w.snapshot().clone();
+                let mut o = office_from_body(&snapshot, &body, state.limits.service_margin_m)?;
+                permit(
+                    &caller,
+                    &snapshot,
+                    Target::Boundary {
+                        kind: BoundaryKind::StreetOffice,
+                        before: None,
+                        after: Some(&o.boundary),
+                    },
+                )?;
+                let report = check_office(&snapshot, &o, None, &state.topology);
+                if !report.is_ok() {
+                    return Err(topology_error("street office", &report));
+                }
+                let committed = w
+                    .tx()
+                    .await?
+                    .create_street_office(&o, &caller.change())
+                    .await?;
+                o.id = committed.id;
+                let mut items = snapshot.street_offices.items().to_vec();
+                items.push(o.clone());
+                w.publish(with_offices(&snapshot, items));
+                w.audit(audit_entry(
+                    &caller,
+                    "create",
+                    "street_offices",
+                    o.id,
+                    None,
+                    record(&feature::street_office(&o)),
+                ));
+                let body = with_warnings(feature::street_office(&o), &report, committed.at);
+                Ok(written(StatusCode::CREATED, "street_offices", o.id, body))
+            })
+        })
+        .await
 }
 
 /// Replaces street office `id`.
@@ -308,51 +328,57 @@ pub async fn replace_street_office(
     caller: &Caller,
 ) -> ApiResult<Response> {
     writer(caller)?;
-    let _writer = state.snapshot.write_lock().await;
-    let snapshot = state.snapshot.current();
-    let index = snapshot
-        .street_offices
-        .index_of(id)
-        .ok_or_else(|| ApiError::not_found(format!("no street_offices feature with id {id}")))?;
-    let mut o = office_from_body(&snapshot, body, state.limits.service_margin_m)?;
-    o.id = id;
-    let old = &snapshot.street_offices.items()[index];
-    permit(
-        caller,
-        &snapshot,
-        Target::Boundary {
-            kind: BoundaryKind::StreetOffice,
-            before: Some(&old.boundary),
-            after: Some(&o.boundary),
-        },
-    )?;
-    let before = record(&feature::street_office(old));
-    let report = check_office(&snapshot, &o, Some(id), &state.topology);
-    if !report.is_ok() {
-        return Err(topology_error("street office", &report));
-    }
-    let Some(committed) = state
-        .store
-        .update_street_office(&o, &caller.change())
-        .await?
-    else {
-        return Err(ApiError::not_found(format!(
-            "no street_offices feature with id {id}"
-        )));
-    };
-    let mut items = snapshot.street_offices.items().to_vec();
-    items[index] = o.clone();
-    state.snapshot.publish(with_offices(&snapshot, items));
-    audit(
-        state,
-        caller,
-        "replace",
-        "street_offices",
-        id,
-        before,
-        record(&feature::street_office(&o)),
-    )
-    .await;
-    let body = with_warnings(feature::street_office(&o), &report, committed.at);
-    Ok(written(StatusCode::OK, "street_offices", id, body))
+    let (state, caller) = (state.clone(), caller.clone());
+    let body = body.to_vec();
+    let writes = state.writes.clone();
+    writes
+        .run(move |w: &mut Write| -> BoxFuture<'_, ApiResult<Response>> {
+            Box::pin(async move {
+                let snapshot = w.snapshot().clone();
+                let index = snapshot.street_offices.index_of(id).ok_or_else(|| {
+                    ApiError::not_found(format!("no street_offices feature with id {id}"))
+                })?;
+                let mut o = office_from_body(&snapshot, &body, state.limits.service_margin_m)?;
+                o.id = id;
+                let old = &snapshot.street_offices.items()[index];
+                permit(
+                    &caller,
+                    &snapshot,
+                    Target::Boundary {
+                        kind: BoundaryKind::StreetOffice,
+                        before: Some(&old.boundary),
+                        after: Some(&o.boundary),
+                    },
+                )?;
+                let before = record(&feature::street_office(old));
+                let report = check_office(&snapshot, &o, Some(id), &state.topology);
+                if !report.is_ok() {
+                    return Err(topology_error("street office", &report));
+                }
+                let Some(committed) = w
+                    .tx()
+                    .await?
+                    .update_street_office(&o, &caller.change())
+                    .await?
+                else {
+                    return Err(ApiError::not_found(format!(
+                        "no street_offices feature with id {id}"
+                    )));
+                };
+                let mut items = snapshot.street_offices.items().to_vec();
+                items[index] = o.clone();
+                w.publish(with_offices(&snapshot, items));
+                w.audit(audit_entry(
+                    &caller,
+                    "replace",
+                    "street_offices",
+                    id,
+                    before,
+                    record(&feature::street_office(&o)),
+                ));
+                let body = with_warnings(feature::street_office(&o), &report, committed.at);
+                Ok(written(StatusCode::OK, "street_offices", id, body))
+            })
+        })
+        .await
 }

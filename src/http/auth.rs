@@ -6,8 +6,9 @@
 //!   where [`super::grids::Caller`] finds it.
 //! - [`writer`] (401 without a token) and [`permit`] (403 outside the role or the scope), called
 //!   by every write handler before anything is stored.
-//! - [`audit`]: every accepted write appends who, what, when, before and after to the audit
-//!   log, under the writer lock and before the answer; `GET /audit` shows it to admins.
+//! - [`audit_entry`]: every accepted write appends who, what, when, before and after to the
+//!   audit log in its own store transaction (through [`crate::app::WritePath`]); `GET /audit`
+//!   shows it to admins.
 
 use axum::Json;
 use axum::Router;
@@ -114,19 +115,17 @@ pub fn permit(caller: &Caller, snapshot: &Snapshot, target: Target<'_>) -> ApiRe
         .map_err(|d| ApiError::new(StatusCode::FORBIDDEN, d.code(), d.to_string()))
 }
 
-/// Appends an accepted write to the audit log. Called after the store commit, under the
-/// writer lock, before the answer. If the append fails the write stands (it was committed),
-/// the failure is logged.
-pub async fn audit(
-    state: &AppState,
+/// The audit record of an accepted write by `caller`: the write path appends it in the
+/// write's own transaction, so a committed change never lacks its record.
+pub fn audit_entry(
     caller: &Caller,
     action: &str,
     layer: &str,
     feature_id: impl ToString,
     before: Option<Value>,
     after: Option<Value>,
-) {
-    let entry = AuditEntry {
+) -> AuditEntry {
+    AuditEntry {
         token_id: caller.principal.as_ref().map(|p| p.token_id),
         role: caller.principal.as_ref().map(|p| p.role),
         actor: caller.actor.clone(),
@@ -135,9 +134,6 @@ pub async fn audit(
         feature_id: Some(feature_id.to_string()),
         before,
         after,
-    };
-    if let Err(e) = state.store.append_audit(&entry).await {
-        tracing::error!(error = %e, ?entry, "audit record not written");
     }
 }
 

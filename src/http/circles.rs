@@ -8,11 +8,12 @@ use axum::{Json, Router};
 use serde_json::{Value, json};
 
 use super::AppState;
-use super::auth::{audit, permit, writer};
+use super::auth::{audit_entry, permit, writer};
 use super::error::{ApiError, ApiResult};
 use super::grids::Caller;
 use super::params::Params;
-use crate::index::{refresh_facility_circles, with_reach};
+use crate::app::{BoxFuture, Write};
+use crate::index::{recompute_facility_circles, with_reach};
 use crate::model::{CircleDef, CircleDraft, minutes};
 
 /// Routes of this group.
@@ -102,45 +103,59 @@ pub async fn put(
             format!("invalid circle definition: {text}"),
         )
     })?;
-    let _writer = state.snapshot.write_lock().await;
-    let s = state.snapshot.current();
-    let def = draft.validate(&s.catalogue)?;
-    permit(&caller, &s, crate::auth::Target::Circle)?;
-    let before = s.circles.iter().find(|c| c.id == def.id).map(def_json);
-    state.store.put_circle(&def).await?;
-    let mut circles: Vec<CircleDef> = s
-        .circles
-        .iter()
-        .filter(|c| c.id != def.id)
-        .cloned()
-        .collect();
-    circles.push(def.clone());
-    let next = s.with_circles(circles);
-    // The definition's stored circles were dropped with the commit: recompute them.
-    let kept: Vec<_> = next
-        .facility_circles
-        .items()
-        .iter()
-        .filter(|c| c.circle_id != def.id)
-        .cloned()
-        .collect();
-    let next = refresh_facility_circles(&state.store, next.with_facility_circles(kept)).await?;
-    state.snapshot.publish(next);
-    audit(
-        &state,
-        &caller,
-        if before.is_some() {
-            "replace"
-        } else {
-            "create"
-        },
-        "circles",
-        &def.id,
-        before,
-        Some(def_json(&def)),
-    )
-    .await;
-    Ok(Json(def_json(&def)))
+    let writes = state.writes.clone();
+    writes
+        .run(
+            move |w: &mut Write| -> BoxFuture<'_, ApiResult<Json<Value>>> {
+                Box::pin(async move {
+                    let s = w.snapshot().clone();
+                    let def = draft.validate(&s.catalogue)?;
+                    permit(&caller, &s, crate::auth::Target::Circle)?;
+                    let before = s.circles.iter().find(|c| c.id == def.id).map(def_json);
+                    w.tx().await?.put_circle(&def).await?;
+                    let mut circles: Vec<CircleDef> = s
+                        .circles
+                        .iter()
+                        .filter(|c| c.id != def.id)
+                        .cloned()
+                        .collect();
+                    circles.push(def.clone());
+                    let next = s.with_circles(circles);
+                    // The definition's stored circles were dropped in this transaction: recompute.
+                    let kept: Vec<_> = next
+                        .facility_circles
+                        .items()
+                        .iter()
+                        .filter(|c| c.circle_id != def.id)
+                        .cloned()
+                        .collect();
+                    let refreshed =
+                        recompute_facility_circles(next.with_facility_circles(kept.clone()), kept)
+                            .await?;
+                    if !refreshed.dirty_ids.is_empty() {
+                        w.tx()
+                            .await?
+                            .replace_facility_circles(&refreshed.dirty_ids, &refreshed.rewritten)
+                            .await?;
+                    }
+                    w.audit(audit_entry(
+                        &caller,
+                        if before.is_some() {
+                            "replace"
+                        } else {
+                            "create"
+                        },
+                        "circles",
+                        &def.id,
+                        before,
+                        Some(def_json(&def)),
+                    ));
+                    w.publish(refreshed.snapshot);
+                    Ok(Json(def_json(&def)))
+                })
+            },
+        )
+        .await
 }
 
 /// `GET /circles/covering?lon=&lat=`

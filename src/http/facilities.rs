@@ -1,17 +1,19 @@
-//! Writes to the facilities collection. Each write: validate → commit to the store → publish
-//! the next snapshot → answer. The writer lock keeps snapshots in commit order.
+//! Writes to the facilities collection, each one command on the write path
+//! ([`crate::app::WritePath`]): validate and permit against the current snapshot → store the
+//! facility, its circles and its audit record in one transaction → publish → answer.
 
 use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::Utc;
 
-use super::auth::{audit, permit, record, writer};
+use super::auth::{audit_entry, permit, record, writer};
 use super::collections::written;
 use super::error::{ApiError, ApiResult};
 use super::grids::Caller;
 use super::{AppState, feature};
+use crate::app::{BoxFuture, Write};
 use crate::auth::Target;
-use crate::index::{Snapshot, refresh_facility_circles};
+use crate::index::{Snapshot, recompute_facility_circles};
 use crate::model::Facility;
 
 /// A facility's ETag: a hash of every stored attribute and its position, so it is the same on
@@ -93,56 +95,61 @@ fn in_service_area(state: &AppState, f: &Facility) -> ApiResult<()> {
     }
 }
 
-/// The snapshot with its facilities' service circles brought up to date (the changed
-/// facility's circles recomputed and stored). Circles are derived data: if storing them fails,
-/// the facility write stands, the failure is logged, and the next start-up recomputes them.
-async fn with_circles(state: &AppState, next: Snapshot) -> Snapshot {
-    match refresh_facility_circles(&state.store, next.clone()).await {
-        Ok(with) => with,
-        Err(e) => {
-            tracing::warn!(error = %e, "facility circles not refreshed; they are recomputed at the next start");
-            next
-        }
+/// `next` with its facilities' service circles brought up to date, the changed ones stored in
+/// the write's transaction (circles are derived data, but they commit with the facility).
+async fn with_circles(w: &mut Write, next: Snapshot) -> ApiResult<Snapshot> {
+    let stored = next.facility_circles.items().to_vec();
+    let refreshed = recompute_facility_circles(next, stored).await?;
+    if !refreshed.dirty_ids.is_empty() {
+        w.tx()
+            .await?
+            .replace_facility_circles(&refreshed.dirty_ids, &refreshed.rewritten)
+            .await?;
     }
+    Ok(refreshed.snapshot)
 }
 
 /// Creates a facility from a Feature body.
 pub async fn create(state: &AppState, body: &[u8], caller: &Caller) -> ApiResult<Response> {
     writer(caller)?;
     let draft = feature::facility_draft(body)?;
-    let _writer = state.snapshot.write_lock().await;
-    let snapshot = state.snapshot.current();
-    let mut facility = draft.validate(0, &snapshot.catalogue)?;
-    in_service_area(state, &facility)?;
-    let after = Some(facility.owner.as_deref());
-    permit(
-        caller,
-        &snapshot,
-        Target::Facility {
-            before: None,
-            after,
-        },
-    )?;
-    facility.id = state.store.insert_facility(&facility).await?;
-    let mut items = snapshot.facilities.layer.items().to_vec();
-    items.push(facility.clone());
-    let next = with_circles(state, snapshot.with_facilities(items)).await;
-    let body = feature::facility(&facility, &next, Utc::now());
-    state.snapshot.publish(next);
-    audit(
-        state,
-        caller,
-        "create",
-        "facilities",
-        facility.id,
-        None,
-        record(&body),
-    )
-    .await;
-    Ok(with_etag(
-        written(StatusCode::CREATED, "facilities", facility.id, body),
-        &facility,
-    ))
+    let (state, caller) = (state.clone(), caller.clone());
+    let writes = state.writes.clone();
+    writes
+        .run(move |w: &mut Write| -> BoxFuture<'_, ApiResult<Response>> {
+            Box::pin(async move {
+                let snapshot = w.snapshot().clone();
+                let mut facility = draft.validate(0, &snapshot.catalogue)?;
+                in_service_area(&state, &facility)?;
+                permit(
+                    &caller,
+                    &snapshot,
+                    Target::Facility {
+                        before: None,
+                        after: Some(facility.owner.as_deref()),
+                    },
+                )?;
+                facility.id = w.tx().await?.insert_facility(&facility).await?;
+                let mut items = snapshot.facilities.layer.items().to_vec();
+                items.push(facility.clone());
+                let next = with_circles(w, snapshot.with_facilities(items)).await?;
+                let body = feature::facility(&facility, &next, Utc::now());
+                w.audit(audit_entry(
+                    &caller,
+                    "create",
+                    "facilities",
+                    facility.id,
+                    None,
+                    record(&body),
+                ));
+                w.publish(next);
+                Ok(with_etag(
+                    written(StatusCode::CREATED, "facilities", facility.id, body),
+                    &facility,
+                ))
+            })
+        })
+        .await
 }
 
 /// Replaces facility `id`; its OSM reference, if any, is kept.
@@ -154,85 +161,101 @@ pub async fn replace(
 ) -> ApiResult<Response> {
     writer(caller)?;
     let draft = feature::facility_draft(body)?;
-    let _writer = state.snapshot.write_lock().await;
-    let snapshot = state.snapshot.current();
-    let index = snapshot
-        .facilities
-        .layer
-        .index_of(id)
-        .ok_or_else(|| ApiError::not_found(format!("no facilities feature with id {id}")))?;
-    let mut facility = draft.validate(id, &snapshot.catalogue)?;
-    let old = &snapshot.facilities.layer.items()[index];
-    facility.osm = old.osm;
-    in_service_area(state, &facility)?;
-    permit(
-        caller,
-        &snapshot,
-        Target::Facility {
-            before: Some(old.owner.as_deref()),
-            after: Some(facility.owner.as_deref()),
-        },
-    )?;
-    check_if_match(caller, old)?;
-    let before = record(&feature::facility(old, &snapshot, Utc::now()));
-    // Compare-and-swap: refused (412) if the stored row is no longer `old` (another replica).
-    if !state.store.replace_facility_if(&facility, old).await? {
-        return Err(ApiError::not_found(format!(
-            "no facilities feature with id {id}"
-        )));
-    }
-    let mut items = snapshot.facilities.layer.items().to_vec();
-    items[index] = facility.clone();
-    let next = with_circles(state, snapshot.with_facilities(items)).await;
-    let body = feature::facility(&facility, &next, Utc::now());
-    state.snapshot.publish(next);
-    audit(
-        state,
-        caller,
-        "replace",
-        "facilities",
-        id,
-        before,
-        record(&body),
-    )
-    .await;
-    Ok(with_etag(
-        written(StatusCode::OK, "facilities", id, body),
-        &facility,
-    ))
+    let (state, caller) = (state.clone(), caller.clone());
+    let writes = state.writes.clone();
+    writes
+        .run(move |w: &mut Write| -> BoxFuture<'_, ApiResult<Response>> {
+            Box::pin(async move {
+                let snapshot = w.snapshot().clone();
+                let index = snapshot.facilities.layer.index_of(id).ok_or_else(|| {
+                    ApiError::not_found(format!("no facilities feature with id {id}"))
+                })?;
+                let mut facility = draft.validate(id, &snapshot.catalogue)?;
+                let old = &snapshot.facilities.layer.items()[index];
+                facility.osm = old.osm;
+                in_service_area(&state, &facility)?;
+                permit(
+                    &caller,
+                    &snapshot,
+                    Target::Facility {
+                        before: Some(old.owner.as_deref()),
+                        after: Some(facility.owner.as_deref()),
+                    },
+                )?;
+                check_if_match(&caller, old)?;
+                let before = record(&feature::facility(old, &snapshot, Utc::now()));
+                // Compare-and-swap: refused (412) if the stored row is no longer `old`.
+                if !w.tx().await?.replace_facility_if(&facility, old).await? {
+                    return Err(ApiError::not_found(format!(
+                        "no facilities feature with id {id}"
+                    )));
+                }
+                let mut items = snapshot.facilities.layer.items().to_vec();
+                items[index] = facility.clone();
+                let next = with_circles(w, snapshot.with_facilities(items)).await?;
+                let body = feature::facility(&facility, &next, Utc::now());
+                w.audit(audit_entry(
+                    &caller,
+                    "replace",
+                    "facilities",
+                    id,
+                    before,
+                    record(&body),
+                ));
+                w.publish(next);
+                Ok(with_etag(
+                    written(StatusCode::OK, "facilities", id, body),
+                    &facility,
+                ))
+            })
+        })
+        .await
 }
 
 /// Deletes facility `id`.
 pub async fn delete(state: &AppState, id: i64, caller: &Caller) -> ApiResult<StatusCode> {
     writer(caller)?;
-    let _writer = state.snapshot.write_lock().await;
-    let snapshot = state.snapshot.current();
-    let index = snapshot
-        .facilities
-        .layer
-        .index_of(id)
-        .ok_or_else(|| ApiError::not_found(format!("no facilities feature with id {id}")))?;
-    let old = &snapshot.facilities.layer.items()[index];
-    permit(
-        caller,
-        &snapshot,
-        Target::Facility {
-            before: Some(old.owner.as_deref()),
-            after: None,
-        },
-    )?;
-    check_if_match(caller, old)?;
-    let before = record(&feature::facility(old, &snapshot, Utc::now()));
-    if !state.store.delete_facility_if(old).await? {
-        return Err(ApiError::not_found(format!(
-            "no facilities feature with id {id}"
-        )));
-    }
-    let mut items = snapshot.facilities.layer.items().to_vec();
-    items.remove(index);
+    let caller = caller.clone();
     state
-        .snapshot
-        .publish(with_circles(state, snapshot.with_facilities(items)).await);
-    audit(state, caller, "delete", "facilities", id, before, None).await;
-    Ok(StatusCode::NO_CONTENT)
+        .writes
+        .run(
+            move |w: &mut Write| -> BoxFuture<'_, ApiResult<StatusCode>> {
+                Box::pin(async move {
+                    let snapshot = w.snapshot().clone();
+                    let index = snapshot.facilities.layer.index_of(id).ok_or_else(|| {
+                        ApiError::not_found(format!("no facilities feature with id {id}"))
+                    })?;
+                    let old = &snapshot.facilities.layer.items()[index];
+                    permit(
+                        &caller,
+                        &snapshot,
+                        Target::Facility {
+                            before: Some(old.owner.as_deref()),
+                            after: None,
+                        },
+                    )?;
+                    check_if_match(&caller, old)?;
+                    let before = record(&feature::facility(old, &snapshot, Utc::now()));
+                    if !w.tx().await?.delete_facility_if(old).await? {
+                        return Err(ApiError::not_found(format!(
+                            "no facilities feature with id {id}"
+                        )));
+                    }
+                    let mut items = snapshot.facilities.layer.items().to_vec();
+                    items.remove(index);
+                    let next = with_circles(w, snapshot.with_facilities(items)).await?;
+                    w.audit(audit_entry(
+                        &caller,
+                        "delete",
+                        "facilities",
+                        id,
+                        before,
+                        None,
+                    ));
+                    w.publish(next);
+                    Ok(StatusCode::NO_CONTENT)
+                })
+            },
+        )
+        .await
 }

@@ -85,6 +85,8 @@ pub struct AppState {
     pub store: Store,
     /// The published snapshot; reads come from here.
     pub snapshot: SnapshotCell,
+    /// The one write path: every write goes through it.
+    pub writes: crate::app::WritePath,
     /// Request limits.
     pub limits: Limits,
     /// The thresholds of the grid topology checks (operator settings).

@@ -228,7 +228,10 @@ pub async fn import_geojson_layer_with(
                         grids::check_street_office(&office.boundary, &office.code, None, &offices, &buildings, config),
                         &mut report.warnings,
                     )?;
-                    office.id = store.create_street_office(&office, &by).await?.id;
+                    let mut tx = store.begin_write().await?;
+                    office.id = tx.create_street_office(&office, &by).await?.id;
+                    tx.append_audit(&imported("street_offices", office.id, &by)).await?;
+                    tx.commit().await?;
                     offices.push(office);
                 }
                 Layer::Communities => {
@@ -254,7 +257,10 @@ pub async fn import_geojson_layer_with(
                         grids::check_community(&community.boundary, &community.code, None, office, &siblings, &buildings, config),
                         &mut report.warnings,
                     )?;
-                    community.id = store.create_community(&community, &by).await?.id;
+                    let mut tx = store.begin_write().await?;
+                    community.id = tx.create_community(&community, &by).await?.id;
+                    tx.append_audit(&imported("communities", community.id, &by)).await?;
+                    tx.commit().await?;
                     communities.push(community);
                 }
                 Layer::Grids => {
@@ -287,7 +293,10 @@ pub async fn import_geojson_layer_with(
                         grids::check_grid(&grid.boundary, &grid.code, None, community, &siblings, &buildings, config),
                         &mut report.warnings,
                     )?;
-                    grid.id = store.create_grid(&grid, &by).await?.id;
+                    let mut tx = store.begin_write().await?;
+                    grid.id = tx.create_grid(&grid, &by).await?.id;
+                    tx.append_audit(&imported("grids", grid.id, &by)).await?;
+                    tx.commit().await?;
                     all_grids.push(grid);
                 }
                 Layer::Facilities => {
@@ -308,7 +317,11 @@ pub async fn import_geojson_layer_with(
                         shared: flag(p, "shared"),
                         demo: flag(p, "demo"),
                     };
-                    store.insert_facility(&draft.validate(0, catalogue)?).await?;
+                    let facility = draft.validate(0, catalogue)?;
+                    let mut tx = store.begin_write().await?;
+                    let id = tx.insert_facility(&facility).await?;
+                    tx.append_audit(&imported("facilities", id, &by)).await?;
+                    tx.commit().await?;
                 }
             }
             Ok(())
@@ -403,4 +416,18 @@ pub async fn export_geojson_layer(
     std::fs::write(out, serde_json::to_string_pretty(&collection)? + "\n")
         .with_context(|| format!("writing {}", out.display()))?;
     Ok(n)
+}
+
+/// The audit record of one imported feature, appended in the transaction that stores it.
+fn imported(layer: &str, id: i64, by: &crate::store::ChangeBy) -> crate::auth::AuditEntry {
+    crate::auth::AuditEntry {
+        token_id: None,
+        role: None,
+        actor: by.actor.clone(),
+        action: "import".to_owned(),
+        layer: layer.to_owned(),
+        feature_id: Some(id.to_string()),
+        before: None,
+        after: None,
+    }
 }

@@ -18,16 +18,57 @@ pub async fn load_snapshot(
     data.circles = store.load_circles(&catalogue).await?;
     if data.circles.is_empty() {
         data.circles = CircleDef::bundled(&catalogue);
+        let mut tx = store.begin_write().await?;
         for def in &data.circles {
-            store.put_circle(def).await?;
+            tx.put_circle(def).await?;
         }
+        tx.commit().await?;
     }
     let snapshot = Snapshot::build(data, catalogue);
-    refresh_facility_circles(store, snapshot).await
+    let stored = store.load_facility_circles().await?;
+    let refreshed = recompute_facility_circles(snapshot, stored).await?;
+    if !refreshed.dirty_ids.is_empty() {
+        let mut tx = store.begin_write().await?;
+        tx.replace_facility_circles(&refreshed.dirty_ids, &refreshed.rewritten)
+            .await?;
+        tx.commit().await?;
+    }
+    Ok(refreshed.snapshot)
 }
 
-/// Recomputes the facility circles that are missing or stale in `snapshot` and the store,
-/// commits them, and returns the snapshot carrying them.
+/// A snapshot with its facility circles brought up to date, and what must be stored for that.
+pub struct CircleRefresh {
+    /// The snapshot carrying every facility's current circles.
+    pub snapshot: Snapshot,
+    /// Facilities whose stored circles are replaced.
+    pub dirty_ids: Vec<i64>,
+    /// Their new circles.
+    pub rewritten: Vec<crate::store::FacilityCircle>,
+}
+
+/// Recomputes the facility circles that are missing or stale in `snapshot` against `stored`
+/// (what the store holds; off the async workers). The caller stores `dirty_ids`/`rewritten`
+/// in its transaction.
+pub async fn recompute_facility_circles(
+    snapshot: Snapshot,
+    stored: Vec<crate::store::FacilityCircle>,
+) -> Result<CircleRefresh, StoreError> {
+    let s = Arc::new(snapshot);
+    let s2 = s.clone();
+    let refreshed = tokio::task::spawn_blocking(move || refresh(&s2, &stored))
+        .await
+        .map_err(|e| StoreError::Location(format!("circle computation failed: {e}")))?;
+    Ok(CircleRefresh {
+        snapshot: s.with_facility_circles(refreshed.current),
+        dirty_ids: refreshed.dirty_ids,
+        rewritten: refreshed.rewritten,
+    })
+}
+
+/// Recomputes the facility circles that are missing or stale in `snapshot` (against the ones
+/// it carries, or the store's when it carries none), stores them in a transaction of their own
+/// and returns the snapshot carrying them. For a replica applying other replicas' changes;
+/// a local write stores its circles in its own transaction instead.
 pub async fn refresh_facility_circles(
     store: &Store,
     snapshot: Snapshot,
@@ -37,15 +78,12 @@ pub async fn refresh_facility_circles(
     } else {
         snapshot.facility_circles.items().to_vec()
     };
-    let s = Arc::new(snapshot);
-    let s2 = s.clone();
-    let refreshed = tokio::task::spawn_blocking(move || refresh(&s2, &stored))
-        .await
-        .map_err(|e| StoreError::Location(format!("circle computation failed: {e}")))?;
+    let refreshed = recompute_facility_circles(snapshot, stored).await?;
     if !refreshed.dirty_ids.is_empty() {
-        store
-            .replace_facility_circles(&refreshed.dirty_ids, &refreshed.rewritten)
+        let mut tx = store.begin_write().await?;
+        tx.replace_facility_circles(&refreshed.dirty_ids, &refreshed.rewritten)
             .await?;
+        tx.commit().await?;
     }
-    Ok(s.with_facility_circles(refreshed.current))
+    Ok(refreshed.snapshot)
 }

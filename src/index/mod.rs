@@ -16,6 +16,8 @@ pub use cell::{SnapshotCell, SyncState};
 pub use circle_layer::CircleLayer;
 pub use entry::{EnvelopeEntry, PointEntry, SpherePoint};
 pub use layers::{AdminLayer, BuildingLayer, FacilityLayer, GridLayer, GridStats, WayLayer};
-pub use load::{load_snapshot, refresh_facility_circles};
+pub use load::{
+    CircleRefresh, load_snapshot, recompute_facility_circles, refresh_facility_circles,
+};
 pub use snapshot::{Located, NearestFacility, Snapshot, WalkNearest};
 pub use walk_layer::{KindTargets, WalkLayer, with_reach};

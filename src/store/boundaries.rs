@@ -2,6 +2,8 @@
 //! a boundary and when ([`BoundaryChange`]), building membership, and building chiefs.
 
 use chrono::{DateTime, SecondsFormat, Utc};
+
+use super::StoreError;
 use geo::MultiPolygon;
 
 use crate::model::Grid;
@@ -184,4 +186,35 @@ pub enum GridRemoval {
 /// ```
 pub fn history_time(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// `VersionMismatch` unless grid `id` is stored at `expected` (`found`: the stored version,
+/// None when the grid is gone).
+pub(crate) fn check_version(id: i64, expected: i64, found: Option<i64>) -> Result<(), StoreError> {
+    match found {
+        Some(v) if v == expected => Ok(()),
+        other => Err(StoreError::VersionMismatch {
+            id,
+            expected,
+            found: other.unwrap_or(0),
+        }),
+    }
+}
+
+/// `VersionMismatch` unless the grids stored for a community (`stored`: id and version) are
+/// exactly those the caller saw (`expected`), at the same versions: a grid another writer
+/// created meanwhile (expected version 0), deleted (found 0) or changed is named.
+pub(crate) fn check_versions(
+    stored: &[(i64, i64)],
+    expected: &[(i64, i64)],
+) -> Result<(), StoreError> {
+    let seen: std::collections::HashMap<i64, i64> = expected.iter().copied().collect();
+    for &(id, version) in stored {
+        check_version(id, seen.get(&id).copied().unwrap_or(0), Some(version))?;
+    }
+    let now: std::collections::HashSet<i64> = stored.iter().map(|s| s.0).collect();
+    if let Some(&(id, version)) = expected.iter().find(|e| !now.contains(&e.0)) {
+        return check_version(id, version, None);
+    }
+    Ok(())
 }

@@ -10,12 +10,22 @@
 //!
 //! Geometries are GeoPackageBinary blobs ([`gpkg_binary`]) in WGS 84 (srs_id 4326).
 
-mod auth;
-mod circles;
+/// Tokens and the audit log: the shared code of `src/store/shared/auth.rs`, compiled for this
+/// backend's connection types.
+pub(super) mod auth {
+    use super::backend as b;
+    include!("shared/auth.rs");
+}
+/// The connection types the shared store code (`src/store/shared/`) is compiled for.
+mod backend {
+    pub(crate) type Conn = sqlx::SqliteConnection;
+    pub(crate) type Pool = sqlx::SqlitePool;
+}
+pub(super) mod circles;
 mod gpkg_binary;
-mod grids;
+pub(super) mod grids;
 mod load;
-mod write;
+pub(super) mod write;
 
 use std::borrow::Cow;
 use std::path::PathBuf;
@@ -29,12 +39,11 @@ use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
 use super::{
-    BoundaryChange, BoundaryLayer, BoundaryState, ChangeBy, Committed, Dataset, GridRemoval,
-    HouseholdCount, LayerSelection, MembersOnDelete, StoreError,
+    BoundaryChange, BoundaryLayer, BoundaryState, Dataset, GridRemoval, HouseholdCount,
+    LayerSelection, StoreError,
 };
-use crate::grids::CodeChange;
 use crate::import::OsmImport;
-use crate::model::{Community, Facility, Grid, KindCatalogue, Person, StreetOffice};
+use crate::model::{KindCatalogue, Person};
 
 /// How long a statement waits for another process's lock (QGIS editing the file) before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -237,161 +246,6 @@ impl GeoPackageStore {
         write::household_counts(&self.writer, counts).await
     }
 
-    /// Inserts a facility and returns its fid.
-    pub async fn insert_facility(&self, facility: &Facility) -> Result<i64, StoreError> {
-        write::insert_facility(&self.writer, facility).await
-    }
-
-    /// Replaces facility `facility.id`; false when no such fid.
-    pub async fn replace_facility(&self, facility: &Facility) -> Result<bool, StoreError> {
-        write::replace_facility(&self.writer, facility).await
-    }
-
-    /// Deletes a facility; false when no such fid.
-    pub async fn delete_facility(&self, id: i64) -> Result<bool, StoreError> {
-        write::delete_facility(&self.writer, id).await
-    }
-
-    /// Replaces a facility if the stored row is still `expected`.
-    pub async fn replace_facility_if(
-        &self,
-        facility: &Facility,
-        expected: &Facility,
-    ) -> Result<bool, StoreError> {
-        write::replace_facility_if(&self.writer, facility, expected).await
-    }
-
-    /// Deletes a facility if the stored row is still `expected`.
-    pub async fn delete_facility_if(&self, expected: &Facility) -> Result<bool, StoreError> {
-        write::delete_facility_if(&self.writer, expected).await
-    }
-
-    /// Inserts a grid at version 1 and returns its fid; a duplicate code is a `Conflict`.
-    pub async fn insert_grid(&self, grid: &Grid) -> Result<i64, StoreError> {
-        Ok(grids::create_grid(&self.writer, grid, &ChangeBy::system())
-            .await?
-            .id)
-    }
-
-    /// Replaces grid `grid.id` and increments its stored version; false when no such fid.
-    pub async fn replace_grid(&self, grid: &Grid) -> Result<bool, StoreError> {
-        Ok(
-            grids::update_grid(&self.writer, grid, &ChangeBy::system(), None)
-                .await?
-                .is_some(),
-        )
-    }
-
-    /// Deletes a grid; false when no such fid.
-    pub async fn delete_grid(&self, id: i64) -> Result<bool, StoreError> {
-        let removal = grids::remove_grid(
-            &self.writer,
-            id,
-            &MembersOnDelete::Release,
-            &ChangeBy::system(),
-        )
-        .await?;
-        Ok(matches!(removal, GridRemoval::Deleted(_)))
-    }
-
-    /// Inserts a street office and returns its fid; a duplicate code is a `Conflict`.
-    pub async fn insert_street_office(&self, office: &StreetOffice) -> Result<i64, StoreError> {
-        Ok(
-            grids::create_street_office(&self.writer, office, &ChangeBy::system())
-                .await?
-                .id,
-        )
-    }
-
-    /// Inserts a community and returns its fid; a duplicate code is a `Conflict`.
-    pub async fn insert_community(&self, community: &Community) -> Result<i64, StoreError> {
-        Ok(
-            grids::create_community(&self.writer, community, &ChangeBy::system())
-                .await?
-                .id,
-        )
-    }
-
-    /// Inserts a grid, records it and computes its buildings' membership (one transaction).
-    pub async fn create_grid(&self, grid: &Grid, by: &ChangeBy) -> Result<Committed, StoreError> {
-        grids::create_grid(&self.writer, grid, by).await
-    }
-
-    /// Replaces a grid, records the change and recomputes membership; None when no such grid.
-    pub async fn update_grid(
-        &self,
-        grid: &Grid,
-        by: &ChangeBy,
-    ) -> Result<Option<Committed>, StoreError> {
-        grids::update_grid(&self.writer, grid, by, Some(grid.version - 1)).await
-    }
-
-    /// Deletes a grid, handling its buildings as `members` says (one transaction).
-    pub async fn remove_grid(
-        &self,
-        id: i64,
-        members: &MembersOnDelete,
-        by: &ChangeBy,
-    ) -> Result<GridRemoval, StoreError> {
-        grids::remove_grid(&self.writer, id, members, by).await
-    }
-
-    /// Gives grids new codes in one transaction (see [`crate::store::Store::renumber_grids`]).
-    pub async fn renumber_grids(
-        &self,
-        changes: &[CodeChange],
-        by: &ChangeBy,
-    ) -> Result<chrono::DateTime<chrono::Utc>, StoreError> {
-        grids::renumber(&self.writer, changes, by).await
-    }
-
-    /// Replaces a community's whole grid map in one transaction (see
-    /// [`crate::store::Store::replace_community_grids`]).
-    pub async fn replace_community_grids(
-        &self,
-        community_id: i64,
-        grids: &[Grid],
-        by: &ChangeBy,
-    ) -> Result<crate::store::PartitionCommitted, StoreError> {
-        grids::replace_partition(&self.writer, community_id, grids, by).await
-    }
-
-    /// Inserts a street office and records it.
-    pub async fn create_street_office(
-        &self,
-        office: &StreetOffice,
-        by: &ChangeBy,
-    ) -> Result<Committed, StoreError> {
-        grids::create_street_office(&self.writer, office, by).await
-    }
-
-    /// Replaces a street office and records the change; None when no such office.
-    pub async fn update_street_office(
-        &self,
-        office: &StreetOffice,
-        by: &ChangeBy,
-    ) -> Result<Option<Committed>, StoreError> {
-        grids::update_street_office(&self.writer, office, by).await
-    }
-
-    /// Inserts a community and records it.
-    pub async fn create_community(
-        &self,
-        community: &Community,
-        by: &ChangeBy,
-    ) -> Result<Committed, StoreError> {
-        grids::create_community(&self.writer, community, by).await
-    }
-
-    /// Replaces a community and records the change; None when no such community.
-    pub async fn update_community(
-        &self,
-        community: &Community,
-        by: &ChangeBy,
-    ) -> Result<Option<Committed>, StoreError> {
-        grids::update_community(&self.writer, community, by).await
-    }
-
     /// Every change to one feature's boundary, oldest first.
     pub async fn boundary_history(
         &self,
@@ -415,15 +269,6 @@ impl GeoPackageStore {
         grids::membership(&self.reader).await
     }
 
-    /// Sets or removes a building's chief; false when no such building.
-    pub async fn set_building_chief(
-        &self,
-        building_id: i64,
-        chief: Option<&Person>,
-    ) -> Result<bool, StoreError> {
-        grids::set_building_chief(&self.writer, building_id, chief).await
-    }
-
     /// The chiefs of the given buildings.
     pub async fn building_chiefs(
         &self,
@@ -440,42 +285,12 @@ impl GeoPackageStore {
         circles::load_circles(&self.reader, catalogue).await
     }
 
-    /// Inserts or replaces a circle definition; drops its stored facility circles.
-    pub async fn put_circle(&self, def: &crate::model::CircleDef) -> Result<(), StoreError> {
-        circles::put_circle(&self.writer, def).await
-    }
-
     /// Every stored facility circle.
     pub async fn load_facility_circles(&self) -> Result<Vec<super::FacilityCircle>, StoreError> {
         circles::load_facility_circles(&self.reader).await
     }
 
-    /// Replaces the stored circles of `facility_ids` with `circles`, in one transaction.
-    pub async fn replace_facility_circles(
-        &self,
-        facility_ids: &[i64],
-        circles: &[super::FacilityCircle],
-    ) -> Result<(), StoreError> {
-        circles::replace_facility_circles(&self.writer, facility_ids, circles).await
-    }
-
     // ------------------------------------------------------------ tokens and audit (issue 8)
-
-    /// Stores a token's hash with its role and scope; returns its id.
-    pub async fn create_token(
-        &self,
-        hash: &str,
-        role: crate::auth::Role,
-        scope: &crate::auth::Scope,
-        label: &str,
-    ) -> Result<i64, StoreError> {
-        auth::create_token(&self.writer, hash, role, scope, label).await
-    }
-
-    /// Revokes a token; false when no such unrevoked token.
-    pub async fn revoke_token(&self, id: i64) -> Result<bool, StoreError> {
-        auth::revoke_token(&self.writer, id).await
-    }
 
     /// The id of the unrevoked token with this hash.
     pub async fn token_id_by_hash(&self, hash: &str) -> Result<Option<i64>, StoreError> {
@@ -495,11 +310,6 @@ impl GeoPackageStore {
         auth::tokens(&self.reader).await
     }
 
-    /// Appends an audit record.
-    pub async fn append_audit(&self, entry: &crate::auth::AuditEntry) -> Result<i64, StoreError> {
-        auth::append_audit(&self.writer, entry).await
-    }
-
     /// Audit records after `after_id`.
     pub async fn audit(
         &self,
@@ -509,6 +319,13 @@ impl GeoPackageStore {
         feature_id: Option<&str>,
     ) -> Result<Vec<crate::auth::AuditRecord>, StoreError> {
         auth::audit(&self.reader, after_id, limit, layer, feature_id).await
+    }
+
+    /// The single writer connection, for a [`crate::store::WriteTx`].
+    pub(super) async fn writer_connection(
+        &self,
+    ) -> Result<sqlx::pool::PoolConnection<sqlx::Sqlite>, StoreError> {
+        Ok(self.writer.acquire().await?)
     }
 
     /// Checkpoints the WAL into the main file (so the single `.gpkg` is complete for desktop

@@ -9,13 +9,16 @@
 mod boundaries;
 mod geopackage;
 mod postgres;
+mod write_tx;
 
 pub use boundaries::{
     BoundaryAction, BoundaryChange, BoundaryLayer, BoundaryState, ChangeBy, Committed, GridRemoval,
     MembersOnDelete, PartitionCommitted, history_time,
 };
+pub(crate) use boundaries::{check_version, check_versions};
 pub use geopackage::GeoPackageStore;
 pub use postgres::{PostgresStore, is_postgres_location};
+pub use write_tx::WriteTx;
 
 use chrono_tz::Tz;
 
@@ -115,6 +118,10 @@ pub enum StoreError {
     /// on another replica, changed it first): nothing was written.
     #[error("{0} changed meanwhile")]
     Stale(String),
+    /// The task running a write was cancelled (the runtime is shutting down) before it
+    /// finished: its transaction was rolled back.
+    #[error("the write was interrupted: {0}")]
+    Interrupted(String),
     /// The database was migrated by a newer gridcircle than this binary.
     #[error(
         "the database schema is at version {applied}, newer than this binary knows (up to {known}): run a gridcircle at least as new as the one that migrated it"
@@ -261,23 +268,9 @@ impl Store {
         dispatch!(self, s => s.load_circles(catalogue).await)
     }
 
-    /// Inserts or replaces a circle definition (by id) and drops its stored facility circles.
-    pub async fn put_circle(&self, def: &crate::model::CircleDef) -> Result<(), StoreError> {
-        dispatch!(self, s => s.put_circle(def).await)
-    }
-
     /// Every stored facility circle.
     pub async fn load_facility_circles(&self) -> Result<Vec<FacilityCircle>, StoreError> {
         dispatch!(self, s => s.load_facility_circles().await)
-    }
-
-    /// Replaces the stored circles of `facility_ids` with `circles`, in one transaction.
-    pub async fn replace_facility_circles(
-        &self,
-        facility_ids: &[i64],
-        circles: &[FacilityCircle],
-    ) -> Result<(), StoreError> {
-        dispatch!(self, s => s.replace_facility_circles(facility_ids, circles).await)
     }
 
     /// Writes an OSM import in one transaction: upserts buildings, OSM facilities and ways by
@@ -300,64 +293,6 @@ impl Store {
         dispatch!(self, s => s.write_household_counts(counts).await)
     }
 
-    /// Inserts a facility (its `id` is ignored) and returns the new id.
-    pub async fn insert_facility(&self, facility: &Facility) -> Result<i64, StoreError> {
-        dispatch!(self, s => s.insert_facility(facility).await)
-    }
-
-    /// Replaces facility `facility.id`; false when no such id.
-    pub async fn replace_facility(&self, facility: &Facility) -> Result<bool, StoreError> {
-        dispatch!(self, s => s.replace_facility(facility).await)
-    }
-
-    /// Deletes a facility; false when no such id.
-    pub async fn delete_facility(&self, id: i64) -> Result<bool, StoreError> {
-        dispatch!(self, s => s.delete_facility(id).await)
-    }
-
-    /// Replaces facility `facility.id` only if the stored row is still `expected` (compared
-    /// column by column inside the write transaction: a compare-and-swap); a different row is
-    /// [`StoreError::Stale`] and nothing is written. False when no such id.
-    pub async fn replace_facility_if(
-        &self,
-        facility: &Facility,
-        expected: &Facility,
-    ) -> Result<bool, StoreError> {
-        dispatch!(self, s => s.replace_facility_if(facility, expected).await)
-    }
-
-    /// Deletes facility `expected.id` only if the stored row is still `expected` (else
-    /// [`StoreError::Stale`]); false when no such id.
-    pub async fn delete_facility_if(&self, expected: &Facility) -> Result<bool, StoreError> {
-        dispatch!(self, s => s.delete_facility_if(expected).await)
-    }
-
-    /// Inserts a grid (its `id` is ignored) and returns the new id. A duplicate code is a
-    /// `Conflict`.
-    pub async fn insert_grid(&self, grid: &Grid) -> Result<i64, StoreError> {
-        dispatch!(self, s => s.insert_grid(grid).await)
-    }
-
-    /// Replaces grid `grid.id`; false when no such id.
-    pub async fn replace_grid(&self, grid: &Grid) -> Result<bool, StoreError> {
-        dispatch!(self, s => s.replace_grid(grid).await)
-    }
-
-    /// Deletes a grid; false when no such id.
-    pub async fn delete_grid(&self, id: i64) -> Result<bool, StoreError> {
-        dispatch!(self, s => s.delete_grid(id).await)
-    }
-
-    /// Inserts a street office and returns its id.
-    pub async fn insert_street_office(&self, office: &StreetOffice) -> Result<i64, StoreError> {
-        dispatch!(self, s => s.insert_street_office(office).await)
-    }
-
-    /// Inserts a community and returns its id.
-    pub async fn insert_community(&self, community: &Community) -> Result<i64, StoreError> {
-        dispatch!(self, s => s.insert_community(community).await)
-    }
-
     /// Closes the pool after checkpointing, so the single file is complete for desktop GIS.
     pub async fn close(&self) {
         dispatch!(self, s => s.close().await)
@@ -365,97 +300,6 @@ impl Store {
 
     // ------------------------------------------------------------ grids as governance objects
     // (issue #4: boundary history, membership, renumbering, building chiefs)
-
-    /// Inserts a grid (its `id` is ignored) in one transaction with its history row and its
-    /// buildings' membership. A duplicate code is a `Conflict`.
-    pub async fn create_grid(&self, grid: &Grid, by: &ChangeBy) -> Result<Committed, StoreError> {
-        dispatch!(self, s => s.create_grid(grid, by).await)
-    }
-
-    /// Replaces grid `grid.id` in one transaction with its history row (old and new boundary)
-    /// and the membership of the buildings where it was or is, only if the stored version is
-    /// `grid.version - 1` (checked inside the transaction; otherwise
-    /// [`StoreError::VersionMismatch`] and nothing is written); the stored version becomes
-    /// `grid.version`. None when no such grid.
-    pub async fn update_grid(
-        &self,
-        grid: &Grid,
-        by: &ChangeBy,
-    ) -> Result<Option<Committed>, StoreError> {
-        dispatch!(self, s => s.update_grid(grid, by).await)
-    }
-
-    /// Deletes grid `id` in one transaction: refused when buildings belong to it and `members`
-    /// is `Refuse`; with `Reassign(target)` the target (its boundary grown over the deleted
-    /// grid's) is replaced in the same transaction and both changes are recorded.
-    pub async fn remove_grid(
-        &self,
-        id: i64,
-        members: &MembersOnDelete,
-        by: &ChangeBy,
-    ) -> Result<GridRemoval, StoreError> {
-        dispatch!(self, s => s.remove_grid(id, members, by).await)
-    }
-
-    /// Replaces community `community_id`'s whole grid map in one transaction: grids with a
-    /// positive `id` replace those stored grids (which must be the community's), grids without
-    /// are created, the community's other grids are deleted; each change gets its history row
-    /// and membership is recomputed. A duplicate code or a foreign grid is a `Conflict`.
-    pub async fn replace_community_grids(
-        &self,
-        community_id: i64,
-        grids: &[Grid],
-        by: &ChangeBy,
-    ) -> Result<PartitionCommitted, StoreError> {
-        dispatch!(self, s => s.replace_community_grids(community_id, grids, by).await)
-    }
-
-    /// Gives grids new codes in one transaction (swaps and cycles go through a free code under
-    /// the UNIQUE index), each with version + 1 and a `renumber` history row. A grid whose
-    /// current code is not the change's `old` is a `Conflict`. Returns the change's timestamp.
-    pub async fn renumber_grids(
-        &self,
-        changes: &[crate::grids::CodeChange],
-        by: &ChangeBy,
-    ) -> Result<chrono::DateTime<chrono::Utc>, StoreError> {
-        dispatch!(self, s => s.renumber_grids(changes, by).await)
-    }
-
-    /// Inserts a street office with its history row.
-    pub async fn create_street_office(
-        &self,
-        office: &StreetOffice,
-        by: &ChangeBy,
-    ) -> Result<Committed, StoreError> {
-        dispatch!(self, s => s.create_street_office(office, by).await)
-    }
-
-    /// Replaces a street office with its history row; None when no such office.
-    pub async fn update_street_office(
-        &self,
-        office: &StreetOffice,
-        by: &ChangeBy,
-    ) -> Result<Option<Committed>, StoreError> {
-        dispatch!(self, s => s.update_street_office(office, by).await)
-    }
-
-    /// Inserts a community with its history row.
-    pub async fn create_community(
-        &self,
-        community: &Community,
-        by: &ChangeBy,
-    ) -> Result<Committed, StoreError> {
-        dispatch!(self, s => s.create_community(community, by).await)
-    }
-
-    /// Replaces a community with its history row; None when no such community.
-    pub async fn update_community(
-        &self,
-        community: &Community,
-        by: &ChangeBy,
-    ) -> Result<Option<Committed>, StoreError> {
-        dispatch!(self, s => s.update_community(community, by).await)
-    }
 
     /// Every recorded change to one feature's boundary, oldest first.
     pub async fn boundary_history(
@@ -480,15 +324,6 @@ impl Store {
         dispatch!(self, s => s.grid_membership().await)
     }
 
-    /// Sets (Some) or removes (None) a building's chief (楼栋长); false when no such building.
-    pub async fn set_building_chief(
-        &self,
-        building_id: i64,
-        chief: Option<&crate::model::Person>,
-    ) -> Result<bool, StoreError> {
-        dispatch!(self, s => s.set_building_chief(building_id, chief).await)
-    }
-
     /// The chiefs of the given buildings (only those that have one).
     pub async fn building_chiefs(
         &self,
@@ -499,8 +334,13 @@ impl Store {
 
     // ------------------------------------------------------------ tokens and audit (issue 8)
 
-    /// Stores a new token's SHA-256 `hash` with its role, scope and label (never the token
-    /// itself); returns its id. The issue is itself audited.
+    /// The id of the unrevoked token whose hash is `hash`.
+    pub async fn token_id_by_hash(&self, hash: &str) -> Result<Option<i64>, StoreError> {
+        dispatch!(self, s => s.token_id_by_hash(hash).await)
+    }
+
+    /// Stores a new token (by its SHA-256 `hash`, never the token) with its role, scope and
+    /// label, and its audit record, in one transaction; returns its id.
     pub async fn create_token(
         &self,
         hash: &str,
@@ -508,17 +348,19 @@ impl Store {
         scope: &crate::auth::Scope,
         label: &str,
     ) -> Result<i64, StoreError> {
-        dispatch!(self, s => s.create_token(hash, role, scope, label).await)
+        let mut tx = self.begin_write().await?;
+        let id = tx.create_token(hash, role, scope, label).await?;
+        tx.commit().await?;
+        Ok(id)
     }
 
-    /// Revokes token `id`; false when there is no such unrevoked token.
+    /// Revokes token `id` (audited in the same transaction); false when there is no such
+    /// unrevoked token.
     pub async fn revoke_token(&self, id: i64) -> Result<bool, StoreError> {
-        dispatch!(self, s => s.revoke_token(id).await)
-    }
-
-    /// The id of the unrevoked token whose hash is `hash`.
-    pub async fn token_id_by_hash(&self, hash: &str) -> Result<Option<i64>, StoreError> {
-        dispatch!(self, s => s.token_id_by_hash(hash).await)
+        let mut tx = self.begin_write().await?;
+        let done = tx.revoke_token(id).await?;
+        tx.commit().await?;
+        Ok(done)
     }
 
     /// The principal (role, scope, label) of the unrevoked token whose hash is `hash`.
@@ -532,11 +374,6 @@ impl Store {
     /// Every token ever issued (hashes and secrets excluded), oldest first.
     pub async fn tokens(&self) -> Result<Vec<crate::auth::TokenRecord>, StoreError> {
         dispatch!(self, s => s.tokens().await)
-    }
-
-    /// Appends a record to the audit log; returns its id.
-    pub async fn append_audit(&self, entry: &crate::auth::AuditEntry) -> Result<i64, StoreError> {
-        dispatch!(self, s => s.append_audit(entry).await)
     }
 
     /// Audit records with id above `after_id`, oldest first, at most `limit`, optionally of

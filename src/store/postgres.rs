@@ -7,13 +7,23 @@
 //! `change_log` and sends `NOTIFY gridcircle_changes` ([`changes`]), so that the other
 //! replicas apply the change ([`crate::index::replica`]).
 
-mod auth;
+/// Tokens and the audit log: the shared code of `src/store/shared/auth.rs`, compiled for this
+/// backend's connection types.
+pub(super) mod auth {
+    use super::backend as b;
+    include!("shared/auth.rs");
+}
+/// The connection types the shared store code (`src/store/shared/`) is compiled for.
+mod backend {
+    pub(crate) type Conn = sqlx::PgConnection;
+    pub(crate) type Pool = sqlx::PgPool;
+}
 pub(crate) mod changes;
-mod circles;
-mod grids;
+pub(super) mod circles;
+pub(super) mod grids;
 mod load;
 mod wkb;
-mod write;
+pub(super) mod write;
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -25,12 +35,11 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{PgPool, SqlSafeStr};
 
 use super::{
-    BoundaryChange, BoundaryLayer, BoundaryState, Change, ChangeBy, Committed, Dataset,
-    GridRemoval, HouseholdCount, LayerSelection, MembersOnDelete, StoreError,
+    BoundaryChange, BoundaryLayer, BoundaryState, Change, Dataset, HouseholdCount, LayerSelection,
+    StoreError,
 };
-use crate::grids::CodeChange;
 use crate::import::OsmImport;
-use crate::model::{Community, Facility, Grid, KindCatalogue, Person, StreetOffice};
+use crate::model::{KindCatalogue, Person};
 
 /// Connections per process: reads at start-up and on history routes, one writer at a time.
 const CONNECTIONS: u32 = 8;
@@ -121,6 +130,14 @@ impl PostgresStore {
     }
 
     /// A LISTEN connection on the change channel.
+    /// A pooled connection and this process's change-log origin, for a
+    /// [`crate::store::WriteTx`].
+    pub(super) async fn writer_connection(
+        &self,
+    ) -> Result<(sqlx::pool::PoolConnection<sqlx::Postgres>, Arc<str>), StoreError> {
+        Ok((self.pool.acquire().await?, self.origin.clone()))
+    }
+
     pub async fn listener(&self) -> Result<sqlx::postgres::PgListener, StoreError> {
         let mut listener = sqlx::postgres::PgListener::connect_with(&self.pool).await?;
         listener.listen(changes::CHANNEL).await?;
@@ -189,157 +206,6 @@ impl PostgresStore {
         write::household_counts(&self.pool, &self.origin, counts).await
     }
 
-    /// Inserts a facility and returns its fid.
-    pub async fn insert_facility(&self, facility: &Facility) -> Result<i64, StoreError> {
-        write::insert_facility(&self.pool, &self.origin, facility).await
-    }
-
-    /// Replaces a facility; false when no such fid.
-    pub async fn replace_facility(&self, facility: &Facility) -> Result<bool, StoreError> {
-        write::replace_facility(&self.pool, &self.origin, facility).await
-    }
-
-    /// Deletes a facility; false when no such fid.
-    pub async fn delete_facility(&self, id: i64) -> Result<bool, StoreError> {
-        write::delete_facility(&self.pool, &self.origin, id).await
-    }
-
-    /// Replaces a facility if the stored row is still `expected`.
-    pub async fn replace_facility_if(
-        &self,
-        facility: &Facility,
-        expected: &Facility,
-    ) -> Result<bool, StoreError> {
-        write::replace_facility_if(&self.pool, &self.origin, facility, expected).await
-    }
-
-    /// Deletes a facility if the stored row is still `expected`.
-    pub async fn delete_facility_if(&self, expected: &Facility) -> Result<bool, StoreError> {
-        write::delete_facility_if(&self.pool, &self.origin, expected).await
-    }
-
-    /// Inserts a grid at version 1 and returns its fid.
-    pub async fn insert_grid(&self, grid: &Grid) -> Result<i64, StoreError> {
-        Ok(self.create_grid(grid, &ChangeBy::system()).await?.id)
-    }
-
-    /// Replaces a grid whatever its stored version; false when no such fid.
-    pub async fn replace_grid(&self, grid: &Grid) -> Result<bool, StoreError> {
-        Ok(
-            grids::update_grid(&self.pool, &self.origin, grid, &ChangeBy::system(), None)
-                .await?
-                .is_some(),
-        )
-    }
-
-    /// Deletes a grid (its buildings fall into no grid); false when no such fid.
-    pub async fn delete_grid(&self, id: i64) -> Result<bool, StoreError> {
-        let removal = grids::remove_grid(
-            &self.pool,
-            &self.origin,
-            id,
-            &MembersOnDelete::Release,
-            &ChangeBy::system(),
-        )
-        .await?;
-        Ok(matches!(removal, GridRemoval::Deleted(_)))
-    }
-
-    /// Inserts a street office and returns its fid.
-    pub async fn insert_street_office(&self, office: &StreetOffice) -> Result<i64, StoreError> {
-        Ok(self
-            .create_street_office(office, &ChangeBy::system())
-            .await?
-            .id)
-    }
-
-    /// Inserts a community and returns its fid.
-    pub async fn insert_community(&self, community: &Community) -> Result<i64, StoreError> {
-        Ok(self
-            .create_community(community, &ChangeBy::system())
-            .await?
-            .id)
-    }
-
-    /// Inserts a grid, records it and computes its buildings' membership.
-    pub async fn create_grid(&self, grid: &Grid, by: &ChangeBy) -> Result<Committed, StoreError> {
-        grids::create_grid(&self.pool, &self.origin, grid, by).await
-    }
-
-    /// Replaces a grid if its stored version is `grid.version - 1`.
-    pub async fn update_grid(
-        &self,
-        grid: &Grid,
-        by: &ChangeBy,
-    ) -> Result<Option<Committed>, StoreError> {
-        grids::update_grid(&self.pool, &self.origin, grid, by, Some(grid.version - 1)).await
-    }
-
-    /// Deletes a grid, handling its buildings as `members` says.
-    pub async fn remove_grid(
-        &self,
-        id: i64,
-        members: &MembersOnDelete,
-        by: &ChangeBy,
-    ) -> Result<GridRemoval, StoreError> {
-        grids::remove_grid(&self.pool, &self.origin, id, members, by).await
-    }
-
-    /// Gives grids new codes in one transaction.
-    pub async fn renumber_grids(
-        &self,
-        changes: &[CodeChange],
-        by: &ChangeBy,
-    ) -> Result<chrono::DateTime<chrono::Utc>, StoreError> {
-        grids::renumber(&self.pool, &self.origin, changes, by).await
-    }
-
-    /// Replaces a community's whole grid map in one transaction.
-    pub async fn replace_community_grids(
-        &self,
-        community_id: i64,
-        grids: &[Grid],
-        by: &ChangeBy,
-    ) -> Result<crate::store::PartitionCommitted, StoreError> {
-        grids::replace_partition(&self.pool, &self.origin, community_id, grids, by).await
-    }
-
-    /// Inserts a street office and records it.
-    pub async fn create_street_office(
-        &self,
-        office: &StreetOffice,
-        by: &ChangeBy,
-    ) -> Result<Committed, StoreError> {
-        grids::create_street_office(&self.pool, &self.origin, office, by).await
-    }
-
-    /// Replaces a street office; None when no such office.
-    pub async fn update_street_office(
-        &self,
-        office: &StreetOffice,
-        by: &ChangeBy,
-    ) -> Result<Option<Committed>, StoreError> {
-        grids::update_street_office(&self.pool, &self.origin, office, by).await
-    }
-
-    /// Inserts a community and records it.
-    pub async fn create_community(
-        &self,
-        community: &Community,
-        by: &ChangeBy,
-    ) -> Result<Committed, StoreError> {
-        grids::create_community(&self.pool, &self.origin, community, by).await
-    }
-
-    /// Replaces a community; None when no such community.
-    pub async fn update_community(
-        &self,
-        community: &Community,
-        by: &ChangeBy,
-    ) -> Result<Option<Committed>, StoreError> {
-        grids::update_community(&self.pool, &self.origin, community, by).await
-    }
-
     /// Every change to one feature's boundary, oldest first.
     pub async fn boundary_history(
         &self,
@@ -363,15 +229,6 @@ impl PostgresStore {
         grids::membership(&self.pool).await
     }
 
-    /// Sets or removes a building's chief; false when no such building.
-    pub async fn set_building_chief(
-        &self,
-        building_id: i64,
-        chief: Option<&Person>,
-    ) -> Result<bool, StoreError> {
-        grids::set_building_chief(&self.pool, building_id, chief).await
-    }
-
     /// The chiefs of the given buildings.
     pub async fn building_chiefs(
         &self,
@@ -388,39 +245,9 @@ impl PostgresStore {
         circles::load_circles(&self.pool, catalogue).await
     }
 
-    /// Inserts or replaces a circle definition.
-    pub async fn put_circle(&self, def: &crate::model::CircleDef) -> Result<(), StoreError> {
-        circles::put_circle(&self.pool, &self.origin, def).await
-    }
-
     /// Every stored facility circle.
     pub async fn load_facility_circles(&self) -> Result<Vec<super::FacilityCircle>, StoreError> {
         circles::load_facility_circles(&self.pool).await
-    }
-
-    /// Replaces the stored circles of `facility_ids`.
-    pub async fn replace_facility_circles(
-        &self,
-        facility_ids: &[i64],
-        circles: &[super::FacilityCircle],
-    ) -> Result<(), StoreError> {
-        circles::replace_facility_circles(&self.pool, facility_ids, circles).await
-    }
-
-    /// Stores a token's hash with its role and scope; returns its id.
-    pub async fn create_token(
-        &self,
-        hash: &str,
-        role: crate::auth::Role,
-        scope: &crate::auth::Scope,
-        label: &str,
-    ) -> Result<i64, StoreError> {
-        auth::create_token(&self.pool, hash, role, scope, label).await
-    }
-
-    /// Revokes a token.
-    pub async fn revoke_token(&self, id: i64) -> Result<bool, StoreError> {
-        auth::revoke_token(&self.pool, id).await
     }
 
     /// The id of the unrevoked token with this hash.
@@ -439,11 +266,6 @@ impl PostgresStore {
     /// Every token, without secrets.
     pub async fn tokens(&self) -> Result<Vec<crate::auth::TokenRecord>, StoreError> {
         auth::tokens(&self.pool).await
-    }
-
-    /// Appends an audit record.
-    pub async fn append_audit(&self, entry: &crate::auth::AuditEntry) -> Result<i64, StoreError> {
-        auth::append_audit(&self.pool, entry).await
     }
 
     /// Audit records after `after_id`.

@@ -13,13 +13,15 @@ use serde_json::{Value, json};
 use super::checks::{problems_json, report_json, rules_json};
 use super::people::{Caller, person_json};
 use super::write::{GridBody, check};
+use crate::app::{BoxFuture, Write};
 use crate::auth::{BoundaryKind, Target};
 use crate::grids::{self, CodeChange, TopologyReport};
 use crate::http::AppState;
-use crate::http::auth::{audit, permit, writer};
+use crate::http::auth::{audit_entry, permit, writer};
 use crate::http::collections::parse_id;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::params::Params;
+use crate::index::Snapshot;
 use crate::model::{Grid, GridCode, Person};
 use crate::store::history_time;
 
@@ -165,12 +167,66 @@ pub async fn renumber(
         writer(&caller)?;
     }
     let body = body?;
-    let _writer = if dry_run {
-        None
-    } else {
-        Some(state.snapshot.write_lock().await)
-    };
-    let s = state.snapshot.current();
+    if dry_run {
+        let s = state.snapshot.current();
+        return Ok(Json(renumbering(&s, id, &body, true)?.0));
+    }
+    let writes = state.writes.clone();
+    writes
+        .run(
+            move |w: &mut Write| -> BoxFuture<'_, ApiResult<Json<Value>>> {
+                Box::pin(async move {
+                    let s = w.snapshot().clone();
+                    let (mut answer, changes) = renumbering(&s, id, &body, false)?;
+                    let community = s.communities.get(id).expect("checked by renumbering");
+                    // Renumbering writes the community's grids: the caller must be allowed grids
+                    // there.
+                    let area = Some(&community.boundary);
+                    let target = Target::Boundary {
+                        kind: BoundaryKind::Grid,
+                        before: area,
+                        after: area,
+                    };
+                    permit(&caller, &s, target)?;
+                    if changes.iter().any(|c| c.changes()) {
+                        let at = w
+                            .tx()
+                            .await?
+                            .renumber_grids(&changes, &caller.change())
+                            .await?;
+                        let mut items = s.grids.layer.items().to_vec();
+                        grids::apply(&mut items, &changes);
+                        for g in &mut items {
+                            if changes.iter().any(|c| c.id == g.id && c.changes()) {
+                                g.version += 1;
+                            }
+                        }
+                        w.publish(s.with_grids(items));
+                        answer["changed_at"] = json!(history_time(at));
+                        w.audit(audit_entry(
+                            &caller,
+                            "renumber",
+                            "communities",
+                            id,
+                            None,
+                            Some(answer.clone()),
+                        ));
+                    }
+                    Ok(Json(answer))
+                })
+            },
+        )
+        .await
+}
+
+/// The renumbering of community `id` in `s` (by the W→E, N→S rule, or the explicit codes of
+/// `body`): its JSON answer and the code changes.
+fn renumbering(
+    s: &Snapshot,
+    id: i64,
+    body: &[u8],
+    dry_run: bool,
+) -> ApiResult<(Value, Vec<grids::CodeChange>)> {
     let community = s
         .communities
         .get(id)
@@ -189,52 +245,17 @@ pub async fn renumber(
             "west_to_east_north_to_south",
         )
     } else {
-        (explicit_changes(&body, community, &mine)?, "explicit")
+        (explicit_changes(body, community, &mine)?, "explicit")
     };
     let changed = changes.iter().filter(|c| c.changes()).count();
-    let mut answer = json!({
+    let answer = json!({
         "community_id": id,
         "rule": rule,
         "dry_run": dry_run,
         "changed": changed,
         "changes": changes.iter().map(change_json).collect::<Vec<_>>(),
     });
-    if !dry_run {
-        // Renumbering writes the community's grids: the caller must be allowed grids there.
-        let area = Some(&community.boundary);
-        let target = Target::Boundary {
-            kind: BoundaryKind::Grid,
-            before: area,
-            after: area,
-        };
-        permit(&caller, &s, target)?;
-    }
-    if !dry_run && changed > 0 {
-        let at = state
-            .store
-            .renumber_grids(&changes, &caller.change())
-            .await?;
-        let mut items = s.grids.layer.items().to_vec();
-        grids::apply(&mut items, &changes);
-        for g in &mut items {
-            if changes.iter().any(|c| c.id == g.id && c.changes()) {
-                g.version += 1;
-            }
-        }
-        state.snapshot.publish(s.with_grids(items));
-        answer["changed_at"] = json!(history_time(at));
-        audit(
-            &state,
-            &caller,
-            "renumber",
-            "communities",
-            id,
-            None,
-            Some(answer.clone()),
-        )
-        .await;
-    }
-    Ok(Json(answer))
+    Ok((answer, changes))
 }
 
 /// `POST /communities/{id}/grids/draft?target_households=`
@@ -342,27 +363,31 @@ pub async fn put_chief(
         }
     };
     let person = Person::new(text("name")?.unwrap_or(""), text("phone")?)?;
-    let _writer = state.snapshot.write_lock().await;
-    let s = state.snapshot.current();
-    chief_permit(&caller, &s, id)?;
-    let before = state.store.building_chiefs(&[id]).await?.remove(&id);
-    if !state.store.set_building_chief(id, Some(&person)).await? {
-        return Err(ApiError::not_found(format!("no building with id {id}")));
-    }
-    let chief = |p: &Person| json!({ "name": p.name(), "phone": p.phone() });
-    audit(
-        &state,
-        &caller,
-        "put",
-        "building_chiefs",
-        id,
-        before.as_ref().map(chief),
-        Some(chief(&person)),
-    )
-    .await;
-    Ok(Json(
-        json!({ "building_id": id, "chief": person_json(&person, &caller.at_building(&s, id)) }),
-    ))
+    let (writes, store) = (state.writes.clone(), state.store.clone());
+    writes
+        .run(move |w: &mut Write| -> BoxFuture<'_, ApiResult<Json<Value>>> {
+            Box::pin(async move {
+                let s = w.snapshot().clone();
+                chief_permit(&caller, &s, id)?;
+                let before = store.building_chiefs(&[id]).await?.remove(&id);
+                if !w.tx().await?.set_building_chief(id, Some(&person)).await? {
+                    return Err(ApiError::not_found(format!("no building with id {id}")));
+                }
+                let chief = |p: &Person| json!({ "name": p.name(), "phone": p.phone() });
+                w.audit(audit_entry(
+                    &caller,
+                    "put",
+                    "building_chiefs",
+                    id,
+                    before.as_ref().map(chief),
+                    Some(chief(&person)),
+                ));
+                Ok(Json(
+                    json!({ "building_id": id, "chief": person_json(&person, &caller.at_building(&s, id)) }),
+                ))
+            })
+        })
+        .await
 }
 
 /// `GET /buildings/{id}/chief`
@@ -400,24 +425,30 @@ pub async fn delete_chief(
 ) -> ApiResult<StatusCode> {
     let id = parse_id(&id)?;
     writer(&caller)?;
-    let _writer = state.snapshot.write_lock().await;
-    chief_permit(&caller, &state.snapshot.current(), id)?;
-    let before = state.store.building_chiefs(&[id]).await?.remove(&id);
-    if !state.store.set_building_chief(id, None).await? {
-        return Err(ApiError::not_found(format!("no building with id {id}")));
-    }
-    let before = before.map(|p| json!({ "name": p.name(), "phone": p.phone() }));
-    audit(
-        &state,
-        &caller,
-        "delete",
-        "building_chiefs",
-        id,
-        before,
-        None,
-    )
-    .await;
-    Ok(StatusCode::NO_CONTENT)
+    let (writes, store) = (state.writes.clone(), state.store.clone());
+    writes
+        .run(
+            move |w: &mut Write| -> BoxFuture<'_, ApiResult<StatusCode>> {
+                Box::pin(async move {
+                    chief_permit(&caller, w.snapshot(), id)?;
+                    let before = store.building_chiefs(&[id]).await?.remove(&id);
+                    if !w.tx().await?.set_building_chief(id, None).await? {
+                        return Err(ApiError::not_found(format!("no building with id {id}")));
+                    }
+                    let before = before.map(|p| json!({ "name": p.name(), "phone": p.phone() }));
+                    w.audit(audit_entry(
+                        &caller,
+                        "delete",
+                        "building_chiefs",
+                        id,
+                        before,
+                        None,
+                    ));
+                    Ok(StatusCode::NO_CONTENT)
+                })
+            },
+        )
+        .await
 }
 
 /// 401/403 for a write of building `id`'s chief; 404 when there is no such building.
@@ -548,12 +579,32 @@ pub async fn replace_all(
     }
     let body = body?;
     let bodies = partition_bodies(&body, id)?;
-    let _writer = if dry_run {
-        None
-    } else {
-        Some(state.snapshot.write_lock().await)
+    if dry_run {
+        return save_map(&state, &caller, id, bodies, None).await;
+    }
+    let writes = state.writes.clone();
+    writes
+        .run(move |w: &mut Write| -> BoxFuture<'_, ApiResult<Response>> {
+            Box::pin(async move { save_map(&state, &caller, id, bodies, Some(w)).await })
+        })
+        .await
+}
+
+/// Checks the whole grid map `bodies` of community `id` and, with a write (not a dry run),
+/// saves it: conditional on the community's grids being stored exactly as the snapshot has
+/// them (a grid another replica created, changed or deleted meanwhile is a 412).
+async fn save_map(
+    state: &AppState,
+    caller: &Caller,
+    id: i64,
+    bodies: Vec<GridBody>,
+    mut write: Option<&mut Write>,
+) -> ApiResult<Response> {
+    let dry_run = write.is_none();
+    let s = match &write {
+        Some(w) => w.snapshot().clone(),
+        None => state.snapshot.current(),
     };
-    let s = state.snapshot.current();
     let community = s
         .communities
         .get(id)
@@ -692,7 +743,7 @@ pub async fn replace_all(
         // The caller must be allowed grids over the whole community.
         let area = Some(&community.boundary);
         permit(
-            &caller,
+            caller,
             &s,
             Target::Boundary {
                 kind: BoundaryKind::Grid,
@@ -729,9 +780,12 @@ pub async fn replace_all(
         })
         .collect();
     let replaced: Vec<i64> = map.iter().filter(|g| g.id > 0).map(|g| g.id).collect();
-    let committed = state
-        .store
-        .replace_community_grids(id, &map, &caller.change())
+    let w = write.as_mut().expect("a dry run answered above");
+    let expected: Vec<(i64, i64)> = stored.iter().map(|g| (g.id, g.version)).collect();
+    let committed = w
+        .tx()
+        .await?
+        .replace_community_grids(id, &expected, &map, &caller.change())
         .await?;
     let created: Vec<i64> = committed
         .ids
@@ -761,22 +815,20 @@ pub async fn replace_all(
             serde_json::to_value(crate::http::feature::grid(g, &next)).expect("features serialise")
         })
         .collect();
-    state.snapshot.publish(next);
+    w.publish(next);
     answer["type"] = json!("FeatureCollection");
     answer["features"] = Value::Array(features.clone());
     answer["created"] = json!(created);
     answer["replaced"] = json!(replaced);
     answer["changed_at"] = json!(history_time(committed.at));
-    audit(
-        &state,
-        &caller,
+    w.audit(audit_entry(
+        caller,
         "replace_map",
         "communities",
         id,
         Some(json!({"grids": before})),
         Some(json!({"grids": features})),
-    )
-    .await;
+    ));
     Ok((
         [(header::CONTENT_TYPE, "application/geo+json")],
         Json(answer),

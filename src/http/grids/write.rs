@@ -12,10 +12,11 @@ use serde_json::json;
 
 use super::checks::{self, Refusal, plain, problems_json, topology_error};
 use super::people::Caller;
+use crate::app::{BoxFuture, Write};
 use crate::auth::{BoundaryKind, Target};
 use crate::grids::{self, TopologyConfig, TopologyReport, measure::oriented};
 use crate::http::AppState;
-use crate::http::auth::{audit, permit, record, writer};
+use crate::http::auth::{audit_entry, permit, record, writer};
 use crate::http::collections::written;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::feature::{self, Props, parse_feature};
@@ -300,40 +301,45 @@ fn saved(
 pub async fn create(state: &AppState, body: &[u8], caller: &Caller) -> ApiResult<Response> {
     writer(caller)?;
     let parsed = GridBody::parse(body)?;
-    let _writer = state.snapshot.write_lock().await;
-    let snapshot = state.snapshot.current();
-    let mut grid = parsed.resolve(&snapshot, state.limits.service_margin_m, None)?;
-    permit(
-        caller,
-        &snapshot,
-        Target::Boundary {
-            kind: BoundaryKind::Grid,
-            before: None,
-            after: Some(&grid.boundary),
-        },
-    )?;
-    let report = check(&snapshot, &grid, None, &state.topology);
-    if !report.is_ok() {
-        return Err(topology_error("grid", &report));
-    }
-    let committed = state.store.create_grid(&grid, &caller.change()).await?;
-    grid.id = committed.id;
-    let mut items = snapshot.grids.layer.items().to_vec();
-    items.push(grid.clone());
-    let next = snapshot.with_grids(items);
-    let body = saved(&grid, &next, &report, committed.at);
-    state.snapshot.publish(next);
-    audit(
-        state,
-        caller,
-        "create",
-        "grids",
-        grid.id,
-        None,
-        record(&feature::grid(&grid, &state.snapshot.current())),
-    )
-    .await;
-    Ok(written(StatusCode::CREATED, "grids", grid.id, body))
+    let (state, caller) = (state.clone(), caller.clone());
+    let writes = state.writes.clone();
+    writes
+        .run(move |w: &mut Write| -> BoxFuture<'_, ApiResult<Response>> {
+            Box::pin(async move {
+                let snapshot = w.snapshot().clone();
+                let mut grid = parsed.resolve(&snapshot, state.limits.service_margin_m, None)?;
+                permit(
+                    &caller,
+                    &snapshot,
+                    Target::Boundary {
+                        kind: BoundaryKind::Grid,
+                        before: None,
+                        after: Some(&grid.boundary),
+                    },
+                )?;
+                let report = check(&snapshot, &grid, None, &state.topology);
+                if !report.is_ok() {
+                    return Err(topology_error("grid", &report));
+                }
+                let committed = w.tx().await?.create_grid(&grid, &caller.change()).await?;
+                grid.id = committed.id;
+                let mut items = snapshot.grids.layer.items().to_vec();
+                items.push(grid.clone());
+                let next = snapshot.with_grids(items);
+                let body = saved(&grid, &next, &report, committed.at);
+                w.publish(next);
+                w.audit(audit_entry(
+                    &caller,
+                    "create",
+                    "grids",
+                    grid.id,
+                    None,
+                    record(&feature::grid(&grid, w.latest())),
+                ));
+                Ok(written(StatusCode::CREATED, "grids", grid.id, body))
+            })
+        })
+        .await
 }
 
 /// Replaces grid `id` (its version goes up by one).
@@ -345,65 +351,77 @@ pub async fn replace(
 ) -> ApiResult<Response> {
     writer(caller)?;
     let parsed = GridBody::parse(body)?;
-    let _writer = state.snapshot.write_lock().await;
-    let snapshot = state.snapshot.current();
-    let index = snapshot
-        .grids
-        .layer
-        .index_of(id)
-        .ok_or_else(|| ApiError::not_found(format!("no grids feature with id {id}")))?;
-    let old = &snapshot.grids.layer.items()[index];
-    if let Some(tag) = &caller.if_match
-        && !super::people::etag_matches(tag, old.version)
-    {
-        return Err(ApiError::new(
+    let (state, caller) = (state.clone(), caller.clone());
+    let writes = state.writes.clone();
+    writes
+        .run(move |w: &mut Write| -> BoxFuture<'_, ApiResult<Response>> {
+            Box::pin(async move {
+                let snapshot = w.snapshot().clone();
+                let index =
+                    snapshot.grids.layer.index_of(id).ok_or_else(|| {
+                        ApiError::not_found(format!("no grids feature with id {id}"))
+                    })?;
+                let old = &snapshot.grids.layer.items()[index];
+                check_if_match(&caller, old)?;
+                let mut grid =
+                    parsed.resolve(&snapshot, state.limits.service_margin_m, Some(old))?;
+                grid.id = id;
+                grid.version = old.version + 1;
+                permit(
+                    &caller,
+                    &snapshot,
+                    Target::Boundary {
+                        kind: BoundaryKind::Grid,
+                        before: Some(&old.boundary),
+                        after: Some(&grid.boundary),
+                    },
+                )?;
+                let before = record(&feature::grid(old, &snapshot));
+                let report = check(&snapshot, &grid, Some(id), &state.topology);
+                if !report.is_ok() {
+                    return Err(topology_error("grid", &report));
+                }
+                let Some(committed) = w.tx().await?.update_grid(&grid, &caller.change()).await?
+                else {
+                    return Err(ApiError::not_found(format!(
+                        "no grids feature with id {id}"
+                    )));
+                };
+                let mut items = snapshot.grids.layer.items().to_vec();
+                items[index] = grid.clone();
+                let next = snapshot.with_grids(items);
+                let body = saved(&grid, &next, &report, committed.at);
+                w.publish(next);
+                w.audit(audit_entry(
+                    &caller,
+                    "replace",
+                    "grids",
+                    id,
+                    before,
+                    record(&feature::grid(&grid, w.latest())),
+                ));
+                Ok(written(StatusCode::OK, "grids", id, body))
+            })
+        })
+        .await
+}
+
+/// 412 unless the caller's If-Match (if any) names `grid`'s version (or `*`). Without
+/// If-Match a write is still conditional: on the version in the snapshot it read.
+pub fn check_if_match(caller: &Caller, grid: &Grid) -> ApiResult<()> {
+    match &caller.if_match {
+        Some(tag) if !super::people::etag_matches(tag, grid.version) => Err(ApiError::new(
             StatusCode::PRECONDITION_FAILED,
             "version_mismatch",
             format!(
-                "grid {id} is at version {} (ETag {}), not If-Match {tag}: read it again",
-                old.version,
-                super::people::etag(old.version)
+                "grid {} is at version {} (ETag {}), not If-Match {tag}: read it again",
+                grid.id,
+                grid.version,
+                super::people::etag(grid.version)
             ),
-        ));
+        )),
+        _ => Ok(()),
     }
-    let mut grid = parsed.resolve(&snapshot, state.limits.service_margin_m, Some(old))?;
-    grid.id = id;
-    grid.version = old.version + 1;
-    permit(
-        caller,
-        &snapshot,
-        Target::Boundary {
-            kind: BoundaryKind::Grid,
-            before: Some(&old.boundary),
-            after: Some(&grid.boundary),
-        },
-    )?;
-    let before = record(&feature::grid(old, &snapshot));
-    let report = check(&snapshot, &grid, Some(id), &state.topology);
-    if !report.is_ok() {
-        return Err(topology_error("grid", &report));
-    }
-    let Some(committed) = state.store.update_grid(&grid, &caller.change()).await? else {
-        return Err(ApiError::not_found(format!(
-            "no grids feature with id {id}"
-        )));
-    };
-    let mut items = snapshot.grids.layer.items().to_vec();
-    items[index] = grid.clone();
-    let next = snapshot.with_grids(items);
-    let body = saved(&grid, &next, &report, committed.at);
-    state.snapshot.publish(next);
-    audit(
-        state,
-        caller,
-        "replace",
-        "grids",
-        id,
-        before,
-        record(&feature::grid(&grid, &state.snapshot.current())),
-    )
-    .await;
-    Ok(written(StatusCode::OK, "grids", id, body))
 }
 
 /// The boundary of `target` grown over `gone`'s: their union.
@@ -443,16 +461,21 @@ pub async fn delete(
             )
         })?),
     };
-    let _writer = state.snapshot.write_lock().await;
-    let snapshot = state.snapshot.current();
+    let (state, caller) = (state.clone(), caller.clone());
+    let writes = state.writes.clone();
+    writes
+        .run(move |w: &mut Write| -> BoxFuture<'_, ApiResult<StatusCode>> {
+            Box::pin(async move {
+    let snapshot = w.snapshot().clone();
     let index = snapshot
         .grids
         .layer
         .index_of(id)
         .ok_or_else(|| ApiError::not_found(format!("no grids feature with id {id}")))?;
     let gone = &snapshot.grids.layer.items()[index];
+    check_if_match(&caller, gone)?;
     permit(
-        caller,
+        &caller,
         &snapshot,
         Target::Boundary {
             kind: BoundaryKind::Grid,
@@ -491,7 +514,7 @@ pub async fn delete(
             target.boundary = absorbed(&target, gone)?;
             target.version += 1;
             permit(
-                caller,
+                &caller,
                 &snapshot,
                 Target::Boundary {
                     kind: BoundaryKind::Grid,
@@ -524,9 +547,7 @@ pub async fn delete(
             MembersOnDelete::Reassign(Box::new(target))
         }
     };
-    match state
-        .store
-        .remove_grid(id, &members, &caller.change())
+    match w.tx().await?.remove_grid(id, gone.version, &members, &caller.change())
         .await?
     {
         GridRemoval::Deleted(_) => {}
@@ -555,18 +576,18 @@ pub async fn delete(
             .layer
             .get(target.id)
             .map(|g| feature::grid(g, &snapshot));
-        audit(
-            state,
-            caller,
+        w.audit(audit_entry(&caller,
             "reassign",
             "grids",
             target.id,
             target_before.as_ref().and_then(record),
             record(&feature::grid(target, &next)),
-        )
-        .await;
+        ));
     }
-    state.snapshot.publish(next);
-    audit(state, caller, "delete", "grids", id, before, None).await;
+    w.publish(next);
+    w.audit(audit_entry(&caller, "delete", "grids", id, before, None));
     Ok(StatusCode::NO_CONTENT)
+            })
+        })
+        .await
 }

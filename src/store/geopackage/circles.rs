@@ -1,17 +1,11 @@
 //! Circle definitions and the materialised facility circles.
 
 use geo::{BoundingRect, MultiPolygon};
-use sqlx::{Row, SqlitePool};
+use sqlx::{Row, SqliteConnection, SqlitePool};
 
 use super::gpkg_binary::{decode_multi_polygon, encode_multi_polygon};
 use crate::model::{CircleDef, CircleDraft, KindCatalogue};
 use crate::store::{FacilityCircle, StoreError};
-
-async fn begin(
-    writer: &SqlitePool,
-) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, StoreError> {
-    Ok(writer.begin_with("BEGIN IMMEDIATE").await?)
-}
 
 fn definition_json(def: &CircleDef) -> String {
     serde_json::json!({
@@ -49,8 +43,10 @@ pub(super) async fn load_circles(
 
 /// Inserts or replaces one definition (by its id); its stored circles are dropped so they are
 /// recomputed for the new definition.
-pub(super) async fn put_circle(writer: &SqlitePool, def: &CircleDef) -> Result<(), StoreError> {
-    let mut tx = begin(writer).await?;
+pub(crate) async fn put_circle(
+    tx: &mut SqliteConnection,
+    def: &CircleDef,
+) -> Result<(), StoreError> {
     sqlx::query("INSERT INTO circles (circle_id, definition) VALUES (?1, ?2) ON CONFLICT (circle_id) DO UPDATE SET definition = excluded.definition")
         .bind(&def.id)
         .bind(definition_json(def))
@@ -63,7 +59,6 @@ pub(super) async fn put_circle(writer: &SqlitePool, def: &CircleDef) -> Result<(
     sqlx::query("UPDATE gpkg_contents SET last_change = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE table_name IN ('circles', 'facility_circles')")
         .execute(&mut *tx)
         .await?;
-    tx.commit().await?;
     Ok(())
 }
 
@@ -114,12 +109,11 @@ fn bbox(p: &MultiPolygon<f64>) -> [Option<f64>; 4] {
 
 /// Replaces the stored circles of the given facilities (every row for those facility ids is
 /// removed, then `circles` inserted), in one transaction.
-pub(super) async fn replace_facility_circles(
-    writer: &SqlitePool,
+pub(crate) async fn replace_facility_circles(
+    tx: &mut SqliteConnection,
     facility_ids: &[i64],
     circles: &[FacilityCircle],
 ) -> Result<(), StoreError> {
-    let mut tx = begin(writer).await?;
     for id in facility_ids {
         sqlx::query("DELETE FROM facility_circles WHERE facility_id = ?1")
             .bind(id)
@@ -157,6 +151,5 @@ pub(super) async fn replace_facility_circles(
     )
     .execute(&mut *tx)
     .await?;
-    tx.commit().await?;
     Ok(())
 }

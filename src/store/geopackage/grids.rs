@@ -22,7 +22,7 @@ use crate::grids::CodeChange;
 use crate::model::{AreaShape, Community, Grid, LonLat, Person, StreetOffice};
 use crate::store::{
     BoundaryAction, BoundaryChange, BoundaryLayer, BoundaryState, ChangeBy, Committed, GridRemoval,
-    MembersOnDelete, PartitionCommitted, StoreError, history_time,
+    MembersOnDelete, PartitionCommitted, StoreError, check_version, check_versions, history_time,
 };
 
 // ---------------------------------------------------------------- history
@@ -363,7 +363,7 @@ pub(super) async fn heal_membership(writer: &SqlitePool) -> Result<usize, StoreE
         }
     }
     let mut tx = begin(writer).await?;
-    let n = recompute_members(&mut tx, None).await?;
+    let n = recompute_members(&mut *tx, None).await?;
     tx.commit().await?;
     if n > 0 {
         tracing::info!(buildings = n, "grid membership re-derived");
@@ -429,17 +429,16 @@ async fn insert_grid_row(
 }
 
 /// Inserts a grid at version 1, records it and computes its buildings' membership.
-pub(super) async fn create_grid(
-    writer: &SqlitePool,
+pub(crate) async fn create_grid(
+    tx: &mut SqliteConnection,
     grid: &Grid,
     by: &ChangeBy,
 ) -> Result<Committed, StoreError> {
-    let mut tx = begin(writer).await?;
     let new = grid_stored(grid);
-    let fid = insert_grid_row(&mut tx, grid, &new).await?;
-    let (at_text, at) = next_at(&mut tx).await?;
+    let fid = insert_grid_row(&mut *tx, grid, &new).await?;
+    let (at_text, at) = next_at(&mut *tx).await?;
     record(
-        &mut tx,
+        &mut *tx,
         BoundaryLayer::Grids,
         fid,
         BoundaryAction::Create,
@@ -450,9 +449,8 @@ pub(super) async fn create_grid(
         None,
     )
     .await?;
-    recompute_members(&mut tx, Some(&[new.rect()])).await?;
-    recompute_extent(&mut tx, Layer::Grids).await?;
-    tx.commit().await?;
+    recompute_members(&mut *tx, Some(&[new.rect()])).await?;
+    recompute_extent(&mut *tx, Layer::Grids).await?;
     Ok(Committed { id: fid, at })
 }
 
@@ -505,21 +503,20 @@ async fn write_grid(
 
 /// Replaces grid `grid.id` (version + 1), records the change and recomputes membership where
 /// the boundary was or is. None when no such grid.
-pub(super) async fn update_grid(
-    writer: &SqlitePool,
+pub(crate) async fn update_grid(
+    tx: &mut SqliteConnection,
     grid: &Grid,
     by: &ChangeBy,
     expected: Option<i64>,
 ) -> Result<Option<Committed>, StoreError> {
-    let mut tx = begin(writer).await?;
-    let Some(old) = read_stored(&mut tx, BoundaryLayer::Grids, grid.id).await? else {
+    let Some(old) = read_stored(&mut *tx, BoundaryLayer::Grids, grid.id).await? else {
         return Ok(None);
     };
     let new = grid_stored(grid);
-    write_grid(&mut tx, grid, &new, expected).await?;
-    let (at_text, at) = next_at(&mut tx).await?;
+    write_grid(&mut *tx, grid, &new, expected).await?;
+    let (at_text, at) = next_at(&mut *tx).await?;
     record(
-        &mut tx,
+        &mut *tx,
         BoundaryLayer::Grids,
         grid.id,
         BoundaryAction::Replace,
@@ -530,23 +527,27 @@ pub(super) async fn update_grid(
         None,
     )
     .await?;
-    recompute_members(&mut tx, Some(&[old.rect(), new.rect()])).await?;
-    recompute_extent(&mut tx, Layer::Grids).await?;
-    tx.commit().await?;
+    recompute_members(&mut *tx, Some(&[old.rect(), new.rect()])).await?;
+    recompute_extent(&mut *tx, Layer::Grids).await?;
     Ok(Some(Committed { id: grid.id, at }))
 }
 
 /// Deletes grid `id`, handling its buildings as `members` says, in one transaction.
-pub(super) async fn remove_grid(
-    writer: &SqlitePool,
+pub(crate) async fn remove_grid(
+    tx: &mut SqliteConnection,
     id: i64,
+    version: i64,
     members: &MembersOnDelete,
     by: &ChangeBy,
 ) -> Result<GridRemoval, StoreError> {
-    let mut tx = begin(writer).await?;
-    let Some(old) = read_stored(&mut tx, BoundaryLayer::Grids, id).await? else {
+    let Some(old) = read_stored(&mut *tx, BoundaryLayer::Grids, id).await? else {
         return Ok(GridRemoval::NotFound);
     };
+    let found: Option<i64> = sqlx::query_scalar("SELECT version FROM grids WHERE fid = $1")
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    check_version(id, version, found)?;
     let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM buildings WHERE grid_id = ?")
         .bind(id)
         .fetch_one(&mut *tx)
@@ -554,7 +555,7 @@ pub(super) async fn remove_grid(
     if count > 0 && matches!(members, MembersOnDelete::Refuse) {
         return Ok(GridRemoval::HasMembers(count as u64));
     }
-    let (at_text, at) = next_at(&mut tx).await?;
+    let (at_text, at) = next_at(&mut *tx).await?;
     let mut boxes = vec![old.rect()];
     let target = match members {
         MembersOnDelete::Reassign(target) => Some(target),
@@ -578,7 +579,7 @@ pub(super) async fn remove_grid(
         )
     });
     record(
-        &mut tx,
+        &mut *tx,
         BoundaryLayer::Grids,
         id,
         BoundaryAction::Delete,
@@ -590,20 +591,20 @@ pub(super) async fn remove_grid(
     )
     .await?;
     if let Some(t) = target {
-        let Some(t_old) = read_stored(&mut tx, BoundaryLayer::Grids, t.id).await? else {
+        let Some(t_old) = read_stored(&mut *tx, BoundaryLayer::Grids, t.id).await? else {
             return Err(StoreError::Conflict(format!(
                 "grid {} (reassign_to) does not exist",
                 t.id
             )));
         };
         let t_new = grid_stored(t);
-        write_grid(&mut tx, t, &t_new, None).await?;
+        write_grid(&mut *tx, t, &t_new, Some(t.version - 1)).await?;
         let note = format!(
             "absorbed deleted grid {id} ({}) and its {count} buildings",
             old.code
         );
         record(
-            &mut tx,
+            &mut *tx,
             BoundaryLayer::Grids,
             t.id,
             BoundaryAction::Reassign,
@@ -617,9 +618,8 @@ pub(super) async fn remove_grid(
         boxes.push(t_old.rect());
         boxes.push(t_new.rect());
     }
-    recompute_members(&mut tx, Some(&boxes)).await?;
-    recompute_extent(&mut tx, Layer::Grids).await?;
-    tx.commit().await?;
+    recompute_members(&mut *tx, Some(&boxes)).await?;
+    recompute_extent(&mut *tx, Layer::Grids).await?;
     Ok(GridRemoval::Deleted(Committed { id, at }))
 }
 
@@ -630,18 +630,20 @@ pub(super) async fn remove_grid(
 /// first, so a new grid may take a deleted grid's code. Membership is recomputed over the
 /// boxes of every old and new boundary. A named grid that is not in the community is a
 /// `Conflict`.
-pub(super) async fn replace_partition(
-    writer: &SqlitePool,
+pub(crate) async fn replace_partition(
+    tx: &mut SqliteConnection,
     community_id: i64,
+    expected: &[(i64, i64)],
     grids: &[Grid],
     by: &ChangeBy,
 ) -> Result<PartitionCommitted, StoreError> {
-    let mut tx = begin(writer).await?;
-    let stored: Vec<i64> =
-        sqlx::query_scalar("SELECT fid FROM grids WHERE community_id = ? ORDER BY fid")
+    let stored_versions: Vec<(i64, i64)> =
+        sqlx::query_as("SELECT fid, version FROM grids WHERE community_id = $1 ORDER BY fid")
             .bind(community_id)
             .fetch_all(&mut *tx)
             .await?;
+    check_versions(&stored_versions, expected)?;
+    let stored: Vec<i64> = stored_versions.iter().map(|s| s.0).collect();
     let kept: HashSet<i64> = grids.iter().filter(|g| g.id > 0).map(|g| g.id).collect();
     if let Some(g) = grids.iter().find(|g| g.id > 0 && !stored.contains(&g.id)) {
         return Err(StoreError::Conflict(format!(
@@ -649,11 +651,11 @@ pub(super) async fn replace_partition(
             g.id
         )));
     }
-    let (at_text, at) = next_at(&mut tx).await?;
+    let (at_text, at) = next_at(&mut *tx).await?;
     let mut boxes = Vec::new();
     let mut deleted = Vec::new();
     for &id in stored.iter().filter(|id| !kept.contains(id)) {
-        let old = read_stored(&mut tx, BoundaryLayer::Grids, id)
+        let old = read_stored(&mut *tx, BoundaryLayer::Grids, id)
             .await?
             .expect("listed in this transaction");
         sqlx::query("DELETE FROM grids WHERE fid = ?")
@@ -661,7 +663,7 @@ pub(super) async fn replace_partition(
             .execute(&mut *tx)
             .await?;
         record(
-            &mut tx,
+            &mut *tx,
             BoundaryLayer::Grids,
             id,
             BoundaryAction::Delete,
@@ -679,13 +681,13 @@ pub(super) async fn replace_partition(
     }
     let mut ids = Vec::with_capacity(grids.len());
     for grid in grids.iter().filter(|g| g.id > 0) {
-        let old = read_stored(&mut tx, BoundaryLayer::Grids, grid.id)
+        let old = read_stored(&mut *tx, BoundaryLayer::Grids, grid.id)
             .await?
             .expect("checked above");
         let new = grid_stored(grid);
-        write_grid(&mut tx, grid, &new, None).await?;
+        write_grid(&mut *tx, grid, &new, None).await?;
         record(
-            &mut tx,
+            &mut *tx,
             BoundaryLayer::Grids,
             grid.id,
             BoundaryAction::Replace,
@@ -705,9 +707,9 @@ pub(super) async fn replace_partition(
             continue;
         }
         let new = grid_stored(grid);
-        let fid = insert_grid_row(&mut tx, grid, &new).await?;
+        let fid = insert_grid_row(&mut *tx, grid, &new).await?;
         record(
-            &mut tx,
+            &mut *tx,
             BoundaryLayer::Grids,
             fid,
             BoundaryAction::Create,
@@ -721,9 +723,8 @@ pub(super) async fn replace_partition(
         boxes.push(new.rect());
         ids.push(fid);
     }
-    recompute_members(&mut tx, Some(&boxes)).await?;
-    recompute_extent(&mut tx, Layer::Grids).await?;
-    tx.commit().await?;
+    recompute_members(&mut *tx, Some(&boxes)).await?;
+    recompute_extent(&mut *tx, Layer::Grids).await?;
     Ok(PartitionCommitted { ids, deleted, at })
 }
 
@@ -733,20 +734,19 @@ pub(super) async fn replace_partition(
 /// cycle is broken by moving one grid to a free code of its community first. Each changed grid
 /// gets version + 1 and a `renumber` history row. A grid whose current code is not `old` is a
 /// `Conflict`. Returns the change's timestamp.
-pub(super) async fn renumber(
-    writer: &SqlitePool,
+pub(crate) async fn renumber(
+    tx: &mut SqliteConnection,
     changes: &[CodeChange],
     by: &ChangeBy,
 ) -> Result<DateTime<Utc>, StoreError> {
     let changes: Vec<&CodeChange> = changes.iter().filter(|c| c.changes()).collect();
-    let mut tx = begin(writer).await?;
-    let (at_text, at) = next_at(&mut tx).await?;
+    let (at_text, at) = next_at(&mut *tx).await?;
     if changes.is_empty() {
         return Ok(at);
     }
     let mut olds = HashMap::new();
     for c in &changes {
-        let old = read_stored(&mut tx, BoundaryLayer::Grids, c.id)
+        let old = read_stored(&mut *tx, BoundaryLayer::Grids, c.id)
             .await?
             .ok_or_else(|| StoreError::Conflict(format!("grid {} does not exist", c.id)))?;
         if old.code != c.old.as_str() {
@@ -847,7 +847,7 @@ pub(super) async fn renumber(
             bbox: old.bbox,
         };
         record(
-            &mut tx,
+            &mut *tx,
             BoundaryLayer::Grids,
             c.id,
             BoundaryAction::Renumber,
@@ -864,19 +864,17 @@ pub(super) async fn renumber(
     )
     .execute(&mut *tx)
     .await?;
-    tx.commit().await?;
     Ok(at)
 }
 
 // ---------------------------------------------------------------- communities, street offices
 
 /// Inserts a street office and records it.
-pub(super) async fn create_street_office(
-    writer: &SqlitePool,
+pub(crate) async fn create_street_office(
+    tx: &mut SqliteConnection,
     office: &StreetOffice,
     by: &ChangeBy,
 ) -> Result<Committed, StoreError> {
-    let mut tx = begin(writer).await?;
     let new = Stored::of_shape(&office.boundary, office.code.as_str(), &office.name, None);
     let fid = sqlx::query(
         "INSERT INTO street_offices (geom, code, name, demo, min_x, min_y, max_x, max_y) \
@@ -900,9 +898,9 @@ pub(super) async fn create_street_office(
         )
     })?
     .last_insert_rowid();
-    let (at_text, at) = next_at(&mut tx).await?;
+    let (at_text, at) = next_at(&mut *tx).await?;
     record(
-        &mut tx,
+        &mut *tx,
         BoundaryLayer::StreetOffices,
         fid,
         BoundaryAction::Create,
@@ -913,19 +911,17 @@ pub(super) async fn create_street_office(
         None,
     )
     .await?;
-    recompute_extent(&mut tx, Layer::StreetOffices).await?;
-    tx.commit().await?;
+    recompute_extent(&mut *tx, Layer::StreetOffices).await?;
     Ok(Committed { id: fid, at })
 }
 
 /// Replaces street office `office.id` and records the change; None when no such office.
-pub(super) async fn update_street_office(
-    writer: &SqlitePool,
+pub(crate) async fn update_street_office(
+    tx: &mut SqliteConnection,
     office: &StreetOffice,
     by: &ChangeBy,
 ) -> Result<Option<Committed>, StoreError> {
-    let mut tx = begin(writer).await?;
-    let Some(old) = read_stored(&mut tx, BoundaryLayer::StreetOffices, office.id).await? else {
+    let Some(old) = read_stored(&mut *tx, BoundaryLayer::StreetOffices, office.id).await? else {
         return Ok(None);
     };
     let new = Stored::of_shape(&office.boundary, office.code.as_str(), &office.name, None);
@@ -951,9 +947,9 @@ pub(super) async fn update_street_office(
             || "street office refers to a missing row".into(),
         )
     })?;
-    let (at_text, at) = next_at(&mut tx).await?;
+    let (at_text, at) = next_at(&mut *tx).await?;
     record(
-        &mut tx,
+        &mut *tx,
         BoundaryLayer::StreetOffices,
         office.id,
         BoundaryAction::Replace,
@@ -964,8 +960,7 @@ pub(super) async fn update_street_office(
         None,
     )
     .await?;
-    recompute_extent(&mut tx, Layer::StreetOffices).await?;
-    tx.commit().await?;
+    recompute_extent(&mut *tx, Layer::StreetOffices).await?;
     Ok(Some(Committed { id: office.id, at }))
 }
 
@@ -983,12 +978,11 @@ fn community_conflict(e: sqlx::Error, community: &Community) -> StoreError {
 }
 
 /// Inserts a community and records it.
-pub(super) async fn create_community(
-    writer: &SqlitePool,
+pub(crate) async fn create_community(
+    tx: &mut SqliteConnection,
     community: &Community,
     by: &ChangeBy,
 ) -> Result<Committed, StoreError> {
-    let mut tx = begin(writer).await?;
     let new = Stored::of_shape(
         &community.boundary,
         community.code.as_str(),
@@ -1012,9 +1006,9 @@ pub(super) async fn create_community(
     .await
     .map_err(|e| community_conflict(e, community))?
     .last_insert_rowid();
-    let (at_text, at) = next_at(&mut tx).await?;
+    let (at_text, at) = next_at(&mut *tx).await?;
     record(
-        &mut tx,
+        &mut *tx,
         BoundaryLayer::Communities,
         fid,
         BoundaryAction::Create,
@@ -1025,19 +1019,17 @@ pub(super) async fn create_community(
         None,
     )
     .await?;
-    recompute_extent(&mut tx, Layer::Communities).await?;
-    tx.commit().await?;
+    recompute_extent(&mut *tx, Layer::Communities).await?;
     Ok(Committed { id: fid, at })
 }
 
 /// Replaces community `community.id` and records the change; None when no such community.
-pub(super) async fn update_community(
-    writer: &SqlitePool,
+pub(crate) async fn update_community(
+    tx: &mut SqliteConnection,
     community: &Community,
     by: &ChangeBy,
 ) -> Result<Option<Committed>, StoreError> {
-    let mut tx = begin(writer).await?;
-    let Some(old) = read_stored(&mut tx, BoundaryLayer::Communities, community.id).await? else {
+    let Some(old) = read_stored(&mut *tx, BoundaryLayer::Communities, community.id).await? else {
         return Ok(None);
     };
     let new = Stored::of_shape(
@@ -1063,9 +1055,9 @@ pub(super) async fn update_community(
     .execute(&mut *tx)
     .await
     .map_err(|e| community_conflict(e, community))?;
-    let (at_text, at) = next_at(&mut tx).await?;
+    let (at_text, at) = next_at(&mut *tx).await?;
     record(
-        &mut tx,
+        &mut *tx,
         BoundaryLayer::Communities,
         community.id,
         BoundaryAction::Replace,
@@ -1076,8 +1068,7 @@ pub(super) async fn update_community(
         None,
     )
     .await?;
-    recompute_extent(&mut tx, Layer::Communities).await?;
-    tx.commit().await?;
+    recompute_extent(&mut *tx, Layer::Communities).await?;
     Ok(Some(Committed {
         id: community.id,
         at,
@@ -1088,12 +1079,11 @@ pub(super) async fn update_community(
 
 /// Sets (Some) or removes (None) the chief of building `building_id`; false when no such
 /// building.
-pub(super) async fn set_building_chief(
-    writer: &SqlitePool,
+pub(crate) async fn set_building_chief(
+    tx: &mut SqliteConnection,
     building_id: i64,
     chief: Option<&Person>,
 ) -> Result<bool, StoreError> {
-    let mut tx = begin(writer).await?;
     let exists: Option<i64> = sqlx::query_scalar("SELECT fid FROM buildings WHERE fid = ?")
         .bind(building_id)
         .fetch_optional(&mut *tx)
@@ -1120,7 +1110,6 @@ pub(super) async fn set_building_chief(
                 .await?;
         }
     }
-    tx.commit().await?;
     Ok(true)
 }
 

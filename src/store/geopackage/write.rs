@@ -197,38 +197,17 @@ fn point_rect(f: &Facility) -> Rect<f64> {
     Rect::new(f.point.point().0, f.point.point().0)
 }
 
-pub(super) async fn insert_facility(
-    writer: &SqlitePool,
+pub(crate) async fn insert_facility(
+    tx: &mut SqliteConnection,
     facility: &Facility,
 ) -> Result<i64, StoreError> {
-    let mut tx = begin(writer).await?;
     let fid = bind_facility(sqlx::query(INSERT_FACILITY), facility)
         .execute(&mut *tx)
         .await
         .map_err(|e| facility_conflict(e, facility))?
         .last_insert_rowid();
-    grow_extent(&mut tx, Layer::Facilities, point_rect(facility)).await?;
-    tx.commit().await?;
+    grow_extent(&mut *tx, Layer::Facilities, point_rect(facility)).await?;
     Ok(fid)
-}
-
-pub(super) async fn replace_facility(
-    writer: &SqlitePool,
-    facility: &Facility,
-) -> Result<bool, StoreError> {
-    let mut tx = begin(writer).await?;
-    let matched = bind_facility(sqlx::query(UPDATE_FACILITY), facility)
-        .bind(facility.id)
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| facility_conflict(e, facility))?
-        .rows_affected();
-    if matched == 0 {
-        return Ok(false);
-    }
-    recompute_extent(&mut tx, Layer::Facilities).await?;
-    tx.commit().await?;
-    Ok(true)
 }
 
 async fn facility_exists(conn: &mut SqliteConnection, id: i64) -> Result<bool, StoreError> {
@@ -239,13 +218,12 @@ async fn facility_exists(conn: &mut SqliteConnection, id: i64) -> Result<bool, S
     Ok(found.is_some())
 }
 
-pub(super) async fn replace_facility_if(
-    writer: &SqlitePool,
+pub(crate) async fn replace_facility_if(
+    tx: &mut SqliteConnection,
     facility: &Facility,
     expected: &Facility,
 ) -> Result<bool, StoreError> {
-    let mut tx = begin(writer).await?;
-    if !facility_exists(&mut tx, facility.id).await? {
+    if !facility_exists(&mut *tx, facility.id).await? {
         return Ok(false);
     }
     let matched = bind_facility(
@@ -269,17 +247,15 @@ pub(super) async fn replace_facility_if(
     if matched == 0 {
         return Err(StoreError::Stale(format!("facility {}", facility.id)));
     }
-    recompute_extent(&mut tx, Layer::Facilities).await?;
-    tx.commit().await?;
+    recompute_extent(&mut *tx, Layer::Facilities).await?;
     Ok(true)
 }
 
-pub(super) async fn delete_facility_if(
-    writer: &SqlitePool,
+pub(crate) async fn delete_facility_if(
+    tx: &mut SqliteConnection,
     expected: &Facility,
 ) -> Result<bool, StoreError> {
-    let mut tx = begin(writer).await?;
-    if !facility_exists(&mut tx, expected.id).await? {
+    if !facility_exists(&mut *tx, expected.id).await? {
         return Ok(false);
     }
     // ?1..?13 are the expected row, ?14 the fid (the same numbering idea as the update).
@@ -298,23 +274,7 @@ pub(super) async fn delete_facility_if(
     if matched == 0 {
         return Err(StoreError::Stale(format!("facility {}", expected.id)));
     }
-    recompute_extent(&mut tx, Layer::Facilities).await?;
-    tx.commit().await?;
-    Ok(true)
-}
-
-pub(super) async fn delete_facility(writer: &SqlitePool, id: i64) -> Result<bool, StoreError> {
-    let mut tx = begin(writer).await?;
-    let matched = sqlx::query("DELETE FROM facilities WHERE fid = ?")
-        .bind(id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-    if matched == 0 {
-        return Ok(false);
-    }
-    recompute_extent(&mut tx, Layer::Facilities).await?;
-    tx.commit().await?;
+    recompute_extent(&mut *tx, Layer::Facilities).await?;
     Ok(true)
 }
 
@@ -384,12 +344,12 @@ pub(super) async fn osm_import(
         }
     }
     let mut tx = begin(writer).await?;
-    import_buildings(&mut tx, &import.buildings).await?;
-    import_facilities(&mut tx, &import.facilities).await?;
-    import_ways(&mut tx, &import.ways).await?;
-    import_land(&mut tx, &import.land).await?;
+    import_buildings(&mut *tx, &import.buildings).await?;
+    import_facilities(&mut *tx, &import.facilities).await?;
+    import_ways(&mut *tx, &import.ways).await?;
+    import_land(&mut *tx, &import.land).await?;
     // New or moved buildings: membership follows their representative points.
-    super::grids::recompute_members(&mut tx, None).await?;
+    super::grids::recompute_members(&mut *tx, None).await?;
     let updated = sqlx::query("UPDATE settings SET value = ? WHERE key = 'timezone'")
         .bind(timezone.name())
         .execute(&mut *tx)
@@ -407,7 +367,7 @@ pub(super) async fn osm_import(
         Layer::Ways,
         Layer::Land,
     ] {
-        recompute_extent(&mut tx, layer).await?;
+        recompute_extent(&mut *tx, layer).await?;
     }
     sqlx::query(
         "UPDATE gpkg_contents SET last_change = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE table_name = 'settings'",

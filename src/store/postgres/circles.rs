@@ -1,10 +1,9 @@
 //! Circle definitions and the materialised facility circles (PostgreSQL).
 
-use sqlx::{PgPool, Row};
+use sqlx::{PgConnection, PgPool, Row};
 
 use super::changes;
 use super::wkb::{decode_multi_polygon, encode};
-use super::write::begin;
 use crate::model::{CircleDef, CircleDraft, KindCatalogue, ReachMode};
 use crate::store::{FacilityCircle, StoreError};
 
@@ -43,12 +42,11 @@ pub(super) async fn load_circles(
 }
 
 /// Inserts or replaces one definition; its stored circles are dropped (recomputed).
-pub(super) async fn put_circle(
-    pool: &PgPool,
+pub(crate) async fn put_circle(
+    tx: &mut PgConnection,
     origin: &str,
     def: &CircleDef,
 ) -> Result<(), StoreError> {
-    let mut tx = begin(pool).await?;
     sqlx::query(
         "INSERT INTO circles (circle_id, definition) VALUES ($1, $2) \
          ON CONFLICT (circle_id) DO UPDATE SET definition = excluded.definition",
@@ -61,8 +59,7 @@ pub(super) async fn put_circle(
         .bind(&def.id)
         .execute(&mut *tx)
         .await?;
-    changes::log(&mut tx, origin, &["circles"]).await?;
-    tx.commit().await?;
+    changes::log(&mut *tx, origin, &["circles"]).await?;
     Ok(())
 }
 
@@ -104,12 +101,11 @@ pub(super) async fn load_facility_circles(
 /// Replaces the stored circles of the given facilities, in one transaction. Derived data that
 /// every replica computes the same way, so it is not a logged change. A facility deleted
 /// meanwhile (by another replica) is skipped rather than failing the whole refresh.
-pub(super) async fn replace_facility_circles(
-    pool: &PgPool,
+pub(crate) async fn replace_facility_circles(
+    tx: &mut PgConnection,
     facility_ids: &[i64],
     circles: &[FacilityCircle],
 ) -> Result<(), StoreError> {
-    let mut tx = begin(pool).await?;
     sqlx::query("DELETE FROM facility_circles WHERE facility_id = ANY($1)")
         .bind(facility_ids)
         .execute(&mut *tx)
@@ -134,6 +130,5 @@ pub(super) async fn replace_facility_circles(
         .execute(&mut *tx)
         .await?;
     }
-    tx.commit().await?;
     Ok(())
 }

@@ -21,7 +21,7 @@ use crate::grids::CodeChange;
 use crate::model::{AreaShape, Community, Grid, LonLat, Person, StreetOffice};
 use crate::store::{
     BoundaryAction, BoundaryChange, BoundaryLayer, BoundaryState, ChangeBy, Committed, GridRemoval,
-    MembersOnDelete, StoreError, history_time,
+    MembersOnDelete, StoreError, check_version, check_versions, history_time,
 };
 
 // ---------------------------------------------------------------- history
@@ -354,7 +354,7 @@ pub(super) async fn heal_membership(pool: &PgPool) -> Result<usize, StoreError> 
         }
     }
     let mut tx = begin(pool).await?;
-    let n = recompute_members(&mut tx, None).await?;
+    let n = recompute_members(&mut *tx, None).await?;
     tx.commit().await?;
     if n > 0 {
         tracing::info!(buildings = n, "grid membership re-derived");
@@ -419,18 +419,17 @@ async fn insert_grid_row(
 }
 
 /// Inserts a grid at version 1, records it, computes membership and logs the change.
-pub(super) async fn create_grid(
-    pool: &PgPool,
+pub(crate) async fn create_grid(
+    tx: &mut PgConnection,
     origin: &str,
     grid: &Grid,
     by: &ChangeBy,
 ) -> Result<Committed, StoreError> {
-    let mut tx = begin(pool).await?;
     let new = grid_stored(grid);
-    let fid = insert_grid_row(&mut tx, grid, &new).await?;
-    let (at_text, at) = next_at(&mut tx).await?;
+    let fid = insert_grid_row(&mut *tx, grid, &new).await?;
+    let (at_text, at) = next_at(&mut *tx).await?;
     record(
-        &mut tx,
+        &mut *tx,
         BoundaryLayer::Grids,
         fid,
         BoundaryAction::Create,
@@ -441,9 +440,8 @@ pub(super) async fn create_grid(
         None,
     )
     .await?;
-    recompute_members(&mut tx, Some(&boxes(&[&new]))).await?;
-    changes::log(&mut tx, origin, &["grids"]).await?;
-    tx.commit().await?;
+    recompute_members(&mut *tx, Some(&boxes(&[&new]))).await?;
+    changes::log(&mut *tx, origin, &["grids"]).await?;
     Ok(Committed { id: fid, at })
 }
 
@@ -490,22 +488,21 @@ async fn write_grid(
 
 /// Replaces grid `grid.id`, records the change and recomputes membership; None when no such
 /// grid. With `expected`, a stored version other than it is a `VersionMismatch`.
-pub(super) async fn update_grid(
-    pool: &PgPool,
+pub(crate) async fn update_grid(
+    tx: &mut PgConnection,
     origin: &str,
     grid: &Grid,
     by: &ChangeBy,
     expected: Option<i64>,
 ) -> Result<Option<Committed>, StoreError> {
-    let mut tx = begin(pool).await?;
-    let Some(old) = read_stored(&mut tx, BoundaryLayer::Grids, grid.id).await? else {
+    let Some(old) = read_stored(&mut *tx, BoundaryLayer::Grids, grid.id).await? else {
         return Ok(None);
     };
     let new = grid_stored(grid);
-    write_grid(&mut tx, grid, &new, expected).await?;
-    let (at_text, at) = next_at(&mut tx).await?;
+    write_grid(&mut *tx, grid, &new, expected).await?;
+    let (at_text, at) = next_at(&mut *tx).await?;
     record(
-        &mut tx,
+        &mut *tx,
         BoundaryLayer::Grids,
         grid.id,
         BoundaryAction::Replace,
@@ -516,24 +513,28 @@ pub(super) async fn update_grid(
         None,
     )
     .await?;
-    recompute_members(&mut tx, Some(&boxes(&[&old, &new]))).await?;
-    changes::log(&mut tx, origin, &["grids"]).await?;
-    tx.commit().await?;
+    recompute_members(&mut *tx, Some(&boxes(&[&old, &new]))).await?;
+    changes::log(&mut *tx, origin, &["grids"]).await?;
     Ok(Some(Committed { id: grid.id, at }))
 }
 
 /// Deletes grid `id`, handling its buildings as `members` says, in one transaction.
-pub(super) async fn remove_grid(
-    pool: &PgPool,
+pub(crate) async fn remove_grid(
+    tx: &mut PgConnection,
     origin: &str,
     id: i64,
+    version: i64,
     members: &MembersOnDelete,
     by: &ChangeBy,
 ) -> Result<GridRemoval, StoreError> {
-    let mut tx = begin(pool).await?;
-    let Some(old) = read_stored(&mut tx, BoundaryLayer::Grids, id).await? else {
+    let Some(old) = read_stored(&mut *tx, BoundaryLayer::Grids, id).await? else {
         return Ok(GridRemoval::NotFound);
     };
+    let found: Option<i64> = sqlx::query_scalar("SELECT version FROM grids WHERE fid = $1")
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    check_version(id, version, found)?;
     let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM buildings WHERE grid_id = $1")
         .bind(id)
         .fetch_one(&mut *tx)
@@ -541,7 +542,7 @@ pub(super) async fn remove_grid(
     if count > 0 && matches!(members, MembersOnDelete::Refuse) {
         return Ok(GridRemoval::HasMembers(count as u64));
     }
-    let (at_text, at) = next_at(&mut tx).await?;
+    let (at_text, at) = next_at(&mut *tx).await?;
     let mut rects = boxes(&[&old]);
     let target = match members {
         MembersOnDelete::Reassign(target) => Some(target),
@@ -565,7 +566,7 @@ pub(super) async fn remove_grid(
         )
     });
     record(
-        &mut tx,
+        &mut *tx,
         BoundaryLayer::Grids,
         id,
         BoundaryAction::Delete,
@@ -577,20 +578,20 @@ pub(super) async fn remove_grid(
     )
     .await?;
     if let Some(t) = target {
-        let Some(t_old) = read_stored(&mut tx, BoundaryLayer::Grids, t.id).await? else {
+        let Some(t_old) = read_stored(&mut *tx, BoundaryLayer::Grids, t.id).await? else {
             return Err(StoreError::Conflict(format!(
                 "grid {} (reassign_to) does not exist",
                 t.id
             )));
         };
         let t_new = grid_stored(t);
-        write_grid(&mut tx, t, &t_new, None).await?;
+        write_grid(&mut *tx, t, &t_new, Some(t.version - 1)).await?;
         let note = format!(
             "absorbed deleted grid {id} ({}) and its {count} buildings",
             old.code
         );
         record(
-            &mut tx,
+            &mut *tx,
             BoundaryLayer::Grids,
             t.id,
             BoundaryAction::Reassign,
@@ -603,29 +604,27 @@ pub(super) async fn remove_grid(
         .await?;
         rects.extend(boxes(&[&t_old, &t_new]));
     }
-    recompute_members(&mut tx, Some(&rects)).await?;
-    changes::log(&mut tx, origin, &["grids"]).await?;
-    tx.commit().await?;
+    recompute_members(&mut *tx, Some(&rects)).await?;
+    changes::log(&mut *tx, origin, &["grids"]).await?;
     Ok(GridRemoval::Deleted(Committed { id, at }))
 }
 
 /// Gives grids new codes in one transaction, through a free code when codes swap or cycle
 /// under the UNIQUE index (the same algorithm as the GeoPackage store).
-pub(super) async fn renumber(
-    pool: &PgPool,
+pub(crate) async fn renumber(
+    tx: &mut PgConnection,
     origin: &str,
     changes: &[CodeChange],
     by: &ChangeBy,
 ) -> Result<DateTime<Utc>, StoreError> {
     let changes: Vec<&CodeChange> = changes.iter().filter(|c| c.changes()).collect();
-    let mut tx = begin(pool).await?;
-    let (at_text, at) = next_at(&mut tx).await?;
+    let (at_text, at) = next_at(&mut *tx).await?;
     if changes.is_empty() {
         return Ok(at);
     }
     let mut olds = HashMap::new();
     for c in &changes {
-        let old = read_stored(&mut tx, BoundaryLayer::Grids, c.id)
+        let old = read_stored(&mut *tx, BoundaryLayer::Grids, c.id)
             .await?
             .ok_or_else(|| StoreError::Conflict(format!("grid {} does not exist", c.id)))?;
         if old.code != c.old.as_str() {
@@ -724,7 +723,7 @@ pub(super) async fn renumber(
             rect: old.rect,
         };
         record(
-            &mut tx,
+            &mut *tx,
             BoundaryLayer::Grids,
             c.id,
             BoundaryAction::Renumber,
@@ -736,8 +735,7 @@ pub(super) async fn renumber(
         )
         .await?;
     }
-    changes::log(&mut tx, origin, &["grids"]).await?;
-    tx.commit().await?;
+    changes::log(&mut *tx, origin, &["grids"]).await?;
     Ok(at)
 }
 
@@ -752,13 +750,12 @@ fn office_conflict(e: sqlx::Error, office: &StreetOffice) -> StoreError {
 }
 
 /// Inserts a street office and records it.
-pub(super) async fn create_street_office(
-    pool: &PgPool,
+pub(crate) async fn create_street_office(
+    tx: &mut PgConnection,
     origin: &str,
     office: &StreetOffice,
     by: &ChangeBy,
 ) -> Result<Committed, StoreError> {
-    let mut tx = begin(pool).await?;
     let new = Stored::of_shape(&office.boundary, office.code.as_str(), &office.name, None);
     let fid: i64 = sqlx::query_scalar(
         "INSERT INTO street_offices (geom, code, name, demo) VALUES (ST_GeomFromWKB($1, 4326), $2, $3, $4) RETURNING fid",
@@ -770,9 +767,9 @@ pub(super) async fn create_street_office(
     .fetch_one(&mut *tx)
     .await
     .map_err(|e| office_conflict(e, office))?;
-    let (at_text, at) = next_at(&mut tx).await?;
+    let (at_text, at) = next_at(&mut *tx).await?;
     record(
-        &mut tx,
+        &mut *tx,
         BoundaryLayer::StreetOffices,
         fid,
         BoundaryAction::Create,
@@ -783,20 +780,18 @@ pub(super) async fn create_street_office(
         None,
     )
     .await?;
-    changes::log(&mut tx, origin, &["street_offices"]).await?;
-    tx.commit().await?;
+    changes::log(&mut *tx, origin, &["street_offices"]).await?;
     Ok(Committed { id: fid, at })
 }
 
 /// Replaces street office `office.id` and records the change; None when no such office.
-pub(super) async fn update_street_office(
-    pool: &PgPool,
+pub(crate) async fn update_street_office(
+    tx: &mut PgConnection,
     origin: &str,
     office: &StreetOffice,
     by: &ChangeBy,
 ) -> Result<Option<Committed>, StoreError> {
-    let mut tx = begin(pool).await?;
-    let Some(old) = read_stored(&mut tx, BoundaryLayer::StreetOffices, office.id).await? else {
+    let Some(old) = read_stored(&mut *tx, BoundaryLayer::StreetOffices, office.id).await? else {
         return Ok(None);
     };
     let new = Stored::of_shape(&office.boundary, office.code.as_str(), &office.name, None);
@@ -811,9 +806,9 @@ pub(super) async fn update_street_office(
     .execute(&mut *tx)
     .await
     .map_err(|e| office_conflict(e, office))?;
-    let (at_text, at) = next_at(&mut tx).await?;
+    let (at_text, at) = next_at(&mut *tx).await?;
     record(
-        &mut tx,
+        &mut *tx,
         BoundaryLayer::StreetOffices,
         office.id,
         BoundaryAction::Replace,
@@ -824,8 +819,7 @@ pub(super) async fn update_street_office(
         None,
     )
     .await?;
-    changes::log(&mut tx, origin, &["street_offices"]).await?;
-    tx.commit().await?;
+    changes::log(&mut *tx, origin, &["street_offices"]).await?;
     Ok(Some(Committed { id: office.id, at }))
 }
 
@@ -852,13 +846,12 @@ fn community_stored(community: &Community) -> Stored {
 }
 
 /// Inserts a community and records it.
-pub(super) async fn create_community(
-    pool: &PgPool,
+pub(crate) async fn create_community(
+    tx: &mut PgConnection,
     origin: &str,
     community: &Community,
     by: &ChangeBy,
 ) -> Result<Committed, StoreError> {
-    let mut tx = begin(pool).await?;
     let new = community_stored(community);
     let fid: i64 = sqlx::query_scalar(
         "INSERT INTO communities (geom, code, name, street_office_id, demo) \
@@ -872,9 +865,9 @@ pub(super) async fn create_community(
     .fetch_one(&mut *tx)
     .await
     .map_err(|e| community_conflict(e, community))?;
-    let (at_text, at) = next_at(&mut tx).await?;
+    let (at_text, at) = next_at(&mut *tx).await?;
     record(
-        &mut tx,
+        &mut *tx,
         BoundaryLayer::Communities,
         fid,
         BoundaryAction::Create,
@@ -885,20 +878,18 @@ pub(super) async fn create_community(
         None,
     )
     .await?;
-    changes::log(&mut tx, origin, &["communities"]).await?;
-    tx.commit().await?;
+    changes::log(&mut *tx, origin, &["communities"]).await?;
     Ok(Committed { id: fid, at })
 }
 
 /// Replaces community `community.id` and records the change; None when no such community.
-pub(super) async fn update_community(
-    pool: &PgPool,
+pub(crate) async fn update_community(
+    tx: &mut PgConnection,
     origin: &str,
     community: &Community,
     by: &ChangeBy,
 ) -> Result<Option<Committed>, StoreError> {
-    let mut tx = begin(pool).await?;
-    let Some(old) = read_stored(&mut tx, BoundaryLayer::Communities, community.id).await? else {
+    let Some(old) = read_stored(&mut *tx, BoundaryLayer::Communities, community.id).await? else {
         return Ok(None);
     };
     let new = community_stored(community);
@@ -915,9 +906,9 @@ pub(super) async fn update_community(
     .execute(&mut *tx)
     .await
     .map_err(|e| community_conflict(e, community))?;
-    let (at_text, at) = next_at(&mut tx).await?;
+    let (at_text, at) = next_at(&mut *tx).await?;
     record(
-        &mut tx,
+        &mut *tx,
         BoundaryLayer::Communities,
         community.id,
         BoundaryAction::Replace,
@@ -928,8 +919,7 @@ pub(super) async fn update_community(
         None,
     )
     .await?;
-    changes::log(&mut tx, origin, &["communities"]).await?;
-    tx.commit().await?;
+    changes::log(&mut *tx, origin, &["communities"]).await?;
     Ok(Some(Committed {
         id: community.id,
         at,
@@ -939,12 +929,11 @@ pub(super) async fn update_community(
 // ---------------------------------------------------------------- building chiefs
 
 /// Sets (Some) or removes (None) the chief of a building; false when no such building.
-pub(super) async fn set_building_chief(
-    pool: &PgPool,
+pub(crate) async fn set_building_chief(
+    tx: &mut PgConnection,
     building_id: i64,
     chief: Option<&Person>,
 ) -> Result<bool, StoreError> {
-    let mut tx = begin(pool).await?;
     let exists: Option<i64> = sqlx::query_scalar("SELECT fid FROM buildings WHERE fid = $1")
         .bind(building_id)
         .fetch_optional(&mut *tx)
@@ -971,7 +960,6 @@ pub(super) async fn set_building_chief(
                 .await?;
         }
     }
-    tx.commit().await?;
     Ok(true)
 }
 
@@ -1006,19 +994,22 @@ pub(super) async fn building_chiefs(
 /// stored grids (version + 1), the others are inserted, the community's grids not named are
 /// deleted (first, so their codes are free); each change is recorded, membership is recomputed
 /// over every old and new box, and the change is logged for the other replicas.
-pub(super) async fn replace_partition(
-    pool: &PgPool,
+pub(crate) async fn replace_partition(
+    tx: &mut PgConnection,
     origin: &str,
     community_id: i64,
+    expected: &[(i64, i64)],
     grids: &[Grid],
     by: &ChangeBy,
 ) -> Result<crate::store::PartitionCommitted, StoreError> {
-    let mut tx = begin(pool).await?;
-    let stored: Vec<i64> =
-        sqlx::query_scalar("SELECT fid FROM grids WHERE community_id = $1 ORDER BY fid FOR UPDATE")
-            .bind(community_id)
-            .fetch_all(&mut *tx)
-            .await?;
+    let stored_versions: Vec<(i64, i64)> = sqlx::query_as(
+        "SELECT fid, version FROM grids WHERE community_id = $1 ORDER BY fid FOR UPDATE",
+    )
+    .bind(community_id)
+    .fetch_all(&mut *tx)
+    .await?;
+    check_versions(&stored_versions, expected)?;
+    let stored: Vec<i64> = stored_versions.iter().map(|s| s.0).collect();
     let kept: HashSet<i64> = grids.iter().filter(|g| g.id > 0).map(|g| g.id).collect();
     if let Some(g) = grids.iter().find(|g| g.id > 0 && !stored.contains(&g.id)) {
         return Err(StoreError::Conflict(format!(
@@ -1026,11 +1017,11 @@ pub(super) async fn replace_partition(
             g.id
         )));
     }
-    let (at_text, at) = next_at(&mut tx).await?;
+    let (at_text, at) = next_at(&mut *tx).await?;
     let mut rects = Vec::new();
     let mut deleted = Vec::new();
     for &id in stored.iter().filter(|id| !kept.contains(id)) {
-        let old = read_stored(&mut tx, BoundaryLayer::Grids, id)
+        let old = read_stored(&mut *tx, BoundaryLayer::Grids, id)
             .await?
             .expect("listed in this transaction");
         sqlx::query("DELETE FROM grids WHERE fid = $1")
@@ -1038,7 +1029,7 @@ pub(super) async fn replace_partition(
             .execute(&mut *tx)
             .await?;
         record(
-            &mut tx,
+            &mut *tx,
             BoundaryLayer::Grids,
             id,
             BoundaryAction::Delete,
@@ -1055,13 +1046,13 @@ pub(super) async fn replace_partition(
         deleted.push(id);
     }
     for grid in grids.iter().filter(|g| g.id > 0) {
-        let old = read_stored(&mut tx, BoundaryLayer::Grids, grid.id)
+        let old = read_stored(&mut *tx, BoundaryLayer::Grids, grid.id)
             .await?
             .expect("checked above");
         let new = grid_stored(grid);
-        write_grid(&mut tx, grid, &new, None).await?;
+        write_grid(&mut *tx, grid, &new, None).await?;
         record(
-            &mut tx,
+            &mut *tx,
             BoundaryLayer::Grids,
             grid.id,
             BoundaryAction::Replace,
@@ -1082,9 +1073,9 @@ pub(super) async fn replace_partition(
             continue;
         }
         let new = grid_stored(grid);
-        let fid = insert_grid_row(&mut tx, grid, &new).await?;
+        let fid = insert_grid_row(&mut *tx, grid, &new).await?;
         record(
-            &mut tx,
+            &mut *tx,
             BoundaryLayer::Grids,
             fid,
             BoundaryAction::Create,
@@ -1098,8 +1089,7 @@ pub(super) async fn replace_partition(
         rects.extend(new.rect);
         ids.push(fid);
     }
-    recompute_members(&mut tx, Some(&rects)).await?;
-    changes::log(&mut tx, origin, &["grids"]).await?;
-    tx.commit().await?;
+    recompute_members(&mut *tx, Some(&rects)).await?;
+    changes::log(&mut *tx, origin, &["grids"]).await?;
     Ok(crate::store::PartitionCommitted { ids, deleted, at })
 }

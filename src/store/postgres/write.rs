@@ -20,7 +20,7 @@ use crate::store::{HouseholdCount, StoreError};
 /// ('gridcirc' in ASCII). Writes are rare next to reads, and one lock makes the change log's
 /// sequence numbers commit in order, which is what lets a replica catch up with
 /// `seq > applied` and never skip a row committed late.
-pub(super) const WRITE_LOCK: i64 = 0x6772_6964_6369_7263;
+pub(crate) const WRITE_LOCK: i64 = 0x6772_6964_6369_7263;
 
 /// Starts a write transaction holding the store-wide write lock.
 pub(super) async fn begin(pool: &PgPool) -> Result<Transaction<'static, Postgres>, StoreError> {
@@ -97,40 +97,18 @@ fn facility_conflict(e: sqlx::Error, f: &Facility) -> StoreError {
     )
 }
 
-pub(super) async fn insert_facility(
-    pool: &PgPool,
+pub(crate) async fn insert_facility(
+    tx: &mut PgConnection,
     origin: &str,
     facility: &Facility,
 ) -> Result<i64, StoreError> {
-    let mut tx = begin(pool).await?;
     let fid: i64 = bind_facility(sqlx::query(INSERT_FACILITY), facility)
         .fetch_one(&mut *tx)
         .await
         .map_err(|e| facility_conflict(e, facility))?
         .try_get(0)?;
-    changes::log(&mut tx, origin, &["facilities"]).await?;
-    tx.commit().await?;
+    changes::log(&mut *tx, origin, &["facilities"]).await?;
     Ok(fid)
-}
-
-pub(super) async fn replace_facility(
-    pool: &PgPool,
-    origin: &str,
-    facility: &Facility,
-) -> Result<bool, StoreError> {
-    let mut tx = begin(pool).await?;
-    let matched = bind_facility(sqlx::query(UPDATE_FACILITY), facility)
-        .bind(facility.id)
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| facility_conflict(e, facility))?
-        .rows_affected();
-    if matched == 0 {
-        return Ok(false);
-    }
-    changes::log(&mut tx, origin, &["facilities"]).await?;
-    tx.commit().await?;
-    Ok(true)
 }
 
 async fn facility_exists(conn: &mut PgConnection, id: i64) -> Result<bool, StoreError> {
@@ -144,14 +122,13 @@ async fn facility_exists(conn: &mut PgConnection, id: i64) -> Result<bool, Store
 
 /// Replaces a facility only if its stored row still equals `expected` (a compare-and-swap
 /// inside the write transaction); otherwise `Stale`.
-pub(super) async fn replace_facility_if(
-    pool: &PgPool,
+pub(crate) async fn replace_facility_if(
+    tx: &mut PgConnection,
     origin: &str,
     facility: &Facility,
     expected: &Facility,
 ) -> Result<bool, StoreError> {
-    let mut tx = begin(pool).await?;
-    if !facility_exists(&mut tx, facility.id).await? {
+    if !facility_exists(&mut *tx, facility.id).await? {
         return Ok(false);
     }
     let matched = bind_facility(
@@ -176,19 +153,17 @@ pub(super) async fn replace_facility_if(
     if matched == 0 {
         return Err(StoreError::Stale(format!("facility {}", facility.id)));
     }
-    changes::log(&mut tx, origin, &["facilities"]).await?;
-    tx.commit().await?;
+    changes::log(&mut *tx, origin, &["facilities"]).await?;
     Ok(true)
 }
 
 /// Deletes a facility only if its stored row still equals `expected`; otherwise `Stale`.
-pub(super) async fn delete_facility_if(
-    pool: &PgPool,
+pub(crate) async fn delete_facility_if(
+    tx: &mut PgConnection,
     origin: &str,
     expected: &Facility,
 ) -> Result<bool, StoreError> {
-    let mut tx = begin(pool).await?;
-    if !facility_exists(&mut tx, expected.id).await? {
+    if !facility_exists(&mut *tx, expected.id).await? {
         return Ok(false);
     }
     let matched = bind_facility(
@@ -208,27 +183,7 @@ pub(super) async fn delete_facility_if(
     if matched == 0 {
         return Err(StoreError::Stale(format!("facility {}", expected.id)));
     }
-    changes::log(&mut tx, origin, &["facilities"]).await?;
-    tx.commit().await?;
-    Ok(true)
-}
-
-pub(super) async fn delete_facility(
-    pool: &PgPool,
-    origin: &str,
-    id: i64,
-) -> Result<bool, StoreError> {
-    let mut tx = begin(pool).await?;
-    let matched = sqlx::query("DELETE FROM facilities WHERE fid = $1")
-        .bind(id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-    if matched == 0 {
-        return Ok(false);
-    }
-    changes::log(&mut tx, origin, &["facilities"]).await?;
-    tx.commit().await?;
+    changes::log(&mut *tx, origin, &["facilities"]).await?;
     Ok(true)
 }
 
@@ -253,7 +208,7 @@ pub(super) async fn household_counts(
         .rows_affected();
     }
     if matched > 0 {
-        changes::log(&mut tx, origin, &["all"]).await?;
+        changes::log(&mut *tx, origin, &["all"]).await?;
     }
     tx.commit().await?;
     Ok(matched as usize)
@@ -291,11 +246,11 @@ pub(super) async fn osm_import(
         }
     }
     let mut tx = begin(pool).await?;
-    import_buildings(&mut tx, &import.buildings).await?;
-    import_facilities(&mut tx, &import.facilities).await?;
-    import_ways(&mut tx, &import.ways).await?;
-    import_land(&mut tx, &import.land).await?;
-    super::grids::recompute_members(&mut tx, None).await?;
+    import_buildings(&mut *tx, &import.buildings).await?;
+    import_facilities(&mut *tx, &import.facilities).await?;
+    import_ways(&mut *tx, &import.ways).await?;
+    import_land(&mut *tx, &import.land).await?;
+    super::grids::recompute_members(&mut *tx, None).await?;
     sqlx::query(
         "INSERT INTO settings (key, value) VALUES ('timezone', $1) \
          ON CONFLICT (key) DO UPDATE SET value = excluded.value",
@@ -303,7 +258,7 @@ pub(super) async fn osm_import(
     .bind(timezone.name())
     .execute(&mut *tx)
     .await?;
-    changes::log(&mut tx, origin, &["all"]).await?;
+    changes::log(&mut *tx, origin, &["all"]).await?;
     tx.commit().await?;
     Ok(())
 }

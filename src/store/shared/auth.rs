@@ -1,9 +1,12 @@
-//! Tokens (stored as SHA-256 hashes only) and the audit log, on PostgreSQL (`migrations/postgres/0001_schema.sql`).
+// Tokens (stored as SHA-256 hashes only) and the audit log: written once for both backends.
+// This file is compiled once per backend (`include!` in `geopackage/mod` and `postgres/mod`)
+// with `b` naming that backend's connection and pool types; see `src/store/shared/README`
+// comment in `src/store/mod.rs`. The SQL is the same text on both (`$N` parameters, which
+// SQLite reads as numbered parameters too).
 
 use chrono::Utc;
-use sqlx::{PgPool, Row};
+use sqlx::Row;
 
-use super::write::begin;
 use crate::auth::{AuditEntry, AuditRecord, Principal, Role, Scope, TokenRecord};
 use crate::store::{StoreError, history_time};
 
@@ -21,14 +24,13 @@ fn json_text(v: &Option<serde_json::Value>) -> Option<String> {
 
 /// Stores a new token's hash; returns its id. Recorded in the audit log in the same
 /// transaction.
-pub(super) async fn create_token(
-    writer: &PgPool,
+pub(crate) async fn create_token(
+    tx: &mut b::Conn,
     hash: &str,
     role: Role,
     scope: &Scope,
     label: &str,
 ) -> Result<i64, StoreError> {
-    let mut tx = begin(writer).await?;
     let at = history_time(Utc::now());
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO auth_tokens (token_hash, role, scope, label, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
@@ -50,13 +52,11 @@ pub(super) async fn create_token(
     .bind(after.to_string())
     .execute(&mut *tx)
     .await?;
-    tx.commit().await?;
     Ok(id)
 }
 
 /// Revokes token `id` (from now on it is refused); false when no such unrevoked token.
-pub(super) async fn revoke_token(writer: &PgPool, id: i64) -> Result<bool, StoreError> {
-    let mut tx = begin(writer).await?;
+pub(crate) async fn revoke_token(tx: &mut b::Conn, id: i64) -> Result<bool, StoreError> {
     let at = history_time(Utc::now());
     let done =
         sqlx::query("UPDATE auth_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
@@ -75,13 +75,12 @@ pub(super) async fn revoke_token(writer: &PgPool, id: i64) -> Result<bool, Store
         .execute(&mut *tx)
         .await?;
     }
-    tx.commit().await?;
     Ok(done)
 }
 
 /// The id of the unrevoked token with this hash, if any.
-pub(super) async fn token_id_by_hash(
-    reader: &PgPool,
+pub(crate) async fn token_id_by_hash(
+    reader: &b::Pool,
     hash: &str,
 ) -> Result<Option<i64>, StoreError> {
     Ok(sqlx::query_scalar(
@@ -93,8 +92,8 @@ pub(super) async fn token_id_by_hash(
 }
 
 /// The principal of an unrevoked token, by its hash.
-pub(super) async fn principal(
-    reader: &PgPool,
+pub(crate) async fn principal(
+    reader: &b::Pool,
     hash: &str,
 ) -> Result<Option<Principal>, StoreError> {
     let Some(row) = sqlx::query(
@@ -122,7 +121,7 @@ pub(super) async fn principal(
 }
 
 /// Every token (never the secret), oldest first.
-pub(super) async fn tokens(reader: &PgPool) -> Result<Vec<TokenRecord>, StoreError> {
+pub(crate) async fn tokens(reader: &b::Pool) -> Result<Vec<TokenRecord>, StoreError> {
     let rows = sqlx::query(
         "SELECT id, role, scope, label, created_at, revoked_at FROM auth_tokens ORDER BY id",
     )
@@ -147,7 +146,7 @@ pub(super) async fn tokens(reader: &PgPool) -> Result<Vec<TokenRecord>, StoreErr
 }
 
 /// Appends one audit record.
-pub(super) async fn append_audit(writer: &PgPool, e: &AuditEntry) -> Result<i64, StoreError> {
+pub(crate) async fn append_audit(tx: &mut b::Conn, e: &AuditEntry) -> Result<i64, StoreError> {
     let at = history_time(Utc::now());
     Ok(sqlx::query_scalar(
         "INSERT INTO audit_log (at, token_id, role, actor, action, layer, feature_id, before, after) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
@@ -161,14 +160,14 @@ pub(super) async fn append_audit(writer: &PgPool, e: &AuditEntry) -> Result<i64,
     .bind(&e.feature_id)
     .bind(json_text(&e.before))
     .bind(json_text(&e.after))
-    .fetch_one(writer)
+    .fetch_one(&mut *tx)
     .await?)
 }
 
 /// Audit records with id greater than `after_id`, oldest first, at most `limit`; only of
 /// `layer` (and `feature_id`) when given.
-pub(super) async fn audit(
-    reader: &PgPool,
+pub(crate) async fn audit(
+    reader: &b::Pool,
     after_id: i64,
     limit: i64,
     layer: Option<&str>,
@@ -176,7 +175,7 @@ pub(super) async fn audit(
 ) -> Result<Vec<AuditRecord>, StoreError> {
     let rows = sqlx::query(
         "SELECT id, at, token_id, role, actor, action, layer, feature_id, before, after FROM audit_log
-         WHERE id > $1 AND ($2::text IS NULL OR layer = $2) AND ($3::text IS NULL OR feature_id = $3)
+         WHERE id > $1 AND (CAST($2 AS TEXT) IS NULL OR layer = $2) AND (CAST($3 AS TEXT) IS NULL OR feature_id = $3)
          ORDER BY id LIMIT $4",
     )
     .bind(after_id)
