@@ -401,15 +401,106 @@ fn validate_gpkg(path: &Path) {
     );
 }
 
+
+/// The store's writes as the old one-call operations, each in its own write transaction.
+mod ops {
+    use gridcircle::model::{Community, Facility, Grid, KindCatalogue, StreetOffice};
+    use gridcircle::store::{ChangeBy, GridRemoval, MembersOnDelete, Store, StoreError};
+
+    pub async fn insert_street_office(store: &Store, o: &StreetOffice) -> Result<i64, StoreError> {
+        let mut tx = store.begin_write().await?;
+        let id = tx.create_street_office(o, &ChangeBy::system()).await?.id;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    pub async fn insert_community(store: &Store, c: &Community) -> Result<i64, StoreError> {
+        let mut tx = store.begin_write().await?;
+        let id = tx.create_community(c, &ChangeBy::system()).await?.id;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    pub async fn insert_grid(store: &Store, g: &Grid) -> Result<i64, StoreError> {
+        let mut tx = store.begin_write().await?;
+        let id = tx.create_grid(g, &ChangeBy::system()).await?.id;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    pub async fn insert_facility(store: &Store, f: &Facility) -> Result<i64, StoreError> {
+        let mut tx = store.begin_write().await?;
+        let id = tx.insert_facility(f).await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    async fn stored_facility(store: &Store, id: i64) -> Option<Facility> {
+        let data = store.load(&KindCatalogue::bundled()).await.unwrap();
+        data.facilities.into_iter().find(|f| f.id == id)
+    }
+
+    async fn stored_grid_version(store: &Store, id: i64) -> Option<i64> {
+        let data = store.load(&KindCatalogue::bundled()).await.unwrap();
+        data.grids.iter().find(|g| g.id == id).map(|g| g.version)
+    }
+
+    /// Replaces facility `f.id` over whatever is stored; false when there is none.
+    pub async fn replace_facility(store: &Store, f: &Facility) -> Result<bool, StoreError> {
+        let Some(old) = stored_facility(store, f.id).await else {
+            return Ok(false);
+        };
+        let mut tx = store.begin_write().await?;
+        let done = tx.replace_facility_if(f, &old).await?;
+        tx.commit().await?;
+        Ok(done)
+    }
+
+    pub async fn delete_facility(store: &Store, id: i64) -> Result<bool, StoreError> {
+        let Some(old) = stored_facility(store, id).await else {
+            return Ok(false);
+        };
+        let mut tx = store.begin_write().await?;
+        let done = tx.delete_facility_if(&old).await?;
+        tx.commit().await?;
+        Ok(done)
+    }
+
+    /// Replaces grid `g.id` at its stored version + 1; false when there is none.
+    pub async fn replace_grid(store: &Store, g: &Grid) -> Result<bool, StoreError> {
+        let Some(version) = stored_grid_version(store, g.id).await else {
+            return Ok(false);
+        };
+        let mut g = g.clone();
+        g.version = version + 1;
+        let mut tx = store.begin_write().await?;
+        let done = tx.update_grid(&g, &ChangeBy::system()).await?.is_some();
+        tx.commit().await?;
+        Ok(done)
+    }
+
+    pub async fn delete_grid(store: &Store, id: i64) -> Result<bool, StoreError> {
+        let Some(version) = stored_grid_version(store, id).await else {
+            return Ok(false);
+        };
+        let mut tx = store.begin_write().await?;
+        let removal = tx
+            .remove_grid(id, version, &MembersOnDelete::Release, &ChangeBy::system())
+            .await?;
+        tx.commit().await?;
+        Ok(matches!(removal, GridRemoval::Deleted(_)))
+    }
+}
+
 // ---------------------------------------------------------------- tests
 
 /// Writes one of everything; returns the ids the store gave.
 async fn populate(store: &Store) -> (i64, i64, i64, i64, i64) {
-    let office = store.insert_street_office(&street_office()).await.unwrap();
-    let community = store.insert_community(&community(office)).await.unwrap();
-    let grid1 = store.insert_grid(&grid(community, 1, true)).await.unwrap();
-    let grid2 = store.insert_grid(&grid(community, 2, false)).await.unwrap();
-    let user = store.insert_facility(&user_facility()).await.unwrap();
+    let office = ops::insert_street_office(&store, &street_office()).await.unwrap();
+    let community = ops::insert_community(&store, &community(office)).await.unwrap();
+    let grid1 = ops::insert_grid(&store, &grid(community, 1, true)).await.unwrap();
+    let grid2 = ops::insert_grid(&store, &grid(community, 2, false)).await.unwrap();
+    let user = ops::insert_facility(&store, &user_facility()).await.unwrap();
     store
         .write_osm_import(&osm_import(), shanghai())
         .await
@@ -554,7 +645,7 @@ async fn facility_and_grid_writes() {
     // Replace a facility: every field is written.
     let mut moved = facility(None, 118.7900, 32.0500, "drinking_water", "直饮水点");
     moved.id = user;
-    assert!(store.replace_facility(&moved).await.unwrap());
+    assert!(ops::replace_facility(&store, &moved).await.unwrap());
     let data = store.load(&catalogue).await.unwrap();
     assert_eq!(data.facilities.iter().find(|f| f.id == user), Some(&moved));
     assert_eq!(
@@ -564,16 +655,16 @@ async fn facility_and_grid_writes() {
 
     let mut missing = moved.clone();
     missing.id = 999;
-    assert!(!store.replace_facility(&missing).await.unwrap());
-    assert!(store.delete_facility(user).await.unwrap());
-    assert!(!store.delete_facility(user).await.unwrap());
+    assert!(!ops::replace_facility(&store, &missing).await.unwrap());
+    assert!(ops::delete_facility(&store, user).await.unwrap());
+    assert!(!ops::delete_facility(&store, user).await.unwrap());
     assert_eq!(
         contents_extent(&path, "facilities").await,
         Some([118.7785, 32.0410, 118.7786, 32.0411])
     );
 
     // Insert grows the extent; fids are never reused (AUTOINCREMENT).
-    let again = store.insert_facility(&user_facility()).await.unwrap();
+    let again = ops::insert_facility(&store, &user_facility()).await.unwrap();
     assert_eq!(again, 4);
     assert_eq!(
         contents_extent(&path, "facilities").await,
@@ -585,8 +676,8 @@ async fn facility_and_grid_writes() {
     g.id = grid1;
     g.name = "第一网格".into();
     g.boundary = area(118.70, 32.00, 0.01);
-    assert!(store.replace_grid(&g).await.unwrap());
-    assert!(store.replace_grid(&g).await.unwrap());
+    assert!(ops::replace_grid(&store, &g).await.unwrap());
+    assert!(ops::replace_grid(&store, &g).await.unwrap());
     let grids = store.load(&catalogue).await.unwrap().grids;
     let stored = grids.iter().find(|x| x.id == grid1).unwrap();
     assert_eq!(stored.version, 3);
@@ -598,10 +689,10 @@ async fn facility_and_grid_writes() {
     assert_eq!([ext[0], ext[1]], [118.70, 32.00]);
 
     g.id = 999;
-    assert!(!store.replace_grid(&g).await.unwrap());
-    assert!(store.delete_grid(grid2).await.unwrap());
-    assert!(!store.delete_grid(grid2).await.unwrap());
-    assert!(store.delete_grid(grid1).await.unwrap());
+    assert!(!ops::replace_grid(&store, &g).await.unwrap());
+    assert!(ops::delete_grid(&store, grid2).await.unwrap());
+    assert!(!ops::delete_grid(&store, grid2).await.unwrap());
+    assert!(ops::delete_grid(&store, grid1).await.unwrap());
     assert!(store.load(&catalogue).await.unwrap().grids.is_empty());
     assert_eq!(
         contents_extent(&path, "grids").await,
@@ -619,8 +710,7 @@ async fn duplicate_codes_and_missing_parents_are_conflicts() {
     let store = open(&path).await;
     let (office, community_id, grid1, _grid2, _) = populate(&store).await;
 
-    let err = store
-        .insert_grid(&grid(community_id, 1, false))
+    let err = ops::insert_grid(&store, &grid(community_id, 1, false))
         .await
         .unwrap_err();
     match err {
@@ -633,24 +723,24 @@ async fn duplicate_codes_and_missing_parents_are_conflicts() {
     let mut g = grid(community_id, 2, false);
     g.id = grid1;
     assert!(
-        matches!(store.replace_grid(&g).await, Err(StoreError::Conflict(m)) if m.contains("already exists"))
+        matches!(ops::replace_grid(&store, &g).await, Err(StoreError::Conflict(m)) if m.contains("already exists"))
     );
     assert!(matches!(
-        store.insert_street_office(&street_office()).await,
+        ops::insert_street_office(&store, &street_office()).await,
         Err(StoreError::Conflict(_))
     ));
     assert!(matches!(
-        store.insert_community(&community(office)).await,
+        ops::insert_community(&store, &community(office)).await,
         Err(StoreError::Conflict(_))
     ));
     let orphan = grid(12345, 9, false);
     assert!(matches!(
-        store.insert_grid(&orphan).await,
+        ops::insert_grid(&store, &orphan).await,
         Err(StoreError::Conflict(m)) if m == "community 12345 does not exist"
     ));
     let dup_osm = facility(Some(OsmRef::Node(5001)), 118.78, 32.04, "toilet", "又一个");
     assert!(matches!(
-        store.insert_facility(&dup_osm).await,
+        ops::insert_facility(&store, &dup_osm).await,
         Err(StoreError::Conflict(_))
     ));
 
@@ -916,7 +1006,7 @@ async fn rows_written_by_gdal_load() {
     assert_eq!(added.point, LonLat::new(118.7701, 32.0301).unwrap());
     assert_eq!(added.hours.as_ref().map(|h| h.raw()), Some("24/7"));
     // The service's own next write still works on the GDAL-edited file.
-    assert_eq!(store.insert_facility(&user_facility()).await.unwrap(), 5);
+    assert_eq!(ops::insert_facility(&store, &user_facility()).await.unwrap(), 5);
     store.close().await;
     validate_gpkg(&path);
 }

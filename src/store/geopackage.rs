@@ -39,8 +39,8 @@ use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
 use super::{
-    BoundaryChange, BoundaryLayer, BoundaryState, Dataset, GridRemoval, HouseholdCount,
-    LayerSelection, StoreError,
+    BoundaryChange, BoundaryLayer, BoundaryState, Dataset, HouseholdCount, LayerSelection,
+    StoreError,
 };
 use crate::import::OsmImport;
 use crate::model::{KindCatalogue, Person};

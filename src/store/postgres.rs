@@ -138,6 +138,7 @@ impl PostgresStore {
         Ok((self.pool.acquire().await?, self.origin.clone()))
     }
 
+    /// A connection LISTENing on the change-log channel.
     pub async fn listener(&self) -> Result<sqlx::postgres::PgListener, StoreError> {
         let mut listener = sqlx::postgres::PgListener::connect_with(&self.pool).await?;
         listener.listen(changes::CHANNEL).await?;
