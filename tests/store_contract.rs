@@ -233,6 +233,28 @@ fn drop_stale_databases() {
 mod ops {
     use super::*;
 
+    /// Runs one store operation in its own write transaction: committed when it succeeds,
+    /// rolled back when not.
+    macro_rules! in_tx {
+        ($s:expr, |$tx:ident| $op:expr) => {
+            async {
+                let mut $tx = $s.begin_write().await?;
+                let result = $op.await;
+                match result {
+                    Ok(v) => {
+                        $tx.commit().await?;
+                        Ok::<_, StoreError>(v)
+                    }
+                    Err(e) => {
+                        $tx.rollback().await;
+                        Err(e)
+                    }
+                }
+            }
+            .await
+        };
+    }
+
     pub async fn open(location: &str) -> Store {
         Store::open(location)
             .await
@@ -264,11 +286,15 @@ mod ops {
     }
 
     pub async fn insert_facility(s: &Store, f: &Facility) -> i64 {
-        s.insert_facility(f).await.expect("insert_facility")
+        in_tx!(s, |tx| tx.insert_facility(f)).expect("insert_facility")
     }
 
     pub async fn delete_facility(s: &Store, id: i64) -> bool {
-        s.delete_facility(id).await.expect("delete_facility")
+        let stored = load(s).await.facilities.into_iter().find(|f| f.id == id);
+        match stored {
+            None => false,
+            Some(old) => delete_facility_if(s, &old).await.expect("delete_facility"),
+        }
     }
 
     pub async fn replace_facility_if(
@@ -276,25 +302,23 @@ mod ops {
         f: &Facility,
         expected: &Facility,
     ) -> Result<bool, StoreError> {
-        s.replace_facility_if(f, expected).await
+        in_tx!(s, |tx| tx.replace_facility_if(f, expected))
     }
 
     pub async fn delete_facility_if(s: &Store, expected: &Facility) -> Result<bool, StoreError> {
-        s.delete_facility_if(expected).await
+        in_tx!(s, |tx| tx.delete_facility_if(expected))
     }
 
     pub async fn create_street_office(s: &Store, o: &StreetOffice, by: &ChangeBy) -> Committed {
-        s.create_street_office(o, by)
-            .await
-            .expect("create_street_office")
+        in_tx!(s, |tx| tx.create_street_office(o, by)).expect("create_street_office")
     }
 
     pub async fn create_community(s: &Store, c: &Community, by: &ChangeBy) -> Committed {
-        s.create_community(c, by).await.expect("create_community")
+        in_tx!(s, |tx| tx.create_community(c, by)).expect("create_community")
     }
 
     pub async fn create_grid(s: &Store, g: &Grid, by: &ChangeBy) -> Result<Committed, StoreError> {
-        s.create_grid(g, by).await
+        in_tx!(s, |tx| tx.create_grid(g, by))
     }
 
     pub async fn update_grid(
@@ -302,7 +326,7 @@ mod ops {
         g: &Grid,
         by: &ChangeBy,
     ) -> Result<Option<Committed>, StoreError> {
-        s.update_grid(g, by).await
+        in_tx!(s, |tx| tx.update_grid(g, by))
     }
 
     pub async fn remove_grid(
@@ -311,7 +335,14 @@ mod ops {
         members: &MembersOnDelete,
         by: &ChangeBy,
     ) -> Result<GridRemoval, StoreError> {
-        s.remove_grid(id, members, by).await
+        // Conditional on the version stored now (what a caller reading the store would see).
+        let version = load(s)
+            .await
+            .grids
+            .iter()
+            .find(|g| g.id == id)
+            .map_or(0, |g| g.version);
+        in_tx!(s, |tx| tx.remove_grid(id, version, members, by))
     }
 
     pub async fn replace_community_grids(
@@ -320,7 +351,21 @@ mod ops {
         grids: &[Grid],
         by: &ChangeBy,
     ) -> Result<gridcircle::store::PartitionCommitted, StoreError> {
-        s.replace_community_grids(community_id, grids, by).await
+        // Conditional on the community's grids as stored now.
+        let expected: Vec<(i64, i64)> = load(s)
+            .await
+            .grids
+            .iter()
+            .filter(|g| g.community_id == community_id)
+            .map(|g| (g.id, g.version))
+            .collect();
+        let expected = &expected;
+        in_tx!(s, |tx| tx.replace_community_grids(
+            community_id,
+            expected,
+            grids,
+            by
+        ))
     }
 
     pub async fn renumber_grids(
@@ -328,7 +373,7 @@ mod ops {
         changes: &[CodeChange],
         by: &ChangeBy,
     ) -> Result<DateTime<Utc>, StoreError> {
-        s.renumber_grids(changes, by).await
+        in_tx!(s, |tx| tx.renumber_grids(changes, by))
     }
 
     pub async fn history(s: &Store, layer: BoundaryLayer, id: i64) -> Vec<BoundaryChange> {
@@ -354,9 +399,7 @@ mod ops {
     }
 
     pub async fn set_chief(s: &Store, building: i64, chief: Option<&Person>) -> bool {
-        s.set_building_chief(building, chief)
-            .await
-            .expect("set_building_chief")
+        in_tx!(s, |tx| tx.set_building_chief(building, chief)).expect("set_building_chief")
     }
 
     pub async fn chiefs(s: &Store, buildings: &[i64]) -> HashMap<i64, Person> {
@@ -392,7 +435,7 @@ mod ops {
     }
 
     pub async fn append_audit(s: &Store, e: &AuditEntry) -> i64 {
-        s.append_audit(e).await.expect("append_audit")
+        in_tx!(s, |tx| tx.append_audit(e)).expect("append_audit")
     }
 
     pub async fn audit(
@@ -406,7 +449,7 @@ mod ops {
     }
 
     pub async fn put_circle(s: &Store, def: &CircleDef) {
-        s.put_circle(def).await.expect("put_circle");
+        in_tx!(s, |tx| tx.put_circle(def)).expect("put_circle");
     }
 
     pub async fn circles(s: &Store) -> Vec<CircleDef> {
@@ -414,8 +457,7 @@ mod ops {
     }
 
     pub async fn replace_facility_circles(s: &Store, ids: &[i64], circles: &[FacilityCircle]) {
-        s.replace_facility_circles(ids, circles)
-            .await
+        in_tx!(s, |tx| tx.replace_facility_circles(ids, circles))
             .expect("replace_facility_circles");
     }
 

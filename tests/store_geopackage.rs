@@ -401,7 +401,6 @@ fn validate_gpkg(path: &Path) {
     );
 }
 
-
 /// The store's writes as the old one-call operations, each in its own write transaction.
 mod ops {
     use gridcircle::model::{Community, Facility, Grid, KindCatalogue, StreetOffice};
@@ -496,11 +495,21 @@ mod ops {
 
 /// Writes one of everything; returns the ids the store gave.
 async fn populate(store: &Store) -> (i64, i64, i64, i64, i64) {
-    let office = ops::insert_street_office(&store, &street_office()).await.unwrap();
-    let community = ops::insert_community(&store, &community(office)).await.unwrap();
-    let grid1 = ops::insert_grid(&store, &grid(community, 1, true)).await.unwrap();
-    let grid2 = ops::insert_grid(&store, &grid(community, 2, false)).await.unwrap();
-    let user = ops::insert_facility(&store, &user_facility()).await.unwrap();
+    let office = ops::insert_street_office(&store, &street_office())
+        .await
+        .unwrap();
+    let community = ops::insert_community(&store, &community(office))
+        .await
+        .unwrap();
+    let grid1 = ops::insert_grid(&store, &grid(community, 1, true))
+        .await
+        .unwrap();
+    let grid2 = ops::insert_grid(&store, &grid(community, 2, false))
+        .await
+        .unwrap();
+    let user = ops::insert_facility(&store, &user_facility())
+        .await
+        .unwrap();
     store
         .write_osm_import(&osm_import(), shanghai())
         .await
@@ -664,7 +673,9 @@ async fn facility_and_grid_writes() {
     );
 
     // Insert grows the extent; fids are never reused (AUTOINCREMENT).
-    let again = ops::insert_facility(&store, &user_facility()).await.unwrap();
+    let again = ops::insert_facility(&store, &user_facility())
+        .await
+        .unwrap();
     assert_eq!(again, 4);
     assert_eq!(
         contents_extent(&path, "facilities").await,
@@ -1006,7 +1017,12 @@ async fn rows_written_by_gdal_load() {
     assert_eq!(added.point, LonLat::new(118.7701, 32.0301).unwrap());
     assert_eq!(added.hours.as_ref().map(|h| h.raw()), Some("24/7"));
     // The service's own next write still works on the GDAL-edited file.
-    assert_eq!(ops::insert_facility(&store, &user_facility()).await.unwrap(), 5);
+    assert_eq!(
+        ops::insert_facility(&store, &user_facility())
+            .await
+            .unwrap(),
+        5
+    );
     store.close().await;
     validate_gpkg(&path);
 }
