@@ -298,9 +298,18 @@ fn roles_write_inside_their_scope_and_admins_read_the_audit_log() {
     let (status, log) = server.get_as(&server.token, "/audit?limit=1000");
     assert_eq!(status, 200, "{log}");
     let records = log["records"].as_array().unwrap();
+    // The demo's layer import is audited too (one record per imported feature, no token).
+    let imported = records.iter().filter(|r| r["action"] == "import").count();
+    assert!(imported > 0, "the layer import left no audit records");
+    assert!(
+        records
+            .iter()
+            .filter(|r| r["action"] == "import")
+            .all(|r| r["role"].is_null() && r["token_id"].is_null())
+    );
     let writes: Vec<(&str, &str, &str)> = records
         .iter()
-        .filter(|r| r["layer"] != "auth_tokens")
+        .filter(|r| r["layer"] != "auth_tokens" && r["action"] != "import")
         .map(|r| {
             (
                 r["layer"].as_str().unwrap(),

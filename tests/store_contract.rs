@@ -74,6 +74,10 @@ contract!(
     tokens_and_audit,
     circles,
     change_log,
+    stale_versions_are_refused,
+    write_path_commits_the_audit_with_the_change,
+    write_path_outlives_its_caller,
+    write_path_rolls_back_failures,
 );
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -2422,4 +2426,214 @@ async fn change_log(t: &Target) {
             assert!(ops::changes_since(s, -1, 100).await.is_empty());
         }
     }
+}
+
+// ---------------------------------------------------------------- versions and the write path
+
+/// Writes conditional on versions: a reassignment whose neighbour changed since it was read,
+/// and a whole-map replace that does not know a grid created meanwhile, are
+/// `VersionMismatch` naming the grid, and change nothing.
+async fn stale_versions_are_refused(t: &Target) {
+    let s = &t.store;
+    let (_, community) = nanjing_admin(s).await;
+    let grids = create_demo_grids(s, community, &[1, 6, 4], "bob").await;
+    let (a, b) = (grids[0].clone(), grids[1].clone());
+    let ids: Vec<i64> = grids.iter().map(|g| g.id).collect();
+    // Someone renames the neighbour: it is now at version 2.
+    let renamed = Grid {
+        name: "改名后的网格".into(),
+        version: b.version + 1,
+        ..b.clone()
+    };
+    ops::update_grid(s, &renamed, &by("carol")).await.unwrap();
+    let before = observe_grids(s, &ids).await;
+    // A reassignment based on the neighbour as it was (version 1 → 2 expected, 3 wanted).
+    let union = a.boundary.shape().union(b.boundary.shape());
+    let grown = Grid {
+        boundary: AreaShape::from_multi_polygon(union, "geometry").unwrap(),
+        version: b.version + 1,
+        ..b.clone()
+    };
+    let mut tx = s.begin_write().await.unwrap();
+    let refused = tx
+        .remove_grid(
+            a.id,
+            a.version,
+            &MembersOnDelete::Reassign(Box::new(grown)),
+            &by("dave"),
+        )
+        .await;
+    tx.rollback().await;
+    match refused {
+        Err(StoreError::VersionMismatch { id, expected, found }) => {
+            assert_eq!((id, expected, found), (b.id, b.version, b.version + 1))
+        }
+        other => panic!("a stale neighbour: {other:?}"),
+    }
+    assert_eq!(observe_grids(s, &ids).await, before);
+    // A delete based on a stale version of the grid itself.
+    let mut tx = s.begin_write().await.unwrap();
+    let refused = tx
+        .remove_grid(b.id, b.version, &MembersOnDelete::Release, &by("dave"))
+        .await;
+    tx.rollback().await;
+    assert!(
+        matches!(refused, Err(StoreError::VersionMismatch { id, .. }) if id == b.id),
+        "{refused:?}"
+    );
+    assert_eq!(observe_grids(s, &ids).await, before);
+    // A whole-map replace by a caller who read the map before grid 4 existed.
+    let seen: Vec<(i64, i64)> = vec![(a.id, a.version), (renamed.id, renamed.version)];
+    let mut tx = s.begin_write().await.unwrap();
+    let refused = tx
+        .replace_community_grids(community, &seen, &[a.clone()], &by("erin"))
+        .await;
+    tx.rollback().await;
+    match refused {
+        Err(StoreError::VersionMismatch { id, expected, found }) => {
+            assert_eq!((id, expected, found), (grids[2].id, 0, grids[2].version))
+        }
+        other => panic!("a grid created meanwhile: {other:?}"),
+    }
+    assert_eq!(observe_grids(s, &ids).await, before);
+}
+
+/// The write path over this store, with a snapshot loaded from it.
+async fn write_path(s: &Store) -> (gridcircle::app::WritePath, gridcircle::index::SnapshotCell) {
+    let snapshot = gridcircle::index::load_snapshot(s, std::sync::Arc::new(catalogue()))
+        .await
+        .unwrap();
+    let cell = gridcircle::index::SnapshotCell::new(snapshot);
+    (gridcircle::app::WritePath::new(s.clone(), cell.clone()), cell)
+}
+
+fn audit_of(layer: &str, id: i64) -> AuditEntry {
+    AuditEntry {
+        token_id: None,
+        role: None,
+        actor: "write-path-test".into(),
+        action: "create".into(),
+        layer: layer.into(),
+        feature_id: Some(id.to_string()),
+        before: None,
+        after: Some(json!({"id": id})),
+    }
+}
+
+/// Inserts `f` through the write path, audited, publishing the next snapshot; `pause` after
+/// the insert, before the commit.
+fn insert_command(
+    f: Facility,
+    pause: Duration,
+) -> impl for<'w> FnOnce(
+    &'w mut gridcircle::app::Write,
+) -> gridcircle::app::BoxFuture<'w, Result<i64, StoreError>>
++ Send
++ 'static {
+    move |w| {
+        Box::pin(async move {
+            let id = w.tx().await?.insert_facility(&f).await?;
+            tokio::time::sleep(pause).await;
+            w.audit(audit_of("facilities", id));
+            let mut items = w.snapshot().facilities.layer.items().to_vec();
+            items.push(Facility { id, ..f });
+            let next = w.snapshot().with_facilities(items);
+            w.publish(next);
+            Ok(id)
+        })
+    }
+}
+
+/// A write's audit record commits in the write's own transaction: the change, its record and
+/// the published snapshot agree.
+async fn write_path_commits_the_audit_with_the_change(t: &Target) {
+    let s = &t.store;
+    let (writes, cell) = write_path(s).await;
+    let id = writes
+        .run(insert_command(shared_parking(), Duration::ZERO))
+        .await
+        .unwrap();
+    assert!(ops::load(s).await.facilities.iter().any(|f| f.id == id));
+    let records = ops::audit(s, 0, 100, Some("facilities"), Some(&id.to_string())).await;
+    assert_eq!(records.len(), 1, "{records:?}");
+    assert_eq!(records[0].actor, "write-path-test");
+    assert!(cell.current().facilities.layer.index_of(id).is_some());
+    assert!(writes.health().failure().is_none());
+}
+
+/// A caller that stops waiting (a request timeout, a client gone) after the transaction
+/// began does not stop the write: it commits with its audit record and is published.
+async fn write_path_outlives_its_caller(t: &Target) {
+    let s = &t.store;
+    let (writes, cell) = write_path(s).await;
+    let before = cell.current().facilities.layer.items().len();
+    let gave_up = tokio::time::timeout(
+        Duration::from_millis(50),
+        writes.run(insert_command(plain_toilet(), Duration::from_millis(400))),
+    )
+    .await;
+    assert!(gave_up.is_err(), "the caller gave up before the write ended");
+    // The next write waits for the writer lock, so it runs after the abandoned one ended.
+    let next = writes
+        .run(insert_command(shared_parking(), Duration::ZERO))
+        .await
+        .unwrap();
+    let stored = ops::load(s).await.facilities;
+    let abandoned = stored
+        .iter()
+        .find(|f| f.name == plain_toilet().name)
+        .expect("the abandoned write committed");
+    assert_eq!(
+        ops::audit(s, 0, 100, Some("facilities"), Some(&abandoned.id.to_string()))
+            .await
+            .len(),
+        1,
+        "the abandoned write's audit record committed with it"
+    );
+    let published = cell.current();
+    assert_eq!(published.facilities.layer.items().len(), before + 2);
+    assert!(published.facilities.layer.index_of(abandoned.id).is_some());
+    assert!(published.facilities.layer.index_of(next).is_some());
+}
+
+/// A command that fails after writing, or panics, leaves nothing (no row, no audit record,
+/// no new snapshot), and the next write works.
+async fn write_path_rolls_back_failures(t: &Target) {
+    let s = &t.store;
+    let (writes, cell) = write_path(s).await;
+    let version = cell.current().version;
+    let failed: Result<(), StoreError> = writes
+        .run(|w| {
+            Box::pin(async move {
+                let id = w.tx().await?.insert_facility(&plain_toilet()).await?;
+                w.audit(audit_of("facilities", id));
+                Err(StoreError::Conflict("refused after writing".into()))
+            })
+        })
+        .await;
+    assert!(matches!(failed, Err(StoreError::Conflict(_))));
+    let panicking = writes.clone();
+    let panicked = tokio::spawn(async move {
+        panicking
+            .run(|w| -> gridcircle::app::BoxFuture<'_, Result<(), StoreError>> {
+                Box::pin(async move {
+                    w.tx().await?.insert_facility(&plain_toilet()).await?;
+                    panic!("a bug in a command");
+                })
+            })
+            .await
+    })
+    .await;
+    assert!(panicked.unwrap_err().is_panic(), "the panic reaches the caller");
+    assert!(ops::load(s).await.facilities.is_empty(), "nothing was kept");
+    assert!(ops::audit(s, 0, 100, Some("facilities"), None).await.is_empty());
+    assert_eq!(cell.current().version, version, "nothing was published");
+    // The connection is usable: the next write commits.
+    let id = writes
+        .run(insert_command(shared_parking(), Duration::ZERO))
+        .await
+        .unwrap();
+    assert_eq!(ops::load(s).await.facilities.len(), 1);
+    assert_eq!(cell.current().facilities.layer.items()[0].id, id);
+    assert!(writes.health().failure().is_none());
 }

@@ -407,6 +407,7 @@ fn code_of(status: StatusCode) -> &'static str {
 /// Middleware: an error answer without a JSON body (made by the router or a layer, not a
 /// handler) gets one, keeping its status and headers.
 pub async fn json_errors(request: Request, next: Next) -> Response {
+    let reads_only = matches!(request.method(), &Method::GET | &Method::HEAD);
     let r = next.run(request).await;
     let status = r.status();
     if !(status.is_client_error() || status.is_server_error()) {
@@ -424,8 +425,15 @@ pub async fn json_errors(request: Request, next: Next) -> Response {
     let text = axum::body::to_bytes(body, 4096).await.unwrap_or_default();
     let text = String::from_utf8_lossy(&text).trim().to_owned();
     let message = match status {
-        StatusCode::SERVICE_UNAVAILABLE if text.is_empty() => {
+        StatusCode::SERVICE_UNAVAILABLE if text.is_empty() && reads_only => {
             "the request took too long and was stopped; nothing was changed".to_owned()
+        }
+        // A write the write path had accepted runs to completion (and is published) even
+        // though its answer was not waited for, so this answer cannot say nothing changed.
+        StatusCode::SERVICE_UNAVAILABLE if text.is_empty() => {
+            "the request took too long and its answer was not waited for; a write that had \
+             started still completes: read the resource (or GET /audit) before sending it again"
+                .to_owned()
         }
         StatusCode::METHOD_NOT_ALLOWED if text.is_empty() => {
             "this route does not take that method".to_owned()

@@ -16,12 +16,16 @@ pub fn router() -> Router<AppState> {
 }
 
 /// `GET /health`
-#[utoipa::path(get, path = "/health", responses((status = 200, description = "Service status and snapshot counts")))]
+#[utoipa::path(get, path = "/health", responses((status = 200, description = "Service status (`ok`, or `degraded` while writes fail), whether writes work (`writes.ok`, the latest failure), replication and snapshot counts")))]
 pub async fn health(State(state): State<AppState>) -> Json<Value> {
     let s = state.snapshot.current();
     let replication = super::replication::health_member(&state).await;
+    // Whether writes work: the latest write's outcome (a failed commit, e.g. a full disk,
+    // marks writes failing until a write succeeds again). Reads keep working either way.
+    let write_failure = state.writes.health().failure();
     Json(json!({
-        "status": "ok",
+        "status": if write_failure.is_none() { "ok" } else { "degraded" },
+        "writes": { "ok": write_failure.is_none(), "failure": write_failure },
         "replication": replication,
         "version": env!("CARGO_PKG_VERSION"),
         "snapshot": s.version,
