@@ -2465,7 +2465,11 @@ async fn stale_versions_are_refused(t: &Target) {
         .await;
     tx.rollback().await;
     match refused {
-        Err(StoreError::VersionMismatch { id, expected, found }) => {
+        Err(StoreError::VersionMismatch {
+            id,
+            expected,
+            found,
+        }) => {
             assert_eq!((id, expected, found), (b.id, b.version, b.version + 1))
         }
         other => panic!("a stale neighbour: {other:?}"),
@@ -2490,7 +2494,11 @@ async fn stale_versions_are_refused(t: &Target) {
         .await;
     tx.rollback().await;
     match refused {
-        Err(StoreError::VersionMismatch { id, expected, found }) => {
+        Err(StoreError::VersionMismatch {
+            id,
+            expected,
+            found,
+        }) => {
             assert_eq!((id, expected, found), (grids[2].id, 0, grids[2].version))
         }
         other => panic!("a grid created meanwhile: {other:?}"),
@@ -2504,7 +2512,10 @@ async fn write_path(s: &Store) -> (gridcircle::app::WritePath, gridcircle::index
         .await
         .unwrap();
     let cell = gridcircle::index::SnapshotCell::new(snapshot);
-    (gridcircle::app::WritePath::new(s.clone(), cell.clone()), cell)
+    (
+        gridcircle::app::WritePath::new(s.clone(), cell.clone()),
+        cell,
+    )
 }
 
 fn audit_of(layer: &str, id: i64) -> AuditEntry {
@@ -2572,7 +2583,10 @@ async fn write_path_outlives_its_caller(t: &Target) {
         writes.run(insert_command(plain_toilet(), Duration::from_millis(400))),
     )
     .await;
-    assert!(gave_up.is_err(), "the caller gave up before the write ended");
+    assert!(
+        gave_up.is_err(),
+        "the caller gave up before the write ended"
+    );
     // The next write waits for the writer lock, so it runs after the abandoned one ended.
     let next = writes
         .run(insert_command(shared_parking(), Duration::ZERO))
@@ -2584,9 +2598,15 @@ async fn write_path_outlives_its_caller(t: &Target) {
         .find(|f| f.name == plain_toilet().name)
         .expect("the abandoned write committed");
     assert_eq!(
-        ops::audit(s, 0, 100, Some("facilities"), Some(&abandoned.id.to_string()))
-            .await
-            .len(),
+        ops::audit(
+            s,
+            0,
+            100,
+            Some("facilities"),
+            Some(&abandoned.id.to_string())
+        )
+        .await
+        .len(),
         1,
         "the abandoned write's audit record committed with it"
     );
@@ -2615,18 +2635,27 @@ async fn write_path_rolls_back_failures(t: &Target) {
     let panicking = writes.clone();
     let panicked = tokio::spawn(async move {
         panicking
-            .run(|w| -> gridcircle::app::BoxFuture<'_, Result<(), StoreError>> {
-                Box::pin(async move {
-                    w.tx().await?.insert_facility(&plain_toilet()).await?;
-                    panic!("a bug in a command");
-                })
-            })
+            .run(
+                |w| -> gridcircle::app::BoxFuture<'_, Result<(), StoreError>> {
+                    Box::pin(async move {
+                        w.tx().await?.insert_facility(&plain_toilet()).await?;
+                        panic!("a bug in a command");
+                    })
+                },
+            )
             .await
     })
     .await;
-    assert!(panicked.unwrap_err().is_panic(), "the panic reaches the caller");
+    assert!(
+        panicked.unwrap_err().is_panic(),
+        "the panic reaches the caller"
+    );
     assert!(ops::load(s).await.facilities.is_empty(), "nothing was kept");
-    assert!(ops::audit(s, 0, 100, Some("facilities"), None).await.is_empty());
+    assert!(
+        ops::audit(s, 0, 100, Some("facilities"), None)
+            .await
+            .is_empty()
+    );
     assert_eq!(cell.current().version, version, "nothing was published");
     // The connection is usable: the next write commits.
     let id = writes

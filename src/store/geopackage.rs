@@ -16,15 +16,17 @@ pub(super) mod auth {
     use super::backend as b;
     include!("shared/auth.rs");
 }
-/// The connection types the shared store code (`src/store/shared/`) is compiled for.
-mod backend {
-    pub(crate) type Conn = sqlx::SqliteConnection;
-    pub(crate) type Pool = sqlx::SqlitePool;
+pub(super) mod backend;
+/// Circle definitions and facility circles: `src/store/shared/circles.rs` for this backend.
+pub(super) mod circles {
+    use super::backend as b;
+    use super::sql;
+    include!("shared/circles.rs");
 }
-pub(super) mod circles;
 mod gpkg_binary;
 pub(super) mod grids;
 mod load;
+pub(super) mod sql;
 pub(super) mod write;
 
 use std::borrow::Cow;

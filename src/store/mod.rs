@@ -8,7 +8,9 @@
 
 mod boundaries;
 mod geopackage;
+mod layer;
 mod postgres;
+pub mod shared;
 mod write_tx;
 
 pub use boundaries::{
@@ -19,6 +21,8 @@ pub(crate) use boundaries::{check_version, check_versions};
 pub use geopackage::GeoPackageStore;
 pub use postgres::{PostgresStore, is_postgres_location};
 pub use write_tx::WriteTx;
+
+pub(crate) use layer::Layer;
 
 use chrono_tz::Tz;
 

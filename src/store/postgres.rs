@@ -13,15 +13,17 @@ pub(super) mod auth {
     use super::backend as b;
     include!("shared/auth.rs");
 }
-/// The connection types the shared store code (`src/store/shared/`) is compiled for.
-mod backend {
-    pub(crate) type Conn = sqlx::PgConnection;
-    pub(crate) type Pool = sqlx::PgPool;
-}
+pub(super) mod backend;
 pub(crate) mod changes;
-pub(super) mod circles;
+/// Circle definitions and facility circles: `src/store/shared/circles.rs` for this backend.
+pub(super) mod circles {
+    use super::backend as b;
+    use super::sql;
+    include!("shared/circles.rs");
+}
 pub(super) mod grids;
 mod load;
+pub(super) mod sql;
 mod wkb;
 pub(super) mod write;
 

@@ -88,6 +88,20 @@ macro_rules! on_conn {
     }};
 }
 
+/// Calls store code shared by both backends (`src/store/shared/`): the same function of the
+/// backend's instance of `$module`, with this transaction's connection and change-log origin.
+macro_rules! shared {
+    ($self:ident, $module:ident :: $f:ident ( $($arg:expr),* $(,)? )) => {
+        on_conn!($self,
+            gpkg c => super::geopackage::$module::$f(c, GEOPACKAGE_ORIGIN, $($arg),*).await,
+            pg (c, o) => super::postgres::$module::$f(c, o, $($arg),*).await)
+    };
+}
+
+/// The origin the shared code is given on a GeoPackage: one process owns the file and keeps
+/// no change log, so no other writer needs to tell its changes apart.
+const GEOPACKAGE_ORIGIN: &str = "geopackage";
+
 impl Store {
     /// Begins a write transaction: on a GeoPackage `BEGIN IMMEDIATE` on the single writer
     /// connection (so it holds SQLite's write lock from the start and cannot fail half-way on
@@ -331,9 +345,7 @@ impl WriteTx {
 
     /// Inserts or replaces a circle definition (by id) and drops its stored facility circles.
     pub async fn put_circle(&mut self, def: &CircleDef) -> Result<(), StoreError> {
-        on_conn!(self,
-            gpkg c => super::geopackage::circles::put_circle(c, def).await,
-            pg (c, o) => super::postgres::circles::put_circle(c, o, def).await)
+        shared!(self, circles::put_circle(def))
     }
 
     /// Replaces the stored circles of `facility_ids` with `circles`.
@@ -342,9 +354,10 @@ impl WriteTx {
         facility_ids: &[i64],
         circles: &[FacilityCircle],
     ) -> Result<(), StoreError> {
-        on_conn!(self,
-            gpkg c => super::geopackage::circles::replace_facility_circles(c, facility_ids, circles).await,
-            pg (c, _o) => super::postgres::circles::replace_facility_circles(c, facility_ids, circles).await)
+        shared!(
+            self,
+            circles::replace_facility_circles(facility_ids, circles)
+        )
     }
 
     /// Stores a new token's SHA-256 `hash` with its role, scope and label (never the token

@@ -25,31 +25,14 @@ pub(super) async fn begin(writer: &SqlitePool) -> Result<Transaction<'static, Sq
     Ok(writer.begin_with("BEGIN IMMEDIATE").await?)
 }
 
-/// The feature tables, for extent maintenance.
-#[derive(Debug, Clone, Copy)]
-pub(super) enum Layer {
-    StreetOffices,
-    Communities,
-    Grids,
-    Buildings,
-    Facilities,
-    Ways,
-    Land,
+pub(crate) use crate::store::Layer;
+
+/// The `gpkg_contents` extent of each feature table.
+trait Extent {
+    fn recompute_sql(self) -> &'static str;
 }
 
-impl Layer {
-    fn table(self) -> &'static str {
-        match self {
-            Layer::StreetOffices => "street_offices",
-            Layer::Communities => "communities",
-            Layer::Grids => "grids",
-            Layer::Buildings => "buildings",
-            Layer::Facilities => "facilities",
-            Layer::Ways => "ways",
-            Layer::Land => "land_areas",
-        }
-    }
-
+impl Extent for Layer {
     /// One aggregate per table (identifiers cannot be bound, and SQL is never built from text).
     fn recompute_sql(self) -> &'static str {
         match self {
@@ -87,6 +70,16 @@ impl Layer {
                 "UPDATE gpkg_contents SET (min_x, min_y, max_x, max_y) = \
                  (SELECT MIN(min_x), MIN(min_y), MAX(max_x), MAX(max_y) FROM land_areas), \
                  last_change = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE table_name = 'land_areas'"
+            }
+            Layer::FacilityCircles => {
+                "UPDATE gpkg_contents SET (min_x, min_y, max_x, max_y) = \
+                 (SELECT MIN(min_x), MIN(min_y), MAX(max_x), MAX(max_y) FROM facility_circles), \
+                 last_change = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE table_name = 'facility_circles'"
+            }
+            // An attributes table: no extent, only the time of the change.
+            Layer::Circles => {
+                "UPDATE gpkg_contents SET last_change = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') \
+                 WHERE table_name IN ('circles', 'facility_circles')"
             }
         }
     }

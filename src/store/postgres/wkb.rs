@@ -6,7 +6,7 @@ use geo_traits::to_geo::ToGeoGeometry;
 use geo_types::{Geometry, LineString, MultiPolygon, Point};
 
 /// Encodes any geometry as little-endian WKB.
-pub(super) fn encode(geom: &impl geo_traits::GeometryTrait<T = f64>) -> Vec<u8> {
+pub(crate) fn encode(geom: &impl geo_traits::GeometryTrait<T = f64>) -> Vec<u8> {
     let mut out = Vec::with_capacity(64);
     let options = wkb::writer::WriteOptions {
         endianness: wkb::Endianness::LittleEndian,
@@ -24,7 +24,7 @@ fn decode(blob: &[u8]) -> Result<Geometry<f64>, String> {
 }
 
 /// Decodes a MULTIPOLYGON (a POLYGON is promoted).
-pub(super) fn decode_multi_polygon(blob: &[u8]) -> Result<MultiPolygon<f64>, String> {
+pub(crate) fn decode_multi_polygon(blob: &[u8]) -> Result<MultiPolygon<f64>, String> {
     match decode(blob)? {
         Geometry::MultiPolygon(mp) => Ok(mp),
         Geometry::Polygon(p) => Ok(MultiPolygon(vec![p])),
@@ -33,7 +33,7 @@ pub(super) fn decode_multi_polygon(blob: &[u8]) -> Result<MultiPolygon<f64>, Str
 }
 
 /// Decodes a LINESTRING.
-pub(super) fn decode_line_string(blob: &[u8]) -> Result<LineString<f64>, String> {
+pub(crate) fn decode_line_string(blob: &[u8]) -> Result<LineString<f64>, String> {
     match decode(blob)? {
         Geometry::LineString(l) => Ok(l),
         _ => Err("expected a LINESTRING".into()),
@@ -41,7 +41,7 @@ pub(super) fn decode_line_string(blob: &[u8]) -> Result<LineString<f64>, String>
 }
 
 /// Decodes a POINT.
-pub(super) fn decode_point(blob: &[u8]) -> Result<Point<f64>, String> {
+pub(crate) fn decode_point(blob: &[u8]) -> Result<Point<f64>, String> {
     match decode(blob)? {
         Geometry::Point(p) => Ok(p),
         _ => Err("expected a POINT".into()),

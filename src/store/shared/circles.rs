@@ -1,11 +1,12 @@
-//! Circle definitions and the materialised facility circles (PostgreSQL).
+// Circle definitions and the materialised facility circles: written once for both backends.
+// Compiled once per backend (see `src/store/shared/mod.rs`), with `b` naming that backend
+// (`geopackage/backend.rs`, `postgres/backend.rs`) and `sql` its statements that differ.
 
-use sqlx::{PgConnection, PgPool, Row};
+use geo::{BoundingRect, MultiPolygon};
+use sqlx::Row;
 
-use super::changes;
-use super::wkb::{decode_multi_polygon, encode};
 use crate::model::{CircleDef, CircleDraft, KindCatalogue, ReachMode};
-use crate::store::{FacilityCircle, StoreError};
+use crate::store::{FacilityCircle, Layer, StoreError};
 
 fn definition_json(def: &CircleDef) -> String {
     serde_json::json!({
@@ -16,12 +17,12 @@ fn definition_json(def: &CircleDef) -> String {
 }
 
 /// Reads the definitions, validating each against the catalogue.
-pub(super) async fn load_circles(
-    pool: &PgPool,
+pub(crate) async fn load_circles(
+    reader: &b::Pool,
     catalogue: &KindCatalogue,
 ) -> Result<Vec<CircleDef>, StoreError> {
     let rows = sqlx::query("SELECT fid, definition FROM circles ORDER BY fid")
-        .fetch_all(pool)
+        .fetch_all(reader)
         .await?;
     rows.iter()
         .map(|row| {
@@ -41,9 +42,10 @@ pub(super) async fn load_circles(
         .collect()
 }
 
-/// Inserts or replaces one definition; its stored circles are dropped (recomputed).
+/// Inserts or replaces one definition (by its id); its stored circles are dropped so they are
+/// recomputed for the new definition.
 pub(crate) async fn put_circle(
-    tx: &mut PgConnection,
+    tx: &mut b::Conn,
     origin: &str,
     def: &CircleDef,
 ) -> Result<(), StoreError> {
@@ -59,20 +61,16 @@ pub(crate) async fn put_circle(
         .bind(&def.id)
         .execute(&mut *tx)
         .await?;
-    changes::log(&mut *tx, origin, &["circles"]).await?;
-    Ok(())
+    b::layer_changed(tx, origin, Layer::Circles).await
 }
 
 /// Every stored facility circle.
-pub(super) async fn load_facility_circles(
-    pool: &PgPool,
+pub(crate) async fn load_facility_circles(
+    reader: &b::Pool,
 ) -> Result<Vec<FacilityCircle>, StoreError> {
-    let rows = sqlx::query(
-        "SELECT fid, facility_id, circle_id, minutes, mode, source_hash, ST_AsBinary(geom) AS geom \
-         FROM facility_circles ORDER BY fid",
-    )
-    .fetch_all(pool)
-    .await?;
+    let rows = sqlx::query(sql::SELECT_FACILITY_CIRCLES)
+        .fetch_all(reader)
+        .await?;
     rows.iter()
         .map(|row| {
             let fid: i64 = row.try_get("fid")?;
@@ -82,7 +80,7 @@ pub(super) async fn load_facility_circles(
                 message,
             };
             let blob: Vec<u8> = row.try_get("geom")?;
-            let polygon = decode_multi_polygon(&blob).map_err(corrupt)?;
+            let polygon = b::decode_area(&blob).map_err(corrupt)?;
             let mode: String = row.try_get("mode")?;
             Ok(FacilityCircle {
                 facility_id: row.try_get("facility_id")?,
@@ -98,37 +96,51 @@ pub(super) async fn load_facility_circles(
         .collect()
 }
 
-/// Replaces the stored circles of the given facilities, in one transaction. Derived data that
-/// every replica computes the same way, so it is not a logged change. A facility deleted
-/// meanwhile (by another replica) is skipped rather than failing the whole refresh.
+fn bbox(p: &MultiPolygon<f64>) -> [Option<f64>; 4] {
+    match p.bounding_rect() {
+        Some(r) => [
+            Some(r.min().x),
+            Some(r.min().y),
+            Some(r.max().x),
+            Some(r.max().y),
+        ],
+        None => [None; 4],
+    }
+}
+
+/// Replaces the stored circles of the given facilities: every row of those facility ids is
+/// removed, then `circles` are written. A circle of a facility that is no longer stored
+/// (deleted meanwhile by another replica) is skipped rather than failing the refresh.
 pub(crate) async fn replace_facility_circles(
-    tx: &mut PgConnection,
+    tx: &mut b::Conn,
+    origin: &str,
     facility_ids: &[i64],
     circles: &[FacilityCircle],
 ) -> Result<(), StoreError> {
-    sqlx::query("DELETE FROM facility_circles WHERE facility_id = ANY($1)")
-        .bind(facility_ids)
-        .execute(&mut *tx)
-        .await?;
-    for c in circles {
-        sqlx::query(
-            "INSERT INTO facility_circles (geom, facility_id, circle_id, minutes, mode, source_hash) \
-             SELECT ST_Multi(ST_GeomFromWKB($1, 4326)), $2, $3, $4, $5, $6 \
-             WHERE EXISTS (SELECT 1 FROM facilities WHERE fid = $2) \
-             ON CONFLICT (facility_id, circle_id) DO UPDATE SET geom = excluded.geom, minutes = excluded.minutes, \
-             mode = excluded.mode, source_hash = excluded.source_hash",
-        )
-        .bind(encode(&c.polygon))
-        .bind(c.facility_id)
-        .bind(&c.circle_id)
-        .bind(c.minutes)
-        .bind(match c.mode {
-            ReachMode::Walk => "walk",
-            ReachMode::Radius => "radius",
-        })
-        .bind(&c.source_hash)
-        .execute(&mut *tx)
-        .await?;
+    for id in facility_ids {
+        sqlx::query("DELETE FROM facility_circles WHERE facility_id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
     }
-    Ok(())
+    for c in circles {
+        let [min_x, min_y, max_x, max_y] = bbox(&c.polygon);
+        sqlx::query(sql::UPSERT_FACILITY_CIRCLE)
+            .bind(b::encode_area(&c.polygon))
+            .bind(c.facility_id)
+            .bind(&c.circle_id)
+            .bind(c.minutes)
+            .bind(match c.mode {
+                ReachMode::Walk => "walk",
+                ReachMode::Radius => "radius",
+            })
+            .bind(&c.source_hash)
+            .bind(min_x)
+            .bind(min_y)
+            .bind(max_x)
+            .bind(max_y)
+            .execute(&mut *tx)
+            .await?;
+    }
+    b::layer_changed(tx, origin, Layer::FacilityCircles).await
 }

@@ -1,0 +1,57 @@
+//! What the store code shared by both backends (`src/store/shared/`) needs from the
+//! GeoPackage: its connection types, its geometry encoding (GeoPackageBinary: a header with the
+//! envelope, then WKB) and what it does when a table changed (`gpkg_contents`' extent and
+//! time, which desktop GIS reads).
+
+use geo::{LineString, MultiPolygon, Point};
+
+use super::gpkg_binary;
+use crate::store::{Layer, StoreError};
+
+/// A connection (a write transaction runs on the single writer connection).
+pub(crate) type Conn = sqlx::SqliteConnection;
+/// The read-only pool.
+pub(crate) type Pool = sqlx::SqlitePool;
+/// A result row.
+pub(crate) type Row = sqlx::sqlite::SqliteRow;
+
+/// A multipolygon as stored.
+pub(crate) fn encode_area(shape: &MultiPolygon<f64>) -> Vec<u8> {
+    gpkg_binary::encode_multi_polygon(shape)
+}
+
+/// A stored multipolygon.
+pub(crate) fn decode_area(blob: &[u8]) -> Result<MultiPolygon<f64>, String> {
+    gpkg_binary::decode_multi_polygon(blob).map_err(|e| e.to_string())
+}
+
+/// A point as stored.
+pub(crate) fn encode_point(point: Point<f64>) -> Vec<u8> {
+    gpkg_binary::encode_point(point)
+}
+
+/// A stored point.
+pub(crate) fn decode_point(blob: &[u8]) -> Result<Point<f64>, String> {
+    gpkg_binary::decode_point(blob).map_err(|e| e.to_string())
+}
+
+/// A line as stored.
+pub(crate) fn encode_line(line: &LineString<f64>) -> Vec<u8> {
+    gpkg_binary::encode_line_string(line)
+}
+
+/// A stored line.
+pub(crate) fn decode_line(blob: &[u8]) -> Result<LineString<f64>, String> {
+    gpkg_binary::decode_line_string(blob).map_err(|e| e.to_string())
+}
+
+/// Notes in the writing transaction that `layer` changed: its `gpkg_contents` extent is
+/// recomputed from the rows' bounding-box columns and its time set (the GeoPackage has one
+/// writer process, so it keeps no change log; `_origin` names writers on PostgreSQL).
+pub(crate) async fn layer_changed(
+    conn: &mut Conn,
+    _origin: &str,
+    layer: Layer,
+) -> Result<(), StoreError> {
+    super::write::recompute_extent(conn, layer).await
+}

@@ -1,0 +1,16 @@
+//! PostgreSQL's statements where it and SQLite differ: geometries go in through
+//! `ST_GeomFromWKB` and come out through `ST_AsBinary`; there are no bounding-box columns
+//! (the parameters SQLite binds for them are left unused here); rows read for a change are
+//! locked (`FOR UPDATE`), since several replicas write.
+
+/// Every facility circle (`geom` as WKB).
+pub(crate) const SELECT_FACILITY_CIRCLES: &str = "SELECT fid, facility_id, circle_id, minutes, mode, source_hash, ST_AsBinary(geom) AS geom \
+     FROM facility_circles ORDER BY fid";
+
+/// One facility circle: $1 geometry, $2 facility, $3 circle, $4 minutes, $5 mode, $6 source
+/// hash ($7..$10, the bounding box, unused); skipped when the facility is not stored.
+pub(crate) const UPSERT_FACILITY_CIRCLE: &str = "INSERT INTO facility_circles (geom, facility_id, circle_id, minutes, mode, source_hash) \
+     SELECT ST_Multi(ST_GeomFromWKB($1, 4326)), $2, $3, $4, $5, $6 \
+     WHERE EXISTS (SELECT 1 FROM facilities WHERE fid = $2) \
+     ON CONFLICT (facility_id, circle_id) DO UPDATE SET geom = excluded.geom, minutes = excluded.minutes, \
+     mode = excluded.mode, source_hash = excluded.source_hash";
