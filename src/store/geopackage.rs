@@ -24,7 +24,13 @@ pub(super) mod circles {
     include!("shared/circles.rs");
 }
 mod gpkg_binary;
-pub(super) mod grids;
+/// Grids, communities, street offices, history, membership and chiefs:
+/// `src/store/shared/grids.rs` for this backend.
+pub(super) mod grids {
+    use super::backend as b;
+    use super::sql;
+    include!("shared/grids.rs");
+}
 mod load;
 pub(super) mod sql;
 pub(super) mod write;
@@ -172,7 +178,6 @@ impl GeoPackageStore {
         };
         super::check_schema(applied, MIGRATIONS)?;
         migrator().run(&writer).await?;
-        grids::heal_membership(&writer).await?;
         // Readers are opened after the writer switched the file to WAL (a persistent setting),
         // so they need not (and, read-only, could not) change the journal mode.
         let reader = SqlitePoolOptions::new()

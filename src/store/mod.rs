@@ -7,6 +7,7 @@
 //! store on the query path.
 
 mod boundaries;
+mod columns;
 mod geopackage;
 mod layer;
 mod postgres;
@@ -22,6 +23,7 @@ pub use geopackage::GeoPackageStore;
 pub use postgres::{PostgresStore, is_postgres_location};
 pub use write_tx::WriteTx;
 
+pub(crate) use columns::{WorkerJson, constraint_conflict, workers_json};
 pub(crate) use layer::Layer;
 
 use chrono_tz::Tz;
@@ -200,11 +202,22 @@ impl Store {
     /// or `sqlite://path` (created if missing). A database migrated by a newer binary is
     /// refused ([`StoreError::SchemaTooNew`]).
     pub async fn open(location: &str) -> Result<Store, StoreError> {
-        if is_postgres_location(location) {
-            Ok(Store::Postgres(PostgresStore::open(location).await?))
+        let store = if is_postgres_location(location) {
+            Store::Postgres(PostgresStore::open(location).await?)
         } else {
-            Ok(Store::GeoPackage(GeoPackageStore::open(location).await?))
+            Store::GeoPackage(GeoPackageStore::open(location).await?)
+        };
+        // Membership is derived: re-derive it where it disagrees with the grids (an older
+        // file, grids edited in desktop GIS). Writes nothing when it agrees.
+        let mut tx = store.begin_write().await?;
+        let healed = tx.heal_membership().await?;
+        if healed > 0 {
+            tx.commit().await?;
+            tracing::info!(buildings = healed, "grid membership re-derived");
+        } else {
+            tx.rollback().await;
         }
+        Ok(store)
     }
 
     /// The PostgreSQL store, when this is one (replication needs it).

@@ -21,7 +21,13 @@ pub(super) mod circles {
     use super::sql;
     include!("shared/circles.rs");
 }
-pub(super) mod grids;
+/// Grids, communities, street offices, history, membership and chiefs:
+/// `src/store/shared/grids.rs` for this backend.
+pub(super) mod grids {
+    use super::backend as b;
+    use super::sql;
+    include!("shared/grids.rs");
+}
 mod load;
 pub(super) mod sql;
 mod wkb;
@@ -115,7 +121,6 @@ impl PostgresStore {
         let applied = applied_version(&pool).await?;
         super::check_schema(applied, MIGRATIONS)?;
         migrator().run(&pool).await?;
-        grids::heal_membership(&pool).await?;
         let origin: Arc<str> = format!(
             "{}-{}-{:08x}",
             hostname(),

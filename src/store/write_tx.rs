@@ -226,9 +226,7 @@ impl WriteTx {
         grid: &Grid,
         by: &ChangeBy,
     ) -> Result<Committed, StoreError> {
-        on_conn!(self,
-            gpkg c => super::geopackage::grids::create_grid(c, grid, by).await,
-            pg (c, o) => super::postgres::grids::create_grid(c, o, grid, by).await)
+        shared!(self, grids::create_grid(grid, by))
     }
 
     /// Replaces grid `grid.id` with its history row and membership, only if the stored
@@ -240,9 +238,7 @@ impl WriteTx {
         by: &ChangeBy,
     ) -> Result<Option<Committed>, StoreError> {
         let expected = Some(grid.version - 1);
-        on_conn!(self,
-            gpkg c => super::geopackage::grids::update_grid(c, grid, by, expected).await,
-            pg (c, o) => super::postgres::grids::update_grid(c, o, grid, by, expected).await)
+        shared!(self, grids::update_grid(grid, by, expected))
     }
 
     /// Deletes grid `id` if it is still at `version`: refused when buildings belong to it and
@@ -255,9 +251,7 @@ impl WriteTx {
         members: &MembersOnDelete,
         by: &ChangeBy,
     ) -> Result<GridRemoval, StoreError> {
-        on_conn!(self,
-            gpkg c => super::geopackage::grids::remove_grid(c, id, version, members, by).await,
-            pg (c, o) => super::postgres::grids::remove_grid(c, o, id, version, members, by).await)
+        shared!(self, grids::remove_grid(id, version, members, by))
     }
 
     /// Replaces community `community_id`'s whole grid map (see
@@ -271,9 +265,10 @@ impl WriteTx {
         grids: &[Grid],
         by: &ChangeBy,
     ) -> Result<PartitionCommitted, StoreError> {
-        on_conn!(self,
-            gpkg c => super::geopackage::grids::replace_partition(c, community_id, expected, grids, by).await,
-            pg (c, o) => super::postgres::grids::replace_partition(c, o, community_id, expected, grids, by).await)
+        shared!(
+            self,
+            grids::replace_partition(community_id, expected, grids, by)
+        )
     }
 
     /// Gives grids new codes (see [`crate::store::Store`]'s renumbering notes); returns the
@@ -283,9 +278,7 @@ impl WriteTx {
         changes: &[CodeChange],
         by: &ChangeBy,
     ) -> Result<chrono::DateTime<chrono::Utc>, StoreError> {
-        on_conn!(self,
-            gpkg c => super::geopackage::grids::renumber(c, changes, by).await,
-            pg (c, o) => super::postgres::grids::renumber(c, o, changes, by).await)
+        shared!(self, grids::renumber(changes, by))
     }
 
     /// Inserts a street office with its history row.
@@ -294,9 +287,7 @@ impl WriteTx {
         office: &StreetOffice,
         by: &ChangeBy,
     ) -> Result<Committed, StoreError> {
-        on_conn!(self,
-            gpkg c => super::geopackage::grids::create_street_office(c, office, by).await,
-            pg (c, o) => super::postgres::grids::create_street_office(c, o, office, by).await)
+        shared!(self, grids::create_street_office(office, by))
     }
 
     /// Replaces a street office with its history row; None when no such office.
@@ -305,9 +296,7 @@ impl WriteTx {
         office: &StreetOffice,
         by: &ChangeBy,
     ) -> Result<Option<Committed>, StoreError> {
-        on_conn!(self,
-            gpkg c => super::geopackage::grids::update_street_office(c, office, by).await,
-            pg (c, o) => super::postgres::grids::update_street_office(c, o, office, by).await)
+        shared!(self, grids::update_street_office(office, by))
     }
 
     /// Inserts a community with its history row.
@@ -316,9 +305,7 @@ impl WriteTx {
         community: &Community,
         by: &ChangeBy,
     ) -> Result<Committed, StoreError> {
-        on_conn!(self,
-            gpkg c => super::geopackage::grids::create_community(c, community, by).await,
-            pg (c, o) => super::postgres::grids::create_community(c, o, community, by).await)
+        shared!(self, grids::create_community(community, by))
     }
 
     /// Replaces a community with its history row; None when no such community.
@@ -327,9 +314,7 @@ impl WriteTx {
         community: &Community,
         by: &ChangeBy,
     ) -> Result<Option<Committed>, StoreError> {
-        on_conn!(self,
-            gpkg c => super::geopackage::grids::update_community(c, community, by).await,
-            pg (c, o) => super::postgres::grids::update_community(c, o, community, by).await)
+        shared!(self, grids::update_community(community, by))
     }
 
     /// Sets (Some) or removes (None) a building's chief (楼栋长); false when no such building.
@@ -338,9 +323,12 @@ impl WriteTx {
         building_id: i64,
         chief: Option<&Person>,
     ) -> Result<bool, StoreError> {
-        on_conn!(self,
-            gpkg c => super::geopackage::grids::set_building_chief(c, building_id, chief).await,
-            pg (c, _o) => super::postgres::grids::set_building_chief(c, building_id, chief).await)
+        shared!(self, grids::set_building_chief(building_id, chief))
+    }
+
+    /// Re-derives `buildings.grid_id` where it disagrees with the grids; how many changed.
+    pub(crate) async fn heal_membership(&mut self) -> Result<usize, StoreError> {
+        shared!(self, grids::heal_membership())
     }
 
     /// Inserts or replaces a circle definition (by id) and drops its stored facility circles.

@@ -55,3 +55,18 @@ pub(crate) async fn layer_changed(
 ) -> Result<(), StoreError> {
     super::write::recompute_extent(conn, layer).await
 }
+
+/// Sets `buildings.grid_id` for each `(building, grid)` of `changes`.
+pub(crate) async fn set_grid_members(
+    conn: &mut Conn,
+    changes: &[(i64, Option<i64>)],
+) -> Result<(), StoreError> {
+    for (building, grid) in changes {
+        sqlx::query("UPDATE buildings SET grid_id = $1 WHERE fid = $2")
+            .bind(grid)
+            .bind(building)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}

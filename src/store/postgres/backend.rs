@@ -59,3 +59,24 @@ pub(crate) async fn layer_changed(
         _ => changes::log(conn, origin, &[layer.table()]).await.map(drop),
     }
 }
+
+/// Sets `buildings.grid_id` for each `(building, grid)` of `changes`, in one statement.
+pub(crate) async fn set_grid_members(
+    conn: &mut Conn,
+    changes: &[(i64, Option<i64>)],
+) -> Result<(), StoreError> {
+    if changes.is_empty() {
+        return Ok(());
+    }
+    let buildings: Vec<i64> = changes.iter().map(|c| c.0).collect();
+    let grids: Vec<Option<i64>> = changes.iter().map(|c| c.1).collect();
+    sqlx::query(
+        "UPDATE buildings b SET grid_id = m.grid_id \
+         FROM UNNEST($1::bigint[], $2::bigint[]) AS m(fid, grid_id) WHERE b.fid = m.fid",
+    )
+    .bind(&buildings)
+    .bind(&grids)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}

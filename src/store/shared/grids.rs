@@ -1,28 +1,31 @@
-//! Writes and reads of the grid map's governance records: grids, communities and street offices
-//! with their boundary history, building membership, renumbering, and building chiefs.
-//!
-//! Every boundary write is one `BEGIN IMMEDIATE` transaction that also
-//! - appends a row to `boundary_history` (who, when, old and new boundary, code, name, parent);
-//! - for grids, recomputes `buildings.grid_id` for the buildings whose representative point lies
-//!   in the bounding box of the old or the new boundary (only they can change grid).
-//!
-//! Membership rule (the same as [`crate::index::GridLayer`]): a building belongs to the grid
-//! whose boundary contains its representative point ([`AreaShape::contains`], boundary
-//! included), the lowest grid fid when several do.
+// Grids, communities and street offices with their boundary history, building membership,
+// renumbering and building chiefs: written once for both backends. Compiled once per backend
+// (see `src/store/shared/mod.rs`), with `b` naming that backend and `sql` its statements that
+// differ.
+//
+// Every boundary write runs in the caller's write transaction and also
+// - appends a row to `boundary_history` (who, when, old and new boundary, code, name, parent);
+// - for grids, recomputes `buildings.grid_id` for the buildings whose representative point lies
+//   in the bounding box of the old or the new boundary (only they can change grid);
+// - notes the changed layer (`b::layer_changed`: the GeoPackage's extents, PostgreSQL's
+//   change log).
+//
+// Membership rule (the same as `crate::index::GridLayer`): a building belongs to the grid
+// whose boundary contains its representative point (`AreaShape::contains`, boundary
+// included), the lowest grid fid when several do.
 
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
-use geo::Rect;
-use sqlx::{Row, SqliteConnection, SqlitePool};
+use geo::{BoundingRect, Rect};
+use sqlx::Row;
 
-use super::gpkg_binary::{decode_multi_polygon, encode_multi_polygon};
-use super::write::{Layer, begin, constraint_conflict, recompute_extent, workers_json};
 use crate::grids::CodeChange;
 use crate::model::{AreaShape, Community, Grid, LonLat, Person, StreetOffice};
 use crate::store::{
     BoundaryAction, BoundaryChange, BoundaryLayer, BoundaryState, ChangeBy, Committed, GridRemoval,
-    MembersOnDelete, PartitionCommitted, StoreError, check_version, check_versions, history_time,
+    Layer, MembersOnDelete, PartitionCommitted, StoreError, check_version, check_versions,
+    constraint_conflict, history_time, workers_json,
 };
 
 // ---------------------------------------------------------------- history
@@ -40,7 +43,7 @@ impl Stored {
     fn of_shape(shape: &AreaShape, code: &str, name: &str, parent: Option<i64>) -> Self {
         let b = shape.bbox();
         Stored {
-            geom: encode_multi_polygon(shape.shape()),
+            geom: b::encode_area(shape.shape()),
             code: code.to_owned(),
             name: name.to_owned(),
             parent,
@@ -53,41 +56,46 @@ impl Stored {
     }
 }
 
-/// The current row of a feature, or None.
+/// The current row of a feature (locked for this transaction where the backend can), or None.
 async fn read_stored(
-    conn: &mut SqliteConnection,
+    conn: &mut b::Conn,
     layer: BoundaryLayer,
     id: i64,
 ) -> Result<Option<Stored>, StoreError> {
-    let sql = match layer {
-        BoundaryLayer::Grids => {
-            "SELECT geom, code, name, community_id AS parent, min_x, min_y, max_x, max_y FROM grids WHERE fid = ?"
-        }
-        BoundaryLayer::Communities => {
-            "SELECT geom, code, name, street_office_id AS parent, min_x, min_y, max_x, max_y FROM communities WHERE fid = ?"
-        }
-        BoundaryLayer::StreetOffices => {
-            "SELECT geom, code, name, NULL AS parent, min_x, min_y, max_x, max_y FROM street_offices WHERE fid = ?"
-        }
+    let statement = match layer {
+        BoundaryLayer::Grids => sql::READ_GRID,
+        BoundaryLayer::Communities => sql::READ_COMMUNITY,
+        BoundaryLayer::StreetOffices => sql::READ_STREET_OFFICE,
     };
-    let Some(row) = sqlx::query(sql).bind(id).fetch_optional(&mut *conn).await? else {
+    let Some(row) = sqlx::query(statement)
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?
+    else {
         return Ok(None);
     };
-    let f = |c: &str| -> Result<f64, StoreError> {
-        Ok(row.try_get::<Option<f64>, _>(c)?.unwrap_or(f64::NAN))
+    let geom: Vec<u8> = row.try_get("geom")?;
+    let corrupt = |message: String| StoreError::Corrupt {
+        table: layer.as_str(),
+        id,
+        message,
     };
+    let rect = b::decode_area(&geom)
+        .map_err(corrupt)?
+        .bounding_rect()
+        .ok_or_else(|| corrupt("an empty boundary".into()))?;
     Ok(Some(Stored {
-        geom: row.try_get("geom")?,
+        geom,
         code: row.try_get("code")?,
         name: row.try_get("name")?,
         parent: row.try_get("parent")?,
-        bbox: [f("min_x")?, f("min_y")?, f("max_x")?, f("max_y")?],
+        bbox: [rect.min().x, rect.min().y, rect.max().x, rect.max().y],
     }))
 }
 
 /// The timestamp of a new history row: now (milliseconds), or the latest recorded one if the
 /// clock went back, so history order and time order agree.
-async fn next_at(conn: &mut SqliteConnection) -> Result<(String, DateTime<Utc>), StoreError> {
+async fn next_at(conn: &mut b::Conn) -> Result<(String, DateTime<Utc>), StoreError> {
     let now = history_time(Utc::now());
     let last: Option<String> = sqlx::query_scalar("SELECT MAX(at) FROM boundary_history")
         .fetch_one(&mut *conn)
@@ -108,7 +116,7 @@ async fn next_at(conn: &mut SqliteConnection) -> Result<(String, DateTime<Utc>),
 
 #[allow(clippy::too_many_arguments)]
 async fn record(
-    conn: &mut SqliteConnection,
+    conn: &mut b::Conn,
     layer: BoundaryLayer,
     feature_id: i64,
     action: BoundaryAction,
@@ -118,11 +126,7 @@ async fn record(
     new: Option<&Stored>,
     note: Option<String>,
 ) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO boundary_history (geom, layer, feature_id, action, actor, at, old_geom, old_code, new_code, \
-         old_name, new_name, old_parent_id, new_parent_id, note, min_x, min_y, max_x, max_y) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    )
+    sqlx::query(sql::INSERT_HISTORY)
     .bind(new.map(|s| s.geom.as_slice()))
     .bind(layer.as_str())
     .bind(feature_id)
@@ -143,19 +147,14 @@ async fn record(
     .bind(new.map(|s| s.bbox[3]))
     .execute(&mut *conn)
     .await?;
-    if let Some(s) = new {
-        sqlx::query(
-            "UPDATE gpkg_contents SET \
-             min_x = MIN(COALESCE(min_x, ?1), ?1), min_y = MIN(COALESCE(min_y, ?2), ?2), \
-             max_x = MAX(COALESCE(max_x, ?3), ?3), max_y = MAX(COALESCE(max_y, ?4), ?4), \
-             last_change = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE table_name = 'boundary_history'",
-        )
-        .bind(s.bbox[0])
-        .bind(s.bbox[1])
-        .bind(s.bbox[2])
-        .bind(s.bbox[3])
-        .execute(&mut *conn)
-        .await?;
+    if let (Some(s), Some(grow)) = (new, sql::GROW_HISTORY_EXTENT) {
+        sqlx::query(grow)
+            .bind(s.bbox[0])
+            .bind(s.bbox[1])
+            .bind(s.bbox[2])
+            .bind(s.bbox[3])
+            .execute(&mut *conn)
+            .await?;
     }
     Ok(())
 }
@@ -169,7 +168,7 @@ fn parse_layer(text: &str) -> Option<BoundaryLayer> {
     })
 }
 
-fn history_row(row: &sqlx::sqlite::SqliteRow) -> Result<BoundaryChange, StoreError> {
+fn history_row(row: &b::Row) -> Result<BoundaryChange, StoreError> {
     let id: i64 = row.try_get("fid")?;
     let corrupt = |message: String| StoreError::Corrupt {
         table: "boundary_history",
@@ -189,7 +188,7 @@ fn history_row(row: &sqlx::sqlite::SqliteRow) -> Result<BoundaryChange, StoreErr
             code,
             name: row.try_get::<Option<String>, _>(name)?.unwrap_or_default(),
             parent_id: row.try_get(parent)?,
-            boundary: decode_multi_polygon(&blob).map_err(|e| corrupt(e.to_string()))?,
+            boundary: b::decode_area(&blob).map_err(corrupt)?,
         }))
     };
     let layer: String = row.try_get("layer")?;
@@ -212,14 +211,12 @@ fn history_row(row: &sqlx::sqlite::SqliteRow) -> Result<BoundaryChange, StoreErr
 }
 
 /// Every change to one feature, oldest first.
-pub(super) async fn history(
-    reader: &SqlitePool,
+pub(crate) async fn history(
+    reader: &b::Pool,
     layer: BoundaryLayer,
     feature_id: i64,
 ) -> Result<Vec<BoundaryChange>, StoreError> {
-    let rows = sqlx::query(
-        "SELECT * FROM boundary_history WHERE layer = ? AND feature_id = ? ORDER BY fid",
-    )
+    let rows = sqlx::query(sql::HISTORY)
     .bind(layer.as_str())
     .bind(feature_id)
     .fetch_all(reader)
@@ -229,17 +226,12 @@ pub(super) async fn history(
 
 /// The features of `layer` as they were at `at`: for each feature, its latest change at or
 /// before `at`, unless that change deleted it. In feature id order.
-pub(super) async fn as_of(
-    reader: &SqlitePool,
+pub(crate) async fn as_of(
+    reader: &b::Pool,
     layer: BoundaryLayer,
     at: DateTime<Utc>,
 ) -> Result<Vec<(i64, BoundaryState)>, StoreError> {
-    let rows = sqlx::query(
-        "SELECT h.* FROM boundary_history h \
-         JOIN (SELECT feature_id, MAX(fid) AS last FROM boundary_history \
-               WHERE layer = ?1 AND at <= ?2 GROUP BY feature_id) l ON h.fid = l.last \
-         ORDER BY h.feature_id",
-    )
+    let rows = sqlx::query(sql::AS_OF)
     .bind(layer.as_str())
     .bind(history_time(at))
     .fetch_all(reader)
@@ -262,8 +254,8 @@ struct GridShape {
     area: AreaShape,
 }
 
-async fn grid_shapes(conn: &mut SqliteConnection) -> Result<Vec<GridShape>, StoreError> {
-    let rows = sqlx::query("SELECT fid, geom FROM grids ORDER BY fid")
+async fn grid_shapes(conn: &mut b::Conn) -> Result<Vec<GridShape>, StoreError> {
+    let rows = sqlx::query(sql::GRID_SHAPES)
         .fetch_all(&mut *conn)
         .await?;
     rows.iter()
@@ -275,7 +267,7 @@ async fn grid_shapes(conn: &mut SqliteConnection) -> Result<Vec<GridShape>, Stor
                 message,
             };
             let blob: Vec<u8> = row.try_get("geom")?;
-            let shape = decode_multi_polygon(&blob).map_err(|e| corrupt(e.to_string()))?;
+            let shape = b::decode_area(&blob).map_err(corrupt)?;
             let area =
                 AreaShape::from_multi_polygon(shape, "geom").map_err(|e| corrupt(e.to_string()))?;
             Ok(GridShape { fid, area })
@@ -286,7 +278,7 @@ async fn grid_shapes(conn: &mut SqliteConnection) -> Result<Vec<GridShape>, Stor
 /// Buildings (in `boxes`, or all) whose stored `grid_id` differs from the membership rule:
 /// `(building fid, the grid it belongs to)`, in building fid order.
 async fn membership_changes(
-    conn: &mut SqliteConnection,
+    conn: &mut b::Conn,
     boxes: Option<&[Rect<f64>]>,
 ) -> Result<Vec<(i64, Option<i64>)>, StoreError> {
     let grids = grid_shapes(conn).await?;
@@ -300,13 +292,10 @@ async fn membership_changes(
             let mut rows = Vec::new();
             for r in boxes {
                 rows.extend(
-                    sqlx::query(
-                        "SELECT fid, point_lon, point_lat, grid_id FROM buildings \
-                         WHERE point_lon BETWEEN ? AND ? AND point_lat BETWEEN ? AND ?",
-                    )
+                    sqlx::query(sql::BUILDINGS_IN_BOX)
                     .bind(r.min().x)
-                    .bind(r.max().x)
                     .bind(r.min().y)
+                    .bind(r.max().x)
                     .bind(r.max().y)
                     .fetch_all(&mut *conn)
                     .await?,
@@ -337,42 +326,31 @@ async fn membership_changes(
 
 /// Brings `buildings.grid_id` in line with the membership rule for the buildings in `boxes`
 /// (all buildings with `None`). Returns how many changed.
-pub(super) async fn recompute_members(
-    conn: &mut SqliteConnection,
+pub(crate) async fn recompute_members(
+    conn: &mut b::Conn,
     boxes: Option<&[Rect<f64>]>,
 ) -> Result<usize, StoreError> {
     let changes = membership_changes(conn, boxes).await?;
-    for (building, grid) in &changes {
-        sqlx::query("UPDATE buildings SET grid_id = ? WHERE fid = ?")
-            .bind(grid)
-            .bind(building)
-            .execute(&mut *conn)
-            .await?;
-    }
+    b::set_grid_members(conn, &changes).await?;
     Ok(changes.len())
 }
 
-/// Re-derives membership for the whole file when it disagrees with the rule (after the
-/// migration that added it, or after grids were edited in desktop GIS). Writes nothing when
-/// it agrees.
-pub(super) async fn heal_membership(writer: &SqlitePool) -> Result<usize, StoreError> {
-    {
-        let mut conn = writer.acquire().await?;
-        if membership_changes(&mut conn, None).await?.is_empty() {
-            return Ok(0);
-        }
-    }
-    let mut tx = begin(writer).await?;
-    let n = recompute_members(&mut *tx, None).await?;
-    tx.commit().await?;
+/// Re-derives membership for the whole store in the caller's transaction when it disagrees
+/// with the rule (after the migration that added it, or after grids were edited in desktop
+/// GIS); returns how many buildings changed (0: nothing was written).
+pub(crate) async fn heal_membership(
+    tx: &mut b::Conn,
+    origin: &str,
+) -> Result<usize, StoreError> {
+    let n = recompute_members(tx, None).await?;
     if n > 0 {
-        tracing::info!(buildings = n, "grid membership re-derived");
+        b::layer_changed(tx, origin, Layer::Grids).await?;
     }
     Ok(n)
 }
 
 /// `(building id, grid id)` for every building, in building id order.
-pub(super) async fn membership(reader: &SqlitePool) -> Result<Vec<(i64, Option<i64>)>, StoreError> {
+pub(crate) async fn membership(reader: &b::Pool) -> Result<Vec<(i64, Option<i64>)>, StoreError> {
     let rows = sqlx::query("SELECT fid, grid_id FROM buildings ORDER BY fid")
         .fetch_all(reader)
         .await?;
@@ -402,35 +380,32 @@ fn grid_stored(grid: &Grid) -> Stored {
 
 /// Inserts grid `grid` at version 1 inside `conn`; its new fid. A duplicate code is a `Conflict`.
 async fn insert_grid_row(
-    conn: &mut SqliteConnection,
+    conn: &mut b::Conn,
     grid: &Grid,
     new: &Stored,
 ) -> Result<i64, StoreError> {
-    Ok(sqlx::query(
-        "INSERT INTO grids (geom, code, name, community_id, chief_name, chief_phone, workers, demo, version, \
-         min_x, min_y, max_x, max_y) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?)",
-    )
-    .bind(&new.geom)
-    .bind(grid.code.as_str())
-    .bind(&grid.name)
-    .bind(grid.community_id)
-    .bind(grid.chief.as_ref().map(|p| p.name()))
-    .bind(grid.chief.as_ref().and_then(|p| p.phone()))
-    .bind(workers_json(grid))
-    .bind(grid.demo)
-    .bind(new.bbox[0])
-    .bind(new.bbox[1])
-    .bind(new.bbox[2])
-    .bind(new.bbox[3])
-    .execute(&mut *conn)
-    .await
-    .map_err(|e| grid_conflict(e, grid))?
-    .last_insert_rowid())
+    sqlx::query_scalar(sql::INSERT_GRID)
+        .bind(&new.geom)
+        .bind(grid.code.as_str())
+        .bind(&grid.name)
+        .bind(grid.community_id)
+        .bind(grid.chief.as_ref().map(|p| p.name()))
+        .bind(grid.chief.as_ref().and_then(|p| p.phone()))
+        .bind(workers_json(grid))
+        .bind(grid.demo)
+        .bind(new.bbox[0])
+        .bind(new.bbox[1])
+        .bind(new.bbox[2])
+        .bind(new.bbox[3])
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(|e| grid_conflict(e, grid))
 }
 
 /// Inserts a grid at version 1, records it and computes its buildings' membership.
 pub(crate) async fn create_grid(
-    tx: &mut SqliteConnection,
+    tx: &mut b::Conn,
+    origin: &str,
     grid: &Grid,
     by: &ChangeBy,
 ) -> Result<Committed, StoreError> {
@@ -450,37 +425,33 @@ pub(crate) async fn create_grid(
     )
     .await?;
     recompute_members(&mut *tx, Some(&[new.rect()])).await?;
-    recompute_extent(&mut *tx, Layer::Grids).await?;
+    b::layer_changed(tx, origin, Layer::Grids).await?;
     Ok(Committed { id: fid, at })
 }
 
 /// Writes every column of grid `grid.id` (version + 1) inside `conn`; with `expected`, only
 /// when the stored version is `expected` (otherwise `VersionMismatch`, nothing written).
 async fn write_grid(
-    conn: &mut SqliteConnection,
+    conn: &mut b::Conn,
     grid: &Grid,
     new: &Stored,
     expected: Option<i64>,
 ) -> Result<bool, StoreError> {
-    let matched = sqlx::query(
-        "UPDATE grids SET geom = ?, code = ?, name = ?, community_id = ?, chief_name = ?, chief_phone = ?, \
-         workers = ?, demo = ?, version = version + 1, min_x = ?, min_y = ?, max_x = ?, max_y = ? \
-         WHERE fid = ?13 AND (?14 IS NULL OR version = ?14)",
-    )
-    .bind(&new.geom)
-    .bind(grid.code.as_str())
-    .bind(&grid.name)
-    .bind(grid.community_id)
-    .bind(grid.chief.as_ref().map(|p| p.name()))
-    .bind(grid.chief.as_ref().and_then(|p| p.phone()))
-    .bind(workers_json(grid))
-    .bind(grid.demo)
-    .bind(new.bbox[0])
-    .bind(new.bbox[1])
-    .bind(new.bbox[2])
-    .bind(new.bbox[3])
-    .bind(grid.id)
-    .bind(expected)
+    let matched = sqlx::query(sql::UPDATE_GRID)
+        .bind(&new.geom)
+        .bind(grid.code.as_str())
+        .bind(&grid.name)
+        .bind(grid.community_id)
+        .bind(grid.chief.as_ref().map(|p| p.name()))
+        .bind(grid.chief.as_ref().and_then(|p| p.phone()))
+        .bind(workers_json(grid))
+        .bind(grid.demo)
+        .bind(grid.id)
+        .bind(expected)
+        .bind(new.bbox[0])
+        .bind(new.bbox[1])
+        .bind(new.bbox[2])
+        .bind(new.bbox[3])
     .execute(&mut *conn)
     .await
     .map_err(|e| grid_conflict(e, grid))?
@@ -488,7 +459,7 @@ async fn write_grid(
     if matched == 0
         && let Some(expected) = expected
     {
-        let found: Option<i64> = sqlx::query_scalar("SELECT version FROM grids WHERE fid = ?")
+        let found: Option<i64> = sqlx::query_scalar("SELECT version FROM grids WHERE fid = $1")
             .bind(grid.id)
             .fetch_optional(&mut *conn)
             .await?;
@@ -504,7 +475,8 @@ async fn write_grid(
 /// Replaces grid `grid.id` (version + 1), records the change and recomputes membership where
 /// the boundary was or is. None when no such grid.
 pub(crate) async fn update_grid(
-    tx: &mut SqliteConnection,
+    tx: &mut b::Conn,
+    origin: &str,
     grid: &Grid,
     by: &ChangeBy,
     expected: Option<i64>,
@@ -528,13 +500,14 @@ pub(crate) async fn update_grid(
     )
     .await?;
     recompute_members(&mut *tx, Some(&[old.rect(), new.rect()])).await?;
-    recompute_extent(&mut *tx, Layer::Grids).await?;
+    b::layer_changed(tx, origin, Layer::Grids).await?;
     Ok(Some(Committed { id: grid.id, at }))
 }
 
 /// Deletes grid `id`, handling its buildings as `members` says, in one transaction.
 pub(crate) async fn remove_grid(
-    tx: &mut SqliteConnection,
+    tx: &mut b::Conn,
+    origin: &str,
     id: i64,
     version: i64,
     members: &MembersOnDelete,
@@ -548,7 +521,7 @@ pub(crate) async fn remove_grid(
         .fetch_optional(&mut *tx)
         .await?;
     check_version(id, version, found)?;
-    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM buildings WHERE grid_id = ?")
+    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM buildings WHERE grid_id = $1")
         .bind(id)
         .fetch_one(&mut *tx)
         .await?;
@@ -568,7 +541,7 @@ pub(crate) async fn remove_grid(
             "grid {id} cannot be reassigned to itself"
         )));
     }
-    sqlx::query("DELETE FROM grids WHERE fid = ?")
+    sqlx::query("DELETE FROM grids WHERE fid = $1")
         .bind(id)
         .execute(&mut *tx)
         .await?;
@@ -619,7 +592,7 @@ pub(crate) async fn remove_grid(
         boxes.push(t_new.rect());
     }
     recompute_members(&mut *tx, Some(&boxes)).await?;
-    recompute_extent(&mut *tx, Layer::Grids).await?;
+    b::layer_changed(tx, origin, Layer::Grids).await?;
     Ok(GridRemoval::Deleted(Committed { id, at }))
 }
 
@@ -631,14 +604,15 @@ pub(crate) async fn remove_grid(
 /// boxes of every old and new boundary. A named grid that is not in the community is a
 /// `Conflict`.
 pub(crate) async fn replace_partition(
-    tx: &mut SqliteConnection,
+    tx: &mut b::Conn,
+    origin: &str,
     community_id: i64,
     expected: &[(i64, i64)],
     grids: &[Grid],
     by: &ChangeBy,
 ) -> Result<PartitionCommitted, StoreError> {
     let stored_versions: Vec<(i64, i64)> =
-        sqlx::query_as("SELECT fid, version FROM grids WHERE community_id = $1 ORDER BY fid")
+        sqlx::query_as(sql::COMMUNITY_GRIDS)
             .bind(community_id)
             .fetch_all(&mut *tx)
             .await?;
@@ -658,7 +632,7 @@ pub(crate) async fn replace_partition(
         let old = read_stored(&mut *tx, BoundaryLayer::Grids, id)
             .await?
             .expect("listed in this transaction");
-        sqlx::query("DELETE FROM grids WHERE fid = ?")
+        sqlx::query("DELETE FROM grids WHERE fid = $1")
             .bind(id)
             .execute(&mut *tx)
             .await?;
@@ -724,7 +698,7 @@ pub(crate) async fn replace_partition(
         ids.push(fid);
     }
     recompute_members(&mut *tx, Some(&boxes)).await?;
-    recompute_extent(&mut *tx, Layer::Grids).await?;
+    b::layer_changed(tx, origin, Layer::Grids).await?;
     Ok(PartitionCommitted { ids, deleted, at })
 }
 
@@ -735,7 +709,8 @@ pub(crate) async fn replace_partition(
 /// gets version + 1 and a `renumber` history row. A grid whose current code is not `old` is a
 /// `Conflict`. Returns the change's timestamp.
 pub(crate) async fn renumber(
-    tx: &mut SqliteConnection,
+    tx: &mut b::Conn,
+    origin: &str,
     changes: &[CodeChange],
     by: &ChangeBy,
 ) -> Result<DateTime<Utc>, StoreError> {
@@ -764,7 +739,7 @@ pub(crate) async fn renumber(
         .collect();
     let mut held: HashMap<String, i64> = HashMap::new();
     for prefix in &prefixes {
-        let rows = sqlx::query("SELECT code, fid FROM grids WHERE substr(code, 1, 12) = ?")
+        let rows = sqlx::query("SELECT code, fid FROM grids WHERE substr(code, 1, 12) = $1")
             .bind(prefix)
             .fetch_all(&mut *tx)
             .await?;
@@ -816,7 +791,7 @@ pub(crate) async fn renumber(
                 (id, parking)
             }
         };
-        sqlx::query("UPDATE grids SET code = ? WHERE fid = ?")
+        sqlx::query("UPDATE grids SET code = $1 WHERE fid = $2")
             .bind(&code)
             .bind(id)
             .execute(&mut *tx)
@@ -834,7 +809,7 @@ pub(crate) async fn renumber(
         held.insert(code, id);
     }
     for c in &changes {
-        sqlx::query("UPDATE grids SET version = version + 1 WHERE fid = ?")
+        sqlx::query("UPDATE grids SET version = version + 1 WHERE fid = $1")
             .bind(c.id)
             .execute(&mut *tx)
             .await?;
@@ -859,11 +834,7 @@ pub(crate) async fn renumber(
         )
         .await?;
     }
-    sqlx::query(
-        "UPDATE gpkg_contents SET last_change = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE table_name = 'grids'",
-    )
-    .execute(&mut *tx)
-    .await?;
+    b::layer_changed(tx, origin, Layer::Grids).await?;
     Ok(at)
 }
 
@@ -871,33 +842,24 @@ pub(crate) async fn renumber(
 
 /// Inserts a street office and records it.
 pub(crate) async fn create_street_office(
-    tx: &mut SqliteConnection,
+    tx: &mut b::Conn,
+    origin: &str,
     office: &StreetOffice,
     by: &ChangeBy,
 ) -> Result<Committed, StoreError> {
     let new = Stored::of_shape(&office.boundary, office.code.as_str(), &office.name, None);
-    let fid = sqlx::query(
-        "INSERT INTO street_offices (geom, code, name, demo, min_x, min_y, max_x, max_y) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(&new.geom)
-    .bind(office.code.as_str())
-    .bind(&office.name)
-    .bind(office.demo)
-    .bind(new.bbox[0])
-    .bind(new.bbox[1])
-    .bind(new.bbox[2])
-    .bind(new.bbox[3])
-    .execute(&mut *tx)
-    .await
-    .map_err(|e| {
-        constraint_conflict(
-            e,
-            || format!("street office code {} already exists", office.code),
-            || "street office refers to a missing row".into(),
-        )
-    })?
-    .last_insert_rowid();
+    let fid: i64 = sqlx::query_scalar(sql::INSERT_STREET_OFFICE)
+        .bind(&new.geom)
+        .bind(office.code.as_str())
+        .bind(&office.name)
+        .bind(office.demo)
+        .bind(new.bbox[0])
+        .bind(new.bbox[1])
+        .bind(new.bbox[2])
+        .bind(new.bbox[3])
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| office_conflict(e, office))?;
     let (at_text, at) = next_at(&mut *tx).await?;
     record(
         &mut *tx,
@@ -911,13 +873,14 @@ pub(crate) async fn create_street_office(
         None,
     )
     .await?;
-    recompute_extent(&mut *tx, Layer::StreetOffices).await?;
+    b::layer_changed(tx, origin, Layer::StreetOffices).await?;
     Ok(Committed { id: fid, at })
 }
 
 /// Replaces street office `office.id` and records the change; None when no such office.
 pub(crate) async fn update_street_office(
-    tx: &mut SqliteConnection,
+    tx: &mut b::Conn,
+    origin: &str,
     office: &StreetOffice,
     by: &ChangeBy,
 ) -> Result<Option<Committed>, StoreError> {
@@ -925,28 +888,19 @@ pub(crate) async fn update_street_office(
         return Ok(None);
     };
     let new = Stored::of_shape(&office.boundary, office.code.as_str(), &office.name, None);
-    sqlx::query(
-        "UPDATE street_offices SET geom = ?, code = ?, name = ?, demo = ?, min_x = ?, min_y = ?, max_x = ?, max_y = ? \
-         WHERE fid = ?",
-    )
-    .bind(&new.geom)
-    .bind(office.code.as_str())
-    .bind(&office.name)
-    .bind(office.demo)
-    .bind(new.bbox[0])
-    .bind(new.bbox[1])
-    .bind(new.bbox[2])
-    .bind(new.bbox[3])
-    .bind(office.id)
-    .execute(&mut *tx)
-    .await
-    .map_err(|e| {
-        constraint_conflict(
-            e,
-            || format!("street office code {} already exists", office.code),
-            || "street office refers to a missing row".into(),
-        )
-    })?;
+    sqlx::query(sql::UPDATE_STREET_OFFICE)
+        .bind(&new.geom)
+        .bind(office.code.as_str())
+        .bind(&office.name)
+        .bind(office.demo)
+        .bind(office.id)
+        .bind(new.bbox[0])
+        .bind(new.bbox[1])
+        .bind(new.bbox[2])
+        .bind(new.bbox[3])
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| office_conflict(e, office))?;
     let (at_text, at) = next_at(&mut *tx).await?;
     record(
         &mut *tx,
@@ -960,8 +914,16 @@ pub(crate) async fn update_street_office(
         None,
     )
     .await?;
-    recompute_extent(&mut *tx, Layer::StreetOffices).await?;
+    b::layer_changed(tx, origin, Layer::StreetOffices).await?;
     Ok(Some(Committed { id: office.id, at }))
+}
+
+fn office_conflict(e: sqlx::Error, office: &StreetOffice) -> StoreError {
+    constraint_conflict(
+        e,
+        || format!("street office code {} already exists", office.code),
+        || "street office refers to a missing row".into(),
+    )
 }
 
 fn community_conflict(e: sqlx::Error, community: &Community) -> StoreError {
@@ -979,7 +941,8 @@ fn community_conflict(e: sqlx::Error, community: &Community) -> StoreError {
 
 /// Inserts a community and records it.
 pub(crate) async fn create_community(
-    tx: &mut SqliteConnection,
+    tx: &mut b::Conn,
+    origin: &str,
     community: &Community,
     by: &ChangeBy,
 ) -> Result<Committed, StoreError> {
@@ -989,23 +952,19 @@ pub(crate) async fn create_community(
         &community.name,
         Some(community.street_office_id),
     );
-    let fid = sqlx::query(
-        "INSERT INTO communities (geom, code, name, street_office_id, demo, min_x, min_y, max_x, max_y) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(&new.geom)
-    .bind(community.code.as_str())
-    .bind(&community.name)
-    .bind(community.street_office_id)
-    .bind(community.demo)
-    .bind(new.bbox[0])
-    .bind(new.bbox[1])
-    .bind(new.bbox[2])
-    .bind(new.bbox[3])
-    .execute(&mut *tx)
-    .await
-    .map_err(|e| community_conflict(e, community))?
-    .last_insert_rowid();
+    let fid: i64 = sqlx::query_scalar(sql::INSERT_COMMUNITY)
+        .bind(&new.geom)
+        .bind(community.code.as_str())
+        .bind(&community.name)
+        .bind(community.street_office_id)
+        .bind(community.demo)
+        .bind(new.bbox[0])
+        .bind(new.bbox[1])
+        .bind(new.bbox[2])
+        .bind(new.bbox[3])
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| community_conflict(e, community))?;
     let (at_text, at) = next_at(&mut *tx).await?;
     record(
         &mut *tx,
@@ -1019,13 +978,14 @@ pub(crate) async fn create_community(
         None,
     )
     .await?;
-    recompute_extent(&mut *tx, Layer::Communities).await?;
+    b::layer_changed(tx, origin, Layer::Communities).await?;
     Ok(Committed { id: fid, at })
 }
 
 /// Replaces community `community.id` and records the change; None when no such community.
 pub(crate) async fn update_community(
-    tx: &mut SqliteConnection,
+    tx: &mut b::Conn,
+    origin: &str,
     community: &Community,
     by: &ChangeBy,
 ) -> Result<Option<Committed>, StoreError> {
@@ -1038,23 +998,20 @@ pub(crate) async fn update_community(
         &community.name,
         Some(community.street_office_id),
     );
-    sqlx::query(
-        "UPDATE communities SET geom = ?, code = ?, name = ?, street_office_id = ?, demo = ?, \
-         min_x = ?, min_y = ?, max_x = ?, max_y = ? WHERE fid = ?",
-    )
-    .bind(&new.geom)
-    .bind(community.code.as_str())
-    .bind(&community.name)
-    .bind(community.street_office_id)
-    .bind(community.demo)
-    .bind(new.bbox[0])
-    .bind(new.bbox[1])
-    .bind(new.bbox[2])
-    .bind(new.bbox[3])
-    .bind(community.id)
-    .execute(&mut *tx)
-    .await
-    .map_err(|e| community_conflict(e, community))?;
+    sqlx::query(sql::UPDATE_COMMUNITY)
+        .bind(&new.geom)
+        .bind(community.code.as_str())
+        .bind(&community.name)
+        .bind(community.street_office_id)
+        .bind(community.demo)
+        .bind(community.id)
+        .bind(new.bbox[0])
+        .bind(new.bbox[1])
+        .bind(new.bbox[2])
+        .bind(new.bbox[3])
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| community_conflict(e, community))?;
     let (at_text, at) = next_at(&mut *tx).await?;
     record(
         &mut *tx,
@@ -1068,7 +1025,7 @@ pub(crate) async fn update_community(
         None,
     )
     .await?;
-    recompute_extent(&mut *tx, Layer::Communities).await?;
+    b::layer_changed(tx, origin, Layer::Communities).await?;
     Ok(Some(Committed {
         id: community.id,
         at,
@@ -1080,11 +1037,12 @@ pub(crate) async fn update_community(
 /// Sets (Some) or removes (None) the chief of building `building_id`; false when no such
 /// building.
 pub(crate) async fn set_building_chief(
-    tx: &mut SqliteConnection,
+    tx: &mut b::Conn,
+    _origin: &str,
     building_id: i64,
     chief: Option<&Person>,
 ) -> Result<bool, StoreError> {
-    let exists: Option<i64> = sqlx::query_scalar("SELECT fid FROM buildings WHERE fid = ?")
+    let exists: Option<i64> = sqlx::query_scalar("SELECT fid FROM buildings WHERE fid = $1")
         .bind(building_id)
         .fetch_optional(&mut *tx)
         .await?;
@@ -1094,7 +1052,7 @@ pub(crate) async fn set_building_chief(
     match chief {
         Some(p) => {
             sqlx::query(
-                "INSERT INTO building_chiefs (building_id, name, phone) VALUES (?, ?, ?) \
+                "INSERT INTO building_chiefs (building_id, name, phone) VALUES ($1, $2, $3) \
                  ON CONFLICT (building_id) DO UPDATE SET name = excluded.name, phone = excluded.phone",
             )
             .bind(building_id)
@@ -1104,7 +1062,7 @@ pub(crate) async fn set_building_chief(
             .await?;
         }
         None => {
-            sqlx::query("DELETE FROM building_chiefs WHERE building_id = ?")
+            sqlx::query("DELETE FROM building_chiefs WHERE building_id = $1")
                 .bind(building_id)
                 .execute(&mut *tx)
                 .await?;
@@ -1114,15 +1072,12 @@ pub(crate) async fn set_building_chief(
 }
 
 /// The chiefs of the given buildings (those that have one).
-pub(super) async fn building_chiefs(
-    reader: &SqlitePool,
+pub(crate) async fn building_chiefs(
+    reader: &b::Pool,
     building_ids: &[i64],
 ) -> Result<HashMap<i64, Person>, StoreError> {
     let ids = serde_json::to_string(building_ids).expect("numbers serialise");
-    let rows = sqlx::query(
-        "SELECT building_id, name, phone FROM building_chiefs \
-         WHERE building_id IN (SELECT value FROM json_each(?)) ORDER BY building_id",
-    )
+    let rows = sqlx::query(sql::CHIEFS_OF)
     .bind(ids)
     .fetch_all(reader)
     .await?;
