@@ -46,12 +46,9 @@ use sqlx::SqlitePool;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
-use super::{
-    BoundaryChange, BoundaryLayer, BoundaryState, Dataset, HouseholdCount, LayerSelection,
-    StoreError,
-};
+use super::{Dataset, HouseholdCount, LayerSelection, StoreError};
 use crate::import::OsmImport;
-use crate::model::{KindCatalogue, Person};
+use crate::model::KindCatalogue;
 
 /// How long a statement waits for another process's lock (QGIS editing the file) before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -253,79 +250,11 @@ impl GeoPackageStore {
         write::household_counts(&self.writer, counts).await
     }
 
-    /// Every change to one feature's boundary, oldest first.
-    pub async fn boundary_history(
-        &self,
-        layer: BoundaryLayer,
-        feature_id: i64,
-    ) -> Result<Vec<BoundaryChange>, StoreError> {
-        grids::history(&self.reader, layer, feature_id).await
-    }
-
-    /// The features of a layer as they were at `at`.
-    pub async fn boundaries_as_of(
-        &self,
-        layer: BoundaryLayer,
-        at: chrono::DateTime<chrono::Utc>,
-    ) -> Result<Vec<(i64, BoundaryState)>, StoreError> {
-        grids::as_of(&self.reader, layer, at).await
-    }
-
-    /// `(building id, grid id)` for every building, as stored.
-    pub async fn grid_membership(&self) -> Result<Vec<(i64, Option<i64>)>, StoreError> {
-        grids::membership(&self.reader).await
-    }
-
-    /// The chiefs of the given buildings.
-    pub async fn building_chiefs(
-        &self,
-        building_ids: &[i64],
-    ) -> Result<std::collections::HashMap<i64, Person>, StoreError> {
-        grids::building_chiefs(&self.reader, building_ids).await
-    }
-
-    /// Circle definitions, in stored order (empty: none stored yet).
-    pub async fn load_circles(
-        &self,
-        catalogue: &KindCatalogue,
-    ) -> Result<Vec<crate::model::CircleDef>, StoreError> {
-        circles::load_circles(&self.reader, catalogue).await
-    }
-
-    /// Every stored facility circle.
-    pub async fn load_facility_circles(&self) -> Result<Vec<super::FacilityCircle>, StoreError> {
-        circles::load_facility_circles(&self.reader).await
-    }
-
     // ------------------------------------------------------------ tokens and audit (issue 8)
 
-    /// The id of the unrevoked token with this hash.
-    pub async fn token_id_by_hash(&self, hash: &str) -> Result<Option<i64>, StoreError> {
-        auth::token_id_by_hash(&self.reader, hash).await
-    }
-
-    /// The principal of an unrevoked token, by hash.
-    pub async fn principal(
-        &self,
-        hash: &str,
-    ) -> Result<Option<crate::auth::Principal>, StoreError> {
-        auth::principal(&self.reader, hash).await
-    }
-
-    /// Every token, without secrets.
-    pub async fn tokens(&self) -> Result<Vec<crate::auth::TokenRecord>, StoreError> {
-        auth::tokens(&self.reader).await
-    }
-
-    /// Audit records after `after_id`.
-    pub async fn audit(
-        &self,
-        after_id: i64,
-        limit: i64,
-        layer: Option<&str>,
-        feature_id: Option<&str>,
-    ) -> Result<Vec<crate::auth::AuditRecord>, StoreError> {
-        auth::audit(&self.reader, after_id, limit, layer, feature_id).await
+    /// The read-only pool (the shared store code's reads).
+    pub(super) fn reader(&self) -> &SqlitePool {
+        &self.reader
     }
 
     /// The single writer connection, for a [`crate::store::WriteTx`].

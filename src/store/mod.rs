@@ -196,6 +196,17 @@ macro_rules! dispatch {
     };
 }
 
+/// Calls a read of the store code shared by both backends (`src/store/shared/`) with the
+/// backend's read pool.
+macro_rules! read_shared {
+    ($self:ident, $module:ident :: $f:ident ( $($arg:expr),* $(,)? )) => {
+        match $self {
+            Store::GeoPackage(s) => geopackage::$module::$f(s.reader(), $($arg),*).await,
+            Store::Postgres(s) => postgres::$module::$f(s.reader(), $($arg),*).await,
+        }
+    };
+}
+
 impl Store {
     /// Opens the store at `location`, applying pending migrations: `postgres://…` (or
     /// `postgresql://…`) selects PostgreSQL + PostGIS; anything else is a GeoPackage file path
@@ -282,12 +293,12 @@ impl Store {
         &self,
         catalogue: &KindCatalogue,
     ) -> Result<Vec<crate::model::CircleDef>, StoreError> {
-        dispatch!(self, s => s.load_circles(catalogue).await)
+        read_shared!(self, circles::load_circles(catalogue))
     }
 
     /// Every stored facility circle.
     pub async fn load_facility_circles(&self) -> Result<Vec<FacilityCircle>, StoreError> {
-        dispatch!(self, s => s.load_facility_circles().await)
+        read_shared!(self, circles::load_facility_circles())
     }
 
     /// Writes an OSM import in one transaction: upserts buildings, OSM facilities and ways by
@@ -324,7 +335,7 @@ impl Store {
         layer: BoundaryLayer,
         feature_id: i64,
     ) -> Result<Vec<BoundaryChange>, StoreError> {
-        dispatch!(self, s => s.boundary_history(layer, feature_id).await)
+        read_shared!(self, grids::history(layer, feature_id))
     }
 
     /// The features of `layer` as they were at `at` (from the history), in id order.
@@ -333,12 +344,12 @@ impl Store {
         layer: BoundaryLayer,
         at: chrono::DateTime<chrono::Utc>,
     ) -> Result<Vec<(i64, BoundaryState)>, StoreError> {
-        dispatch!(self, s => s.boundaries_as_of(layer, at).await)
+        read_shared!(self, grids::as_of(layer, at))
     }
 
     /// The stored membership: `(building id, grid id)` for every building.
     pub async fn grid_membership(&self) -> Result<Vec<(i64, Option<i64>)>, StoreError> {
-        dispatch!(self, s => s.grid_membership().await)
+        read_shared!(self, grids::membership())
     }
 
     /// The chiefs of the given buildings (only those that have one).
@@ -346,14 +357,14 @@ impl Store {
         &self,
         building_ids: &[i64],
     ) -> Result<std::collections::HashMap<i64, crate::model::Person>, StoreError> {
-        dispatch!(self, s => s.building_chiefs(building_ids).await)
+        read_shared!(self, grids::building_chiefs(building_ids))
     }
 
     // ------------------------------------------------------------ tokens and audit (issue 8)
 
     /// The id of the unrevoked token whose hash is `hash`.
     pub async fn token_id_by_hash(&self, hash: &str) -> Result<Option<i64>, StoreError> {
-        dispatch!(self, s => s.token_id_by_hash(hash).await)
+        read_shared!(self, auth::token_id_by_hash(hash))
     }
 
     /// Stores a new token (by its SHA-256 `hash`, never the token) with its role, scope and
@@ -385,12 +396,12 @@ impl Store {
         &self,
         hash: &str,
     ) -> Result<Option<crate::auth::Principal>, StoreError> {
-        dispatch!(self, s => s.principal(hash).await)
+        read_shared!(self, auth::principal(hash))
     }
 
     /// Every token ever issued (hashes and secrets excluded), oldest first.
     pub async fn tokens(&self) -> Result<Vec<crate::auth::TokenRecord>, StoreError> {
-        dispatch!(self, s => s.tokens().await)
+        read_shared!(self, auth::tokens())
     }
 
     /// Audit records with id above `after_id`, oldest first, at most `limit`, optionally of
@@ -402,6 +413,6 @@ impl Store {
         layer: Option<&str>,
         feature_id: Option<&str>,
     ) -> Result<Vec<crate::auth::AuditRecord>, StoreError> {
-        dispatch!(self, s => s.audit(after_id, limit, layer, feature_id).await)
+        read_shared!(self, auth::audit(after_id, limit, layer, feature_id))
     }
 }

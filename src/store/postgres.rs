@@ -42,12 +42,9 @@ use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{PgPool, SqlSafeStr};
 
-use super::{
-    BoundaryChange, BoundaryLayer, BoundaryState, Change, Dataset, HouseholdCount, LayerSelection,
-    StoreError,
-};
+use super::{Change, Dataset, HouseholdCount, LayerSelection, StoreError};
 use crate::import::OsmImport;
-use crate::model::{KindCatalogue, Person};
+use crate::model::KindCatalogue;
 
 /// Connections per process: reads at start-up and on history routes, one writer at a time.
 const CONNECTIONS: u32 = 8;
@@ -137,6 +134,11 @@ impl PostgresStore {
     }
 
     /// A LISTEN connection on the change channel.
+    /// The pool (the shared store code's reads).
+    pub(super) fn reader(&self) -> &PgPool {
+        &self.pool
+    }
+
     /// A pooled connection and this process's change-log origin, for a
     /// [`crate::store::WriteTx`].
     pub(super) async fn writer_connection(
@@ -212,79 +214,6 @@ impl PostgresStore {
         counts: &[HouseholdCount],
     ) -> Result<usize, StoreError> {
         write::household_counts(&self.pool, &self.origin, counts).await
-    }
-
-    /// Every change to one feature's boundary, oldest first.
-    pub async fn boundary_history(
-        &self,
-        layer: BoundaryLayer,
-        feature_id: i64,
-    ) -> Result<Vec<BoundaryChange>, StoreError> {
-        grids::history(&self.pool, layer, feature_id).await
-    }
-
-    /// The features of a layer as they were at `at`.
-    pub async fn boundaries_as_of(
-        &self,
-        layer: BoundaryLayer,
-        at: chrono::DateTime<chrono::Utc>,
-    ) -> Result<Vec<(i64, BoundaryState)>, StoreError> {
-        grids::as_of(&self.pool, layer, at).await
-    }
-
-    /// `(building id, grid id)` for every building.
-    pub async fn grid_membership(&self) -> Result<Vec<(i64, Option<i64>)>, StoreError> {
-        grids::membership(&self.pool).await
-    }
-
-    /// The chiefs of the given buildings.
-    pub async fn building_chiefs(
-        &self,
-        building_ids: &[i64],
-    ) -> Result<std::collections::HashMap<i64, Person>, StoreError> {
-        grids::building_chiefs(&self.pool, building_ids).await
-    }
-
-    /// Circle definitions, in stored order.
-    pub async fn load_circles(
-        &self,
-        catalogue: &KindCatalogue,
-    ) -> Result<Vec<crate::model::CircleDef>, StoreError> {
-        circles::load_circles(&self.pool, catalogue).await
-    }
-
-    /// Every stored facility circle.
-    pub async fn load_facility_circles(&self) -> Result<Vec<super::FacilityCircle>, StoreError> {
-        circles::load_facility_circles(&self.pool).await
-    }
-
-    /// The id of the unrevoked token with this hash.
-    pub async fn token_id_by_hash(&self, hash: &str) -> Result<Option<i64>, StoreError> {
-        auth::token_id_by_hash(&self.pool, hash).await
-    }
-
-    /// The principal of an unrevoked token.
-    pub async fn principal(
-        &self,
-        hash: &str,
-    ) -> Result<Option<crate::auth::Principal>, StoreError> {
-        auth::principal(&self.pool, hash).await
-    }
-
-    /// Every token, without secrets.
-    pub async fn tokens(&self) -> Result<Vec<crate::auth::TokenRecord>, StoreError> {
-        auth::tokens(&self.pool).await
-    }
-
-    /// Audit records after `after_id`.
-    pub async fn audit(
-        &self,
-        after_id: i64,
-        limit: i64,
-        layer: Option<&str>,
-        feature_id: Option<&str>,
-    ) -> Result<Vec<crate::auth::AuditRecord>, StoreError> {
-        auth::audit(&self.pool, after_id, limit, layer, feature_id).await
     }
 
     /// Closes every connection.
