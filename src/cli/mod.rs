@@ -258,8 +258,38 @@ struct ServeArgs {
         value_delimiter = ','
     )]
     cors_origins: Vec<String>,
+    /// Most connections open at once; more wait in the kernel's listen backlog until one
+    /// closes.
+    #[arg(long, default_value_t = 1024, env = "GRIDCIRCLE_MAX_CONNECTIONS",
+        value_parser = clap::value_parser!(u32).range(1..))]
+    max_connections: u32,
+    /// Seconds a client has to send a request's head (request line and headers) once its
+    /// first byte arrived; then the connection is closed.
+    #[arg(long, default_value_t = 10, env = "GRIDCIRCLE_HEADER_TIMEOUT_SECS",
+        value_parser = clap::value_parser!(u64).range(1..))]
+    header_timeout_secs: u64,
+    /// Seconds a connection may stay open with no request in flight and no traffic.
+    #[arg(long, default_value_t = 60, env = "GRIDCIRCLE_IDLE_TIMEOUT_SECS",
+        value_parser = clap::value_parser!(u64).range(1..))]
+    idle_timeout_secs: u64,
+    /// At shutdown (SIGINT or SIGTERM), seconds to wait for requests in flight before the
+    /// store is closed anyway.
+    #[arg(long, default_value_t = 30, env = "GRIDCIRCLE_DRAIN_TIMEOUT_SECS")]
+    drain_timeout_secs: u64,
     #[command(flatten)]
     topology: TopologyArgs,
+}
+
+impl ServeArgs {
+    fn connection_limits(&self) -> crate::http::server::ConnectionLimits {
+        use std::time::Duration;
+        crate::http::server::ConnectionLimits {
+            max_connections: self.max_connections as usize,
+            header_read_timeout: Duration::from_secs(self.header_timeout_secs),
+            idle_timeout: Duration::from_secs(self.idle_timeout_secs),
+            drain_timeout: Duration::from_secs(self.drain_timeout_secs),
+        }
+    }
 }
 
 /// The thresholds of the grid topology checks: a local rule, so the operator's to set.
@@ -776,6 +806,7 @@ async fn serve_store(
             cors_origins: args.cors_origins.clone(),
             ..Limits::default()
         },
+        cpu: crate::http::CpuBound::default(),
     };
     let web = args
         .web
@@ -792,14 +823,9 @@ async fn serve_store(
     println!(
         "gridcircle listening on http://{addr}/  (API: http://{addr}/collections, OpenAPI: http://{addr}/api)"
     );
-    axum::serve(
-        listener,
-        app(state, web).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
-    .await?;
+    // Returns after SIGINT or SIGTERM, once the requests in flight are answered; closing the
+    // store then checkpoints a GeoPackage's WAL into the file.
+    crate::http::server::serve(listener, app(state, web), args.connection_limits()).await?;
     store.close().await;
     Ok(())
 }

@@ -9,6 +9,7 @@ use axum::routing::get;
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
+use super::cpu::run_blocking;
 use super::error::{ApiError, ApiResult};
 use super::params::Params;
 use super::{AppState, feature};
@@ -369,7 +370,7 @@ pub async fn coverage(State(state): State<AppState>, params: Params) -> ApiResul
     // The pass over every building is CPU work: keep it off the async workers.
     let s2 = s.clone();
     let circle = circle.clone();
-    let result = tokio::task::spawn_blocking(move || {
+    let result = run_blocking(&state, move || {
         let r = report(&s2, &circle, minutes, mode, at, within, compare)?;
         let links = |media: &str| match listing {
             Listing::Page { offset, limit } => {
@@ -411,13 +412,6 @@ pub async fn coverage(State(state): State<AppState>, params: Params) -> ApiResul
             Json(body).into_response()
         })
     })
-    .await
-    .map_err(|e| {
-        ApiError::new(
-            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            e.to_string(),
-        )
-    })??;
+    .await??;
     Ok(result)
 }

@@ -9,6 +9,7 @@ use geo::MultiPolygon;
 use serde_json::{Value, json};
 
 use super::coverage::mode_param;
+use super::cpu::run_blocking;
 use super::error::{ApiError, ApiResult};
 use super::params::Params;
 use super::{AppState, collections::parse_id};
@@ -101,15 +102,7 @@ pub async fn isochrone(State(state): State<AppState>, params: Params) -> ApiResu
             let start = s.walk.network.snap(p).ok_or_else(|| not_reachable(p, &s))?;
             let s2 = s.clone();
             let b2 = budgets.clone();
-            tokio::task::spawn_blocking(move || walking_areas(&s2, &[start], &b2))
-                .await
-                .map_err(|e| {
-                    ApiError::new(
-                        axum::http::StatusCode::INTERNAL_SERVER_ERROR,
-                        "internal",
-                        e.to_string(),
-                    )
-                })?
+            run_blocking(&state, move || walking_areas(&s2, &[start], &b2)).await?
         }
     };
     let rows = minutes

@@ -6,6 +6,7 @@ mod auth;
 mod circles;
 mod collections;
 mod coverage;
+pub mod cpu;
 mod error;
 mod facilities;
 mod feature;
@@ -17,6 +18,7 @@ mod limits;
 mod params;
 mod queries;
 mod replication;
+pub mod server;
 mod service;
 pub mod tiles;
 
@@ -26,11 +28,13 @@ use std::time::Duration;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::{Router, middleware};
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::services::ServeDir;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 pub use coverage::{report_csv as coverage_csv, report_json as coverage_json};
+pub use cpu::{CpuBound, run_blocking};
 pub use error::{ApiError, ApiResult};
 pub use limits::{Quota, RateLimits};
 pub use service::ApiDoc;
@@ -91,12 +95,12 @@ pub struct AppState {
     pub limits: Limits,
     /// The thresholds of the grid topology checks (operator settings).
     pub topology: crate::grids::TopologyConfig,
+    /// The bound on CPU-heavy work running at once ([`run_blocking`]).
+    pub cpu: CpuBound,
 }
 
 /// The whole application: API routes, the web map from `web_dir`, and the middleware.
 pub fn app(state: AppState, web_dir: Option<PathBuf>) -> Router {
-    let limits = state.limits.clone();
-    let auth_state = state.clone();
     let mut router = Router::new()
         .merge(auth::router())
         .merge(service::router())
@@ -108,19 +112,26 @@ pub fn app(state: AppState, web_dir: Option<PathBuf>) -> Router {
         .merge(circles::router())
         .merge(isochrones::router())
         .merge(tiles::router())
-        .with_state(state);
+        .with_state(state.clone());
     if let Some(dir) = web_dir {
         router = router.fallback_service(ServeDir::new(dir).append_index_html_on_directories(true));
     } else {
         router = router.fallback(|| async { ApiError::not_found("no such route") });
     }
+    with_middleware(router, state)
+}
+
+/// `router` inside the middleware every route of [`app`] runs in (tokens are checked against
+/// `state.store`; the limits are `state.limits`), outermost last: trace → security headers →
+/// CORS → JSON errors → panics caught → token → rate limit → timeout → body and GeoJSON
+/// limits → routes.
+pub fn with_middleware(router: Router, state: AppState) -> Router {
+    let limits = state.limits.clone();
     let geojson = limits::GeoJsonLimits {
         body_bytes: limits.body_bytes,
         max_vertices: limits.max_vertices,
         max_features: limits.max_features,
     };
-    // Outermost last: trace → security headers → CORS → JSON errors → token → rate limit →
-    // timeout → body and GeoJSON limits → routes.
     let router = router
         .layer(middleware::from_fn_with_state(
             geojson,
@@ -135,10 +146,8 @@ pub fn app(state: AppState, web_dir: Option<PathBuf>) -> Router {
             limits::Limiters::new(limits.rate),
             limits::rate_limit,
         ))
-        .layer(middleware::from_fn_with_state(
-            auth_state,
-            auth::authenticate,
-        ))
+        .layer(middleware::from_fn_with_state(state, auth::authenticate))
+        .layer(CatchPanicLayer::custom(panic_answer))
         .layer(middleware::from_fn(limits::json_errors));
     let router = match limits::cors(&limits.cors_origins) {
         Some(cors) => router.layer(cors),
@@ -147,4 +156,19 @@ pub fn app(state: AppState, web_dir: Option<PathBuf>) -> Router {
     router
         .layer(middleware::from_fn(limits::security_headers))
         .layer(TraceLayer::new_for_http())
+}
+
+/// The answer to a request whose handler (or inner middleware) panicked: the panic is logged
+/// and the caller gets a 500 `internal` error in the usual JSON shape; the connection stays
+/// open for its next request. No lock of the HTTP layer stays poisoned by the panic (the
+/// caches take the data of a poisoned lock as it is), so the route answers again next time.
+fn panic_answer(payload: Box<dyn std::any::Any + Send + 'static>) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    tracing::error!(panic = %cpu::panic_text(payload.as_ref()), "a request handler panicked");
+    ApiError::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal",
+        "the server failed while answering this request; the failure was logged",
+    )
+    .into_response()
 }

@@ -7,6 +7,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
+use super::cpu::run_blocking;
 use super::error::{ApiError, ApiResult};
 use super::params::Params;
 use super::{AppState, feature};
@@ -93,7 +94,7 @@ pub async fn nearest(State(state): State<AppState>, params: Params) -> ApiResult
             let kind2 = kind.clone();
             // The search runs off the async workers; the answer is written there too, as it
             // borrows the snapshot.
-            let answer = tokio::task::spawn_blocking(move || {
+            let answer = run_blocking(&state, move || {
                 s2.nearest_walking(p, &kind2, k, at, open_now, audience)
                     .map(|found| {
                         let results = found
@@ -107,8 +108,7 @@ pub async fn nearest(State(state): State<AppState>, params: Params) -> ApiResult
                         Json(NearestAnswer { query, results }).into_response()
                     })
             })
-            .await
-            .map_err(|e| ApiError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
+            .await?;
             answer.ok_or_else(|| {
                 ApiError::invalid(
                     "lon",

@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 
 use super::AppState;
 use super::auth::writer;
+use super::cpu::run_blocking;
 use super::error::{ApiError, ApiResult};
 use super::grids::Caller;
 use crate::auth::Role;
@@ -34,15 +35,7 @@ pub async fn snapshot(State(state): State<AppState>, caller: Caller) -> ApiResul
     }
     let s = state.snapshot.current();
     let applied = state.snapshot.applied_seq();
-    let hash = tokio::task::spawn_blocking(move || content_hash(&s))
-        .await
-        .map_err(|e| {
-            ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "hash_failed",
-                e.to_string(),
-            )
-        })?;
+    let hash = run_blocking(&state, move || content_hash(&s)).await?;
     Ok(Json(json!({
         "hash": hash,
         "snapshot": state.snapshot.current().version,

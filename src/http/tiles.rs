@@ -25,7 +25,7 @@
 use std::any::Any;
 use std::collections::{HashMap, VecDeque};
 use std::f64::consts::PI;
-use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError, Weak};
 
 use axum::Json;
 use axum::Router;
@@ -40,6 +40,7 @@ use serde_json::{Value, json};
 use tower_http::compression::CompressionLayer;
 
 use super::AppState;
+use super::cpu::run_blocking;
 use super::error::{ApiError, ApiResult};
 use super::params::Params;
 use crate::index::{EnvelopeEntry, Snapshot};
@@ -193,17 +194,7 @@ pub async fn tile(
                 Arc::new(Vec::new())
             } else {
                 let s = snapshot.clone();
-                Arc::new(
-                    tokio::task::spawn_blocking(move || build_tile(&s, name, id))
-                        .await
-                        .map_err(|e| {
-                            ApiError::new(
-                                StatusCode::INTERNAL_SERVER_ERROR,
-                                "tile_failed",
-                                e.to_string(),
-                            )
-                        })?,
-                )
+                Arc::new(run_blocking(&state, move || build_tile(&s, name, id)).await?)
             };
             remember(key, bytes.clone());
             bytes
@@ -253,7 +244,7 @@ fn generation_of<T: Any + Send + Sync>(layer: &Arc<T>) -> u64 {
     let mut guard = SEEN
         .get_or_init(Default::default)
         .lock()
-        .expect("generations lock");
+        .unwrap_or_else(PoisonError::into_inner);
     let (seen, counter) = &mut *guard;
     let address = Arc::as_ptr(layer) as *const () as usize;
     if let Some((_, g)) = seen.get(&address) {
@@ -290,6 +281,9 @@ struct TileCache {
     bytes: usize,
 }
 
+/// The cache of built tiles. Its lock (like the generations' and the circle tree's) is taken
+/// even when poisoned: a panic while it is held leaves the cache as it was or with one more
+/// tile, and a poisoned lock must not make every later tile request fail until a restart.
 fn cache() -> &'static Mutex<TileCache> {
     static CACHE: OnceLock<Mutex<TileCache>> = OnceLock::new();
     CACHE.get_or_init(Default::default)
@@ -298,14 +292,14 @@ fn cache() -> &'static Mutex<TileCache> {
 fn cached(key: &CacheKey) -> Option<Arc<Vec<u8>>> {
     cache()
         .lock()
-        .expect("tile cache lock")
+        .unwrap_or_else(PoisonError::into_inner)
         .tiles
         .get(key)
         .cloned()
 }
 
 fn remember(key: CacheKey, bytes: Arc<Vec<u8>>) {
-    let mut c = cache().lock().expect("tile cache lock");
+    let mut c = cache().lock().unwrap_or_else(PoisonError::into_inner);
     let size = bytes.len() + 64;
     if size > CACHE_BYTES / 4 || c.tiles.contains_key(&key) {
         return;
@@ -909,12 +903,14 @@ fn road_shown(highway: &str, z: u8) -> bool {
 /// An R-tree over the facility circles of one `CircleLayer` (whose own tree is private to the
 /// index), built once per layer generation.
 fn circle_tree(s: &Snapshot) -> Arc<RTree<EnvelopeEntry>> {
-    static TREE: OnceLock<Mutex<Option<(u64, Arc<RTree<EnvelopeEntry>>)>>> = OnceLock::new();
+    /// The tree of the last generation asked for, with that generation.
+    type Slot = Mutex<Option<(u64, Arc<RTree<EnvelopeEntry>>)>>;
+    static TREE: OnceLock<Slot> = OnceLock::new();
     let generation = generation_of(&s.facility_circles);
     let mut slot = TREE
         .get_or_init(Default::default)
         .lock()
-        .expect("circle tree lock");
+        .unwrap_or_else(PoisonError::into_inner);
     if let Some((g, tree)) = slot.as_ref()
         && *g == generation
     {
@@ -1103,6 +1099,22 @@ pub fn build_tile(s: &Snapshot, layer: &str, tile: TileId) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tiles_are_cached_after_a_panic_poisoned_the_cache_lock() {
+        let outcome = std::thread::spawn(|| {
+            let _held = cache().lock().unwrap_or_else(PoisonError::into_inner);
+            panic!("deliberate panic while holding the tile cache lock");
+        })
+        .join();
+        assert!(outcome.is_err());
+        assert!(cache().is_poisoned());
+        // A generation no layer has (generations count up from 1 per process).
+        let key = (u64::MAX, "buildings", TileId { z: 3, x: 1, y: 2 });
+        assert!(cached(&key).is_none());
+        remember(key, Arc::new(vec![1, 2, 3]));
+        assert_eq!(cached(&key).as_deref(), Some(&vec![1, 2, 3]));
+    }
 
     #[test]
     fn geometry_encoding_matches_the_specification_examples() {

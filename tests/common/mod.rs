@@ -345,6 +345,27 @@ impl Server {
         (status, r.json().unwrap_or(Value::Null))
     }
 
+    /// Sends SIGTERM (`kill -TERM`, as a service manager stops the server) and waits for the
+    /// process to exit, at most `within`; its exit status. Panics when it is still running.
+    pub fn terminate(mut self, within: Duration) -> std::process::ExitStatus {
+        let sent = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(sent.success(), "kill -TERM failed");
+        let started = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait for gridcircle") {
+                return status;
+            }
+            assert!(
+                started.elapsed() < within,
+                "gridcircle still running {within:?} after SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// Kills the process at once (SIGKILL): no graceful shutdown, no checkpoint.
     pub fn kill(mut self) {
         let _ = self.child.kill();

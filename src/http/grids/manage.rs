@@ -19,6 +19,7 @@ use crate::grids::{self, CodeChange, TopologyReport};
 use crate::http::AppState;
 use crate::http::auth::{audit_entry, permit, writer};
 use crate::http::collections::parse_id;
+use crate::http::cpu::run_blocking;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::params::Params;
 use crate::index::Snapshot;
@@ -30,8 +31,14 @@ type Body = Result<Bytes, axum::extract::rejection::BytesRejection>;
 /// `POST /grids/validate`
 #[utoipa::path(post, path = "/grids/validate", request_body(content = Object, content_type = "application/geo+json",
         description = "A grid Feature as for POST /collections/grids/items; with `id` (Feature or properties) it is checked as a replacement of that grid"),
-    responses((status = 200, description = "{ok, errors, warnings}: the topology checks, nothing saved"), (status = 400), (status = 422)))]
-pub async fn validate(State(state): State<AppState>, body: Body) -> ApiResult<Json<Value>> {
+    responses((status = 200, description = "{ok, errors, warnings}: the topology checks, nothing saved"), (status = 400), (status = 401, description = "no token: the checks are CPU work for callers who draw grids"), (status = 422)))]
+pub async fn validate(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: Body,
+) -> ApiResult<Json<Value>> {
+    // Refused before the drawing is parsed or checked: anonymous callers start no CPU work.
+    writer(&caller)?;
     let body = body?;
     let parsed = match GridBody::parse_with(&body) {
         Ok(p) => p,
@@ -56,11 +63,18 @@ pub async fn validate(State(state): State<AppState>, body: Body) -> ApiResult<Js
             format!("no grid with id {id} to replace"),
         ));
     }
-    let replacing = id
-        .and_then(|id| s.grids.layer.index_of(id))
-        .map(|i| &s.grids.layer.items()[i]);
-    let grid = parsed.resolve(&s, state.limits.service_margin_m, replacing)?;
-    let mut answer = report_json(&check(&s, &grid, id, &state.topology));
+    let margin_m = state.limits.service_margin_m;
+    let topology = state.topology.clone();
+    // The checks (overlaps, gaps, cut buildings, households) are CPU work: off the async
+    // workers, under the shared bound.
+    let mut answer = run_blocking(&state, move || -> ApiResult<Value> {
+        let replacing = id
+            .and_then(|id| s.grids.layer.index_of(id))
+            .map(|i| &s.grids.layer.items()[i]);
+        let grid = parsed.resolve(&s, margin_m, replacing)?;
+        Ok(report_json(&check(&s, &grid, id, &topology)))
+    })
+    .await??;
     answer["rules"] = rules_json(&state.topology);
     Ok(Json(answer))
 }
