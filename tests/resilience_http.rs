@@ -33,13 +33,12 @@ async fn empty_state(dir: &Path) -> AppState {
         .await
         .unwrap();
     let snapshot = Snapshot::build(Dataset::default(), Arc::new(KindCatalogue::bundled()));
-    AppState {
+    AppState::new(
         store,
-        snapshot: SnapshotCell::new(snapshot),
-        limits: Limits::default(),
-        topology: Default::default(),
-        cpu: CpuBound::default(),
-    }
+        SnapshotCell::new(snapshot),
+        Limits::default(),
+        Default::default(),
+    )
 }
 
 #[test]

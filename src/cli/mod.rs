@@ -781,33 +781,27 @@ async fn serve_store(
             catalogue.clone(),
         ));
     }
-    let state = AppState {
-        topology,
-        store: store.clone(),
-        writes: crate::app::WritePath::new(store.clone(), cell.clone()),
-        snapshot: cell,
-        limits: Limits {
-            body_bytes: args.body_limit,
-            timeout: std::time::Duration::from_secs(args.timeout_secs),
-            max_vertices: args.max_vertices,
-            max_features: args.max_features,
-            max_k: args.max_k,
-            max_items: args.max_items,
-            rate: crate::http::RateLimits {
-                anonymous: crate::http::Quota {
-                    per_second: args.rate_anonymous,
-                    burst: args.rate_anonymous_burst,
-                },
-                authenticated: crate::http::Quota {
-                    per_second: args.rate_authenticated,
-                    burst: args.rate_authenticated_burst,
-                },
+    let limits = Limits {
+        body_bytes: args.body_limit,
+        timeout: std::time::Duration::from_secs(args.timeout_secs),
+        max_vertices: args.max_vertices,
+        max_features: args.max_features,
+        max_k: args.max_k,
+        max_items: args.max_items,
+        rate: crate::http::RateLimits {
+            anonymous: crate::http::Quota {
+                per_second: args.rate_anonymous,
+                burst: args.rate_anonymous_burst,
             },
-            cors_origins: args.cors_origins.clone(),
-            ..Limits::default()
+            authenticated: crate::http::Quota {
+                per_second: args.rate_authenticated,
+                burst: args.rate_authenticated_burst,
+            },
         },
-        cpu: crate::http::CpuBound::default(),
+        cors_origins: args.cors_origins.clone(),
+        ..Limits::default()
     };
+    let state = AppState::new(store.clone(), cell, limits, topology);
     let web = args
         .web
         .join("index.html")

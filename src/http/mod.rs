@@ -99,6 +99,26 @@ pub struct AppState {
     pub cpu: CpuBound,
 }
 
+impl AppState {
+    /// The state of a service over `store`, serving `snapshot`: its write path publishes to
+    /// the same cell, and CPU-heavy work is bounded by the machine's parallelism.
+    pub fn new(
+        store: Store,
+        snapshot: SnapshotCell,
+        limits: Limits,
+        topology: crate::grids::TopologyConfig,
+    ) -> Self {
+        AppState {
+            writes: crate::app::WritePath::new(store.clone(), snapshot.clone()),
+            store,
+            snapshot,
+            limits,
+            topology,
+            cpu: CpuBound::default(),
+        }
+    }
+}
+
 /// The whole application: API routes, the web map from `web_dir`, and the middleware.
 pub fn app(state: AppState, web_dir: Option<PathBuf>) -> Router {
     let mut router = Router::new()
