@@ -2549,7 +2549,7 @@ fn insert_command(
             let mut items = w.snapshot().facilities.layer.items().to_vec();
             items.push(Facility { id, ..f });
             let next = w.snapshot().with_facilities(items);
-            w.publish(next);
+            w.next_snapshot(next);
             Ok(id)
         })
     }

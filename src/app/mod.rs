@@ -2,6 +2,7 @@
 //! layer import alike — goes through. It knows the store, the snapshot cell and the audit log,
 //! and nothing of HTTP.
 
+pub mod replica;
 mod write_path;
 
 pub use write_path::{BoxFuture, Write, WriteFailure, WriteHealth, WritePath};

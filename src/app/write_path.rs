@@ -70,8 +70,9 @@ impl Write {
         self.audit.push(entry);
     }
 
-    /// The snapshot to publish once the transaction has committed.
-    pub fn publish(&mut self, next: Snapshot) {
+    /// The next snapshot: published once the transaction has committed (never before, never
+    /// if it rolls back).
+    pub fn next_snapshot(&mut self, next: Snapshot) {
         self.next = Some(next);
     }
 
@@ -143,7 +144,7 @@ impl WritePath {
     ///
     /// The command checks what it needs against [`Write::snapshot`], writes through
     /// [`Write::tx`], records [`Write::audit`] entries and the next snapshot with
-    /// [`Write::publish`]. An `Err` from the command rolls everything back.
+    /// [`Write::next_snapshot`]. An `Err` from the command rolls everything back.
     ///
     /// A panic in the command is resumed in the caller's task after the transaction was
     /// rolled back (the HTTP layer turns it into a JSON 500).
@@ -217,15 +218,19 @@ impl WritePath {
 
     /// Publishes a snapshot built from changes other replicas committed (the replica
     /// follower's path into the cell): under the writer lock, so it never interleaves with a
-    /// local write; `build` gets the current snapshot and returns the next one (None:
-    /// nothing to publish).
-    pub async fn publish_remote<F>(&self, build: F)
+    /// local write; `build` gets the current snapshot and returns the next one.
+    pub async fn publish_remote<F, E>(&self, build: F) -> Result<(), E>
     where
-        F: AsyncFnOnce(Arc<Snapshot>) -> Option<Snapshot>,
+        F: AsyncFnOnce(Arc<Snapshot>) -> Result<Snapshot, E>,
     {
         let _writer = self.cell.write_lock().await;
-        if let Some(next) = build(self.cell.current()).await {
-            self.cell.publish(next);
-        }
+        let next = build(self.cell.current()).await?;
+        self.cell.publish(next);
+        Ok(())
+    }
+
+    /// The snapshot cell this path publishes to (readers and the replication status read it).
+    pub fn cell(&self) -> &SnapshotCell {
+        &self.cell
     }
 }

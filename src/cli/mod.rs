@@ -772,15 +772,6 @@ async fn serve_store(
         "grid topology rules"
     );
     let cell = SnapshotCell::new(snapshot);
-    if store.postgres().is_some() {
-        // A replica: follow the change log from where the snapshot was loaded.
-        cell.set_applied(first_seq);
-        tokio::spawn(crate::index::replica::follow(
-            store.clone(),
-            cell.clone(),
-            catalogue.clone(),
-        ));
-    }
     let limits = Limits {
         body_bytes: args.body_limit,
         timeout: std::time::Duration::from_secs(args.timeout_secs),
@@ -802,6 +793,15 @@ async fn serve_store(
         ..Limits::default()
     };
     let state = AppState::new(store.clone(), cell, limits, topology);
+    if store.postgres().is_some() {
+        // A replica: follow the change log from where the snapshot was loaded.
+        state.snapshot.set_applied(first_seq);
+        tokio::spawn(crate::app::replica::follow(
+            store.clone(),
+            state.writes.clone(),
+            catalogue.clone(),
+        ));
+    }
     let web = args
         .web
         .join("index.html")

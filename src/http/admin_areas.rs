@@ -151,7 +151,7 @@ pub async fn create_community(
                 c.id = committed.id;
                 let mut items = snapshot.communities.items().to_vec();
                 items.push(c.clone());
-                w.publish(with_communities(&snapshot, items));
+                w.next_snapshot(with_communities(&snapshot, items));
                 w.audit(audit_entry(
                     &caller,
                     "create",
@@ -210,7 +210,7 @@ pub async fn replace_community(
                 };
                 let mut items = snapshot.communities.items().to_vec();
                 items[index] = c.clone();
-                w.publish(with_communities(&snapshot, items));
+                w.next_snapshot(with_communities(&snapshot, items));
                 w.audit(audit_entry(
                     &caller,
                     "replace",
@@ -304,7 +304,7 @@ pub async fn create_street_office(
                 o.id = committed.id;
                 let mut items = snapshot.street_offices.items().to_vec();
                 items.push(o.clone());
-                w.publish(with_offices(&snapshot, items));
+                w.next_snapshot(with_offices(&snapshot, items));
                 w.audit(audit_entry(
                     &caller,
                     "create",
@@ -367,7 +367,7 @@ pub async fn replace_street_office(
                 };
                 let mut items = snapshot.street_offices.items().to_vec();
                 items[index] = o.clone();
-                w.publish(with_offices(&snapshot, items));
+                w.next_snapshot(with_offices(&snapshot, items));
                 w.audit(audit_entry(
                     &caller,
                     "replace",

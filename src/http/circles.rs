@@ -150,7 +150,7 @@ pub async fn put(
                         before,
                         Some(def_json(&def)),
                     ));
-                    w.publish(refreshed.snapshot);
+                    w.next_snapshot(refreshed.snapshot);
                     Ok(Json(def_json(&def)))
                 })
             },

@@ -142,7 +142,7 @@ pub async fn create(state: &AppState, body: &[u8], caller: &Caller) -> ApiResult
                     None,
                     record(&body),
                 ));
-                w.publish(next);
+                w.next_snapshot(next);
                 Ok(with_etag(
                     written(StatusCode::CREATED, "facilities", facility.id, body),
                     &facility,
@@ -202,7 +202,7 @@ pub async fn replace(
                     before,
                     record(&body),
                 ));
-                w.publish(next);
+                w.next_snapshot(next);
                 Ok(with_etag(
                     written(StatusCode::OK, "facilities", id, body),
                     &facility,
@@ -252,7 +252,7 @@ pub async fn delete(state: &AppState, id: i64, caller: &Caller) -> ApiResult<Sta
                         before,
                         None,
                     ));
-                    w.publish(next);
+                    w.next_snapshot(next);
                     Ok(StatusCode::NO_CONTENT)
                 })
             },

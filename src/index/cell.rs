@@ -15,9 +15,8 @@ use super::Snapshot;
 /// use gridcircle::index::{Snapshot, SnapshotCell};
 /// use gridcircle::model::KindCatalogue;
 /// let cell = SnapshotCell::new(Snapshot::build(Default::default(), KindCatalogue::bundled().into()));
-/// let before = cell.current();
-/// cell.publish(Snapshot::build(Default::default(), KindCatalogue::bundled().into()));
-/// assert_eq!(before.version + 1, cell.current().version);
+/// let reader = cell.clone();
+/// assert_eq!(reader.current().version, cell.current().version);
 /// ```
 #[derive(Clone)]
 pub struct SnapshotCell {
@@ -83,13 +82,15 @@ impl SnapshotCell {
     }
 
     /// Serialises writers: hold the guard from reading the current snapshot, through the store
-    /// commit, to `publish`, so that snapshots follow the commit order.
-    pub async fn write_lock(&self) -> MutexGuard<'_, ()> {
+    /// commit, to `publish`, so that snapshots follow the commit order. Only the write path
+    /// ([`crate::app::WritePath`]) takes it.
+    pub(crate) async fn write_lock(&self) -> MutexGuard<'_, ()> {
         self.writer.lock().await
     }
 
-    /// Publishes `next` with the following version number.
-    pub fn publish(&self, mut next: Snapshot) {
+    /// Publishes `next` with the following version number. Only the write path
+    /// ([`crate::app::WritePath`]) publishes, under [`SnapshotCell::write_lock`].
+    pub(crate) fn publish(&self, mut next: Snapshot) {
         next.version = self.current.load().version + 1;
         self.current.store(Arc::new(next));
     }

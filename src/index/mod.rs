@@ -4,16 +4,17 @@
 mod batch;
 mod cell;
 mod circle_layer;
+mod content_hash;
 mod entry;
 mod layers;
 mod load;
-pub mod replica;
 mod snapshot;
 mod walk_layer;
 
 pub use batch::{BatchNearest, BatchPoints, Neighbour, SphereGrid, chord_of};
 pub use cell::{SnapshotCell, SyncState};
 pub use circle_layer::CircleLayer;
+pub use content_hash::content_hash;
 pub use entry::{EnvelopeEntry, PointEntry, SpherePoint};
 pub use layers::{AdminLayer, BuildingLayer, FacilityLayer, GridLayer, GridStats, WayLayer};
 pub use load::{

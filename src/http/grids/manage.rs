@@ -215,7 +215,7 @@ pub async fn renumber(
                                 g.version += 1;
                             }
                         }
-                        w.publish(s.with_grids(items));
+                        w.next_snapshot(s.with_grids(items));
                         answer["changed_at"] = json!(history_time(at));
                         w.audit(audit_entry(
                             &caller,
@@ -829,7 +829,7 @@ async fn save_map(
             serde_json::to_value(crate::http::feature::grid(g, &next)).expect("features serialise")
         })
         .collect();
-    w.publish(next);
+    w.next_snapshot(next);
     answer["type"] = json!("FeatureCollection");
     answer["features"] = Value::Array(features.clone());
     answer["created"] = json!(created);

@@ -327,7 +327,7 @@ pub async fn create(state: &AppState, body: &[u8], caller: &Caller) -> ApiResult
                 items.push(grid.clone());
                 let next = snapshot.with_grids(items);
                 let body = saved(&grid, &next, &report, committed.at);
-                w.publish(next);
+                w.next_snapshot(next);
                 w.audit(audit_entry(
                     &caller,
                     "create",
@@ -391,7 +391,7 @@ pub async fn replace(
                 items[index] = grid.clone();
                 let next = snapshot.with_grids(items);
                 let body = saved(&grid, &next, &report, committed.at);
-                w.publish(next);
+                w.next_snapshot(next);
                 w.audit(audit_entry(
                     &caller,
                     "replace",
@@ -584,7 +584,7 @@ pub async fn delete(
             record(&feature::grid(target, &next)),
         ));
     }
-    w.publish(next);
+    w.next_snapshot(next);
     w.audit(audit_entry(&caller, "delete", "grids", id, before, None));
     Ok(StatusCode::NO_CONTENT)
             })

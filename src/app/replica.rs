@@ -1,12 +1,14 @@
-//! Replicas: several processes serving from one PostgreSQL, each with its own snapshot.
+//! Replicas: several processes serving from one PostgreSQL, each with its own snapshot; this
+//! follower is how the changes other replicas commit reach this one's snapshot.
 //!
 //! Every store write that changes what a snapshot shows commits together with a row of the
 //! change log and a `NOTIFY` (see `store/postgres/changes.rs`); writers take one advisory lock,
 //! so rows commit in sequence order. [`follow`] LISTENs, and on each notification (and every
 //! [`POLL`], and after a reconnect, when notifications may have been missed) reads the log
 //! after the last applied sequence number, reloads the layers other replicas changed, and
-//! publishes the next snapshot under the writer lock, so local and remote writes never publish
-//! over each other. Its own rows are skipped: the handler that wrote them already published.
+//! publishes the next snapshot through the write path ([`WritePath::publish_remote`], under
+//! the writer lock), so local and remote writes never publish over each other. Its own rows
+//! are skipped: the write that made them already published.
 //!
 //! Why reload rather than replay: a layer read from the store after row N was committed holds
 //! every change up to N (and maybe later ones, which are then applied twice, harmlessly). So
@@ -15,10 +17,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use sha2::{Digest, Sha256};
-
-use super::layers::AdminLayer;
-use super::{Snapshot, SnapshotCell, load_snapshot, refresh_facility_circles};
+use super::WritePath;
+use crate::index::{AdminLayer, Snapshot, load_snapshot, refresh_facility_circles};
 use crate::model::KindCatalogue;
 use crate::store::{LayerSelection, Store, StoreError};
 
@@ -61,9 +61,10 @@ impl Reload {
 /// were read.
 pub async fn catch_up(
     store: &Store,
-    cell: &SnapshotCell,
+    writes: &WritePath,
     catalogue: &Arc<KindCatalogue>,
 ) -> Result<usize, StoreError> {
+    let cell = writes.cell();
     let Some(pg) = store.postgres() else {
         return Ok(0);
     };
@@ -81,9 +82,9 @@ pub async fn catch_up(
             }
         }
         if reload.any() {
-            let _writer = cell.write_lock().await;
-            let next = apply(store, &cell.current(), catalogue, reload).await?;
-            cell.publish(next);
+            writes
+                .publish_remote(async |current| apply(store, &current, catalogue, reload).await)
+                .await?;
         }
         cell.set_applied(last);
     }
@@ -128,7 +129,7 @@ async fn apply(
 /// Follows the change log for ever: LISTEN, catch up on every notification, every [`POLL`]
 /// and after every reconnect. Failures are logged and retried; the applied sequence number
 /// only moves once a batch is published.
-pub async fn follow(store: Store, cell: SnapshotCell, catalogue: Arc<KindCatalogue>) {
+pub async fn follow(store: Store, writes: WritePath, catalogue: Arc<KindCatalogue>) {
     let Some(pg) = store.postgres().cloned() else {
         return;
     };
@@ -143,14 +144,14 @@ pub async fn follow(store: Store, cell: SnapshotCell, catalogue: Arc<KindCatalog
         };
         loop {
             // Anything committed while not listening (start-up, a reconnect) is in the log.
-            if let Err(e) = catch_up(&store, &cell, &catalogue).await {
+            if let Err(e) = catch_up(&store, &writes, &catalogue).await {
                 tracing::warn!(error = %e, "replica: catching up failed; retrying");
                 tokio::time::sleep(Duration::from_millis(500)).await;
             }
             match tokio::time::timeout(POLL, listener.try_recv()).await {
                 Ok(Ok(Some(n))) => {
                     if let Ok(seq) = n.payload().parse::<i64>() {
-                        cell.note_seen(seq);
+                        writes.cell().note_seen(seq);
                     }
                 }
                 // The connection dropped: sqlx reconnects on the next call; catch up first.
@@ -163,133 +164,4 @@ pub async fn follow(store: Store, cell: SnapshotCell, catalogue: Arc<KindCatalog
             }
         }
     }
-}
-
-/// A SHA-256 over the snapshot's content (ids, codes, names, versions, geometry coordinates,
-/// household counts, facility attributes, circle definitions), independent of the order
-/// records were loaded in and of the snapshot's version number: two replicas with the same
-/// content give the same hash.
-pub fn content_hash(s: &Snapshot) -> String {
-    let mut h = Sha256::new();
-    let mut put = |tag: &str, text: String| {
-        h.update(tag.as_bytes());
-        h.update((text.len() as u64).to_le_bytes());
-        h.update(text.as_bytes());
-    };
-    let coords = |mp: &geo::MultiPolygon<f64>| -> String {
-        let mut out = String::new();
-        for p in &mp.0 {
-            for ring in std::iter::once(p.exterior()).chain(p.interiors()) {
-                for c in &ring.0 {
-                    out.push_str(&format!("{:x},{:x};", c.x.to_bits(), c.y.to_bits()));
-                }
-                out.push('|');
-            }
-        }
-        out
-    };
-    for o in s.street_offices.items() {
-        put(
-            "so",
-            format!(
-                "{} {} {} {} {}",
-                o.id,
-                o.code,
-                o.name,
-                o.demo,
-                coords(o.boundary.shape())
-            ),
-        );
-    }
-    for c in s.communities.items() {
-        put(
-            "co",
-            format!(
-                "{} {} {} {} {} {}",
-                c.id,
-                c.code,
-                c.name,
-                c.street_office_id,
-                c.demo,
-                coords(c.boundary.shape())
-            ),
-        );
-    }
-    for g in s.grids.layer.items() {
-        let people: Vec<String> = g
-            .chief
-            .iter()
-            .chain(&g.workers)
-            .map(|p| format!("{}/{}", p.name(), p.phone().unwrap_or("")))
-            .collect();
-        put(
-            "gr",
-            format!(
-                "{} {} {} {} v{} {} {:?} {}",
-                g.id,
-                g.code,
-                g.name,
-                g.community_id,
-                g.version,
-                g.demo,
-                people,
-                coords(g.boundary.shape())
-            ),
-        );
-    }
-    for b in s.buildings.layer.items() {
-        put(
-            "bu",
-            format!(
-                "{} {} {} {} {} {:x} {:x}",
-                b.id,
-                b.osm,
-                b.households,
-                b.residents,
-                b.building,
-                b.point.lon().to_bits(),
-                b.point.lat().to_bits()
-            ),
-        );
-    }
-    for f in s.facilities.layer.items() {
-        put(
-            "fa",
-            format!(
-                "{} {:?} {} {:?} {:?} {} {:?} {:?} {:?} {} {} {:x} {:x}",
-                f.id,
-                f.osm.map(|o| o.to_string()),
-                f.kind.as_str(),
-                f.name,
-                f.owner,
-                f.audience.as_str(),
-                f.hours.as_ref().map(|h| h.raw()),
-                f.capacity,
-                f.free,
-                f.shared,
-                f.demo,
-                f.point.lon().to_bits(),
-                f.point.lat().to_bits()
-            ),
-        );
-    }
-    for w in s.ways.items() {
-        put("wa", format!("{} {} {}", w.id, w.highway, w.node_ids.len()));
-    }
-    let mut circles: Vec<String> = s
-        .circles
-        .iter()
-        .map(|c| {
-            format!(
-                "{} {} {:?} {} {} {:?}",
-                c.id, c.name, c.kinds, c.minutes, c.speed_kmh, c.mode
-            )
-        })
-        .collect();
-    circles.sort();
-    for c in circles {
-        put("ci", c);
-    }
-    put("tz", s.timezone.name().to_owned());
-    hex::encode(h.finalize())
 }
