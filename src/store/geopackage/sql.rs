@@ -14,3 +14,15 @@ pub(crate) const UPSERT_FACILITY_CIRCLE: &str = "INSERT INTO facility_circles (g
      ON CONFLICT (facility_id, circle_id) DO UPDATE SET geom = excluded.geom, minutes = excluded.minutes, \
      mode = excluded.mode, source_hash = excluded.source_hash, min_x = excluded.min_x, min_y = excluded.min_y, \
      max_x = excluded.max_x, max_y = excluded.max_y";
+
+/// A geometry column as read, for `concat!` into a statement: the GeoPackageBinary blob as
+/// stored.
+macro_rules! geom {
+    () => {
+        "geom"
+    };
+}
+pub(crate) use geom;
+
+/// The time-zone setting, with the fid of its row.
+pub(crate) const SELECT_TIMEZONE: &str = "SELECT fid, value FROM settings WHERE key = 'timezone'";

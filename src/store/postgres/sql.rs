@@ -14,3 +14,15 @@ pub(crate) const UPSERT_FACILITY_CIRCLE: &str = "INSERT INTO facility_circles (g
      WHERE EXISTS (SELECT 1 FROM facilities WHERE fid = $2) \
      ON CONFLICT (facility_id, circle_id) DO UPDATE SET geom = excluded.geom, minutes = excluded.minutes, \
      mode = excluded.mode, source_hash = excluded.source_hash";
+
+/// A geometry column as read, for `concat!` into a statement: WKB, named `geom`.
+macro_rules! geom {
+    () => {
+        "ST_AsBinary(geom) AS geom"
+    };
+}
+pub(crate) use geom;
+
+/// The time-zone setting (`settings` has no fid here: 0 names its row).
+pub(crate) const SELECT_TIMEZONE: &str =
+    "SELECT 0::bigint AS fid, value FROM settings WHERE key = 'timezone'";
