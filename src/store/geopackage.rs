@@ -31,13 +31,17 @@ pub(super) mod grids {
     use super::sql;
     include!("shared/grids.rs");
 }
-mod load;
+/// Loading the layers into model types: `src/store/shared/load.rs` for this backend.
+mod load {
+    use super::backend as b;
+    use super::sql;
+    include!("shared/load.rs");
+}
 pub(super) mod sql;
 pub(super) mod write;
 
 use std::borrow::Cow;
 use std::path::PathBuf;
-use std::str::FromStr;
 use std::time::Duration;
 
 use chrono_tz::Tz;
@@ -187,31 +191,16 @@ impl GeoPackageStore {
 
     /// Loads every layer into validated model types, in fid order, from one read snapshot.
     pub async fn load(&self, catalogue: &KindCatalogue) -> Result<Dataset, StoreError> {
-        load::load(&self.reader, catalogue).await
+        load::load(&self.reader, catalogue, load::ALL).await
     }
 
-    /// Loads the selected layers (the others are left empty).
+    /// Loads only the selected layers (the others are left empty).
     pub async fn load_selected(
         &self,
         catalogue: &KindCatalogue,
         which: LayerSelection,
     ) -> Result<Dataset, StoreError> {
-        let mut data = load::load(&self.reader, catalogue).await?;
-        if !which.admin {
-            data.street_offices.clear();
-            data.communities.clear();
-        }
-        if !which.grids {
-            data.grids.clear();
-        }
-        if !which.osm {
-            data.buildings.clear();
-            data.ways.clear();
-        }
-        if !which.facilities {
-            data.facilities.clear();
-        }
-        Ok(data)
+        load::load(&self.reader, catalogue, which).await
     }
 
     /// The highest applied schema migration.
@@ -278,11 +267,6 @@ impl GeoPackageStore {
     }
 }
 
-/// Parses a stored time zone name.
-fn parse_timezone(name: &str) -> Result<Tz, String> {
-    Tz::from_str(name).map_err(|e| format!("unknown time zone {name:?}: {e}"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -337,14 +321,5 @@ mod tests {
                 sql
             );
         }
-    }
-
-    #[test]
-    fn timezones() {
-        assert_eq!(
-            parse_timezone("Asia/Shanghai").unwrap(),
-            chrono_tz::Asia::Shanghai
-        );
-        assert!(parse_timezone("Mars/Olympus").is_err());
     }
 }

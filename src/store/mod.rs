@@ -172,7 +172,7 @@ pub struct LayerSelection {
     pub admin: bool,
     /// Grids.
     pub grids: bool,
-    /// Buildings, ways and the time zone.
+    /// Buildings, ways, land areas and the time zone.
     pub osm: bool,
     /// Facilities.
     pub facilities: bool,

@@ -28,7 +28,12 @@ pub(super) mod grids {
     use super::sql;
     include!("shared/grids.rs");
 }
-mod load;
+/// Loading the layers into model types: `src/store/shared/load.rs` for this backend.
+mod load {
+    use super::backend as b;
+    use super::sql;
+    include!("shared/load.rs");
+}
 pub(super) mod sql;
 mod wkb;
 pub(super) mod write;
@@ -156,7 +161,7 @@ impl PostgresStore {
 
     /// Loads every layer, from one repeatable-read transaction.
     pub async fn load(&self, catalogue: &KindCatalogue) -> Result<Dataset, StoreError> {
-        load::load(&self.pool, catalogue, load::Selection::ALL).await
+        load::load(&self.pool, catalogue, load::ALL).await
     }
 
     /// Loads only the selected layers (the others are left empty).
@@ -165,13 +170,7 @@ impl PostgresStore {
         catalogue: &KindCatalogue,
         which: LayerSelection,
     ) -> Result<Dataset, StoreError> {
-        let selection = load::Selection {
-            admin: which.admin,
-            grids: which.grids,
-            osm: which.osm,
-            facilities: which.facilities,
-        };
-        load::load(&self.pool, catalogue, selection).await
+        load::load(&self.pool, catalogue, which).await
     }
 
     /// Change-log rows after `after`, oldest first, at most `limit`.

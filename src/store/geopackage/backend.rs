@@ -45,6 +45,32 @@ pub(crate) fn decode_line(blob: &[u8]) -> Result<LineString<f64>, String> {
     gpkg_binary::decode_line_string(blob).map_err(|e| e.to_string())
 }
 
+/// A read transaction on a read-only connection: every query in it sees the same snapshot.
+pub(crate) async fn read_tx(
+    pool: &Pool,
+) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, StoreError> {
+    Ok(pool.begin().await?)
+}
+
+/// `ways.node_ids` as stored: one little-endian i64 per vertex.
+pub(crate) fn encode_node_ids(ids: &[i64]) -> Vec<u8> {
+    ids.iter().flat_map(|id| id.to_le_bytes()).collect()
+}
+
+/// Stored `ways.node_ids`.
+pub(crate) fn decode_node_ids(blob: &[u8]) -> Result<Vec<i64>, String> {
+    if !blob.len().is_multiple_of(8) {
+        return Err(format!(
+            "node_ids has {} bytes, not a multiple of 8",
+            blob.len()
+        ));
+    }
+    Ok(blob
+        .chunks_exact(8)
+        .map(|c| i64::from_le_bytes(c.try_into().expect("8 bytes")))
+        .collect())
+}
+
 /// Notes in the writing transaction that `layer` changed: its `gpkg_contents` extent is
 /// recomputed from the rows' bounding-box columns and its time set (the GeoPackage has one
 /// writer process, so it keeps no change log; `_origin` names writers on PostgreSQL).
@@ -69,4 +95,19 @@ pub(crate) async fn set_grid_members(
             .await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn node_ids_round_trip() {
+        let ids = vec![1, -2, i64::MAX, 12_345_678_901];
+        let blob = encode_node_ids(&ids);
+        assert_eq!(blob.len(), 32);
+        assert_eq!(&blob[0..8], &[1, 0, 0, 0, 0, 0, 0, 0]);
+        assert_eq!(decode_node_ids(&blob).unwrap(), ids);
+        assert!(decode_node_ids(&blob[..7]).is_err());
+    }
 }

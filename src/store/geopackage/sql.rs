@@ -86,3 +86,15 @@ pub(crate) const UPDATE_COMMUNITY: &str = "UPDATE communities SET geom = $1, cod
 /// The chiefs of the buildings whose ids are the JSON array $1.
 pub(crate) const CHIEFS_OF: &str = "SELECT building_id, name, phone FROM building_chiefs \
      WHERE building_id IN (SELECT value FROM json_each($1)) ORDER BY building_id";
+
+/// A geometry column as read, for `concat!` into a statement: the GeoPackageBinary blob as
+/// stored.
+macro_rules! geom {
+    () => {
+        "geom"
+    };
+}
+pub(crate) use geom;
+
+/// The time-zone setting, with the fid of its row.
+pub(crate) const SELECT_TIMEZONE: &str = "SELECT fid, value FROM settings WHERE key = 'timezone'";

@@ -12,8 +12,9 @@ use geo_types::Rect;
 use sqlx::error::ErrorKind;
 use sqlx::{Row, Sqlite, SqliteConnection, SqlitePool, Transaction};
 
+use super::backend::encode_node_ids;
 use super::gpkg_binary::{encode_line_string, encode_multi_polygon, encode_point};
-use super::load::{WorkerJson, encode_node_ids, household_source_name};
+use super::load::{WorkerJson, household_source_name};
 use crate::import::OsmImport;
 use crate::model::{Building, Facility, Grid, LandArea, StreetWay};
 use crate::store::{HouseholdCount, StoreError};

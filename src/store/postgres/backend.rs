@@ -45,6 +45,21 @@ pub(crate) fn decode_line(blob: &[u8]) -> Result<LineString<f64>, String> {
     wkb::decode_line_string(blob)
 }
 
+/// A read-only, repeatable-read transaction: every query in it sees the same committed
+/// state.
+pub(crate) async fn read_tx(
+    pool: &Pool,
+) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, StoreError> {
+    Ok(pool
+        .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        .await?)
+}
+
+/// Stored `ways.node_ids` (a `bigint[]`, read as it is).
+pub(crate) fn decode_node_ids(ids: Vec<i64>) -> Result<Vec<i64>, String> {
+    Ok(ids)
+}
+
 /// Notes in the writing transaction that `layer` changed: a change-log row from `origin`
 /// (this process) and a NOTIFY, delivered to the other replicas if the transaction commits.
 /// Facility circles are derived data every replica computes alike from what it loaded, so

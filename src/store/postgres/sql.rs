@@ -87,3 +87,15 @@ pub(crate) const UPDATE_COMMUNITY: &str = "UPDATE communities SET geom = ST_Geom
 /// The chiefs of the buildings whose ids are the JSON array $1.
 pub(crate) const CHIEFS_OF: &str = "SELECT building_id, name, phone FROM building_chiefs \
      WHERE building_id IN (SELECT value::bigint FROM json_array_elements_text($1::json)) ORDER BY building_id";
+
+/// A geometry column as read, for `concat!` into a statement: WKB, named `geom`.
+macro_rules! geom {
+    () => {
+        "ST_AsBinary(geom) AS geom"
+    };
+}
+pub(crate) use geom;
+
+/// The time-zone setting (`settings` has no fid here: 0 names its row).
+pub(crate) const SELECT_TIMEZONE: &str =
+    "SELECT 0::bigint AS fid, value FROM settings WHERE key = 'timezone'";

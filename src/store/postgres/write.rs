@@ -10,10 +10,11 @@ use sqlx::error::ErrorKind;
 use sqlx::{PgConnection, PgPool, Postgres, Row, Transaction};
 
 use super::changes;
-use super::load::{WorkerJson, household_source_name};
+use super::load::household_source_name;
 use super::wkb::encode;
 use crate::import::OsmImport;
 use crate::model::{Building, Facility, Grid, StreetWay};
+use crate::store::WorkerJson;
 use crate::store::{HouseholdCount, StoreError};
 
 /// The key of the transaction-level advisory lock every write transaction takes first

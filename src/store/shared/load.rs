@@ -1,63 +1,41 @@
-//! Reading the PostGIS tables back into validated model types (the PostgreSQL twin of
-//! `geopackage/load.rs`): every row goes through the model's validating constructors, a row
-//! that fails is a [`StoreError::Corrupt`] naming the table and fid. Rows come in fid order
-//! from one `REPEATABLE READ` transaction, so a load is a consistent snapshot.
+// Reading the layers back into validated model types: written once for both backends.
+// Compiled once per backend (see `src/store/shared/mod.rs`), with `b` naming that backend
+// (`geopackage/backend.rs`, `postgres/backend.rs`: the read transaction, geometry and
+// `node_ids` decoding) and `sql` its statements that differ (how `geom` is read, the
+// time-zone setting).
+//
+// Every row goes through the model's validating constructors; a row that fails (edited in
+// QGIS into something the service cannot use) is a `StoreError::Corrupt` naming the table and
+// fid. Rows come in fid order, from a single read transaction, so a load is a consistent
+// snapshot and deterministic.
 
 use std::fmt::Display;
 
-use sqlx::postgres::PgRow;
-use sqlx::{PgConnection, PgPool, Row};
+use sqlx::Row;
 
-use super::wkb;
 use crate::model::{
     AreaShape, Building, Community, CommunityCode, Facility, FacilityDraft, Grid, GridCode,
-    HouseholdSource, KindCatalogue, LonLat, OsmRef, Person, StreetOffice, StreetOfficeCode,
-    StreetWay, parse_name,
+    HouseholdSource, KindCatalogue, LandArea, LandClass, LonLat, OsmRef, Person, StreetOffice,
+    StreetOfficeCode, StreetWay, parse_name,
 };
-use crate::store::{Dataset, StoreError};
+use crate::store::{Dataset, LayerSelection, StoreError};
 
-/// The JSON shape of one entry of `grids.workers`.
-#[derive(serde::Serialize, serde::Deserialize)]
-pub(super) struct WorkerJson {
-    pub name: String,
-    #[serde(default)]
-    pub phone: Option<String>,
-}
+/// Every layer.
+pub(super) const ALL: LayerSelection = LayerSelection {
+    admin: true,
+    grids: true,
+    osm: true,
+    facilities: true,
+};
 
-/// Which layers to read (the replica applier reads only what a change touched).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) struct Selection {
-    pub admin: bool,
-    pub grids: bool,
-    pub osm: bool,
-    pub facilities: bool,
-}
-
-impl Selection {
-    pub const ALL: Selection = Selection {
-        admin: true,
-        grids: true,
-        osm: true,
-        facilities: true,
-    };
-}
-
-/// Opens a read-only, repeatable-read transaction: every query sees the same committed state.
-pub(super) async fn read_tx(
-    pool: &PgPool,
-) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, StoreError> {
-    Ok(pool
-        .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        .await?)
-}
-
+/// Loads the selected layers (the others are left empty) from one read transaction.
 pub(super) async fn load(
-    pool: &PgPool,
+    pool: &b::Pool,
     catalogue: &KindCatalogue,
-    which: Selection,
+    which: LayerSelection,
 ) -> Result<Dataset, StoreError> {
-    let mut tx = read_tx(pool).await?;
-    let conn: &mut PgConnection = &mut tx;
+    let mut tx = b::read_tx(pool).await?;
+    let conn: &mut b::Conn = &mut tx;
     let mut data = Dataset::default();
     if which.admin {
         data.street_offices = street_offices(conn).await?;
@@ -68,12 +46,14 @@ pub(super) async fn load(
     }
     if which.osm {
         data.buildings = buildings(conn).await?;
-        data.ways = ways(conn).await?;
-        data.land = land(conn).await?;
-        data.timezone = timezone(conn).await?;
     }
     if which.facilities {
         data.facilities = facilities(conn, catalogue).await?;
+    }
+    if which.osm {
+        data.ways = ways(conn).await?;
+        data.land = land(conn).await?;
+        data.timezone = timezone(conn).await?;
     }
     tx.rollback().await?;
     Ok(data)
@@ -82,13 +62,13 @@ pub(super) async fn load(
 /// Reads one row: a column that cannot be read, or a value that does not validate, is a
 /// `Corrupt` error for this table and fid.
 struct RowReader<'r> {
-    row: &'r PgRow,
+    row: &'r b::Row,
     table: &'static str,
     fid: i64,
 }
 
 impl<'r> RowReader<'r> {
-    fn new(row: &'r PgRow, table: &'static str) -> Result<Self, StoreError> {
+    fn new(row: &'r b::Row, table: &'static str) -> Result<Self, StoreError> {
         let fid: i64 = row.try_get("fid")?;
         Ok(RowReader { row, table, fid })
     }
@@ -103,20 +83,25 @@ impl<'r> RowReader<'r> {
 
     fn get<T>(&self, column: &str) -> Result<T, StoreError>
     where
-        T: sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>,
+        T: sqlx::Decode<'r, <b::Row as Row>::Database> + sqlx::Type<<b::Row as Row>::Database>,
     {
         self.row
             .try_get(column)
             .map_err(|e| self.corrupt(format!("column {column}: {e}")))
     }
 
+    /// A model validation result, reported under this row.
     fn check<T, E: Display>(&self, result: Result<T, E>) -> Result<T, StoreError> {
         result.map_err(|e| self.corrupt(e))
     }
 
+    /// The `geom` column, as stored bytes (borrowed from the row).
+    fn geom(&self) -> Result<&'r [u8], StoreError> {
+        self.get("geom")
+    }
+
     fn area(&self) -> Result<AreaShape, StoreError> {
-        let blob: Vec<u8> = self.get("geom")?;
-        let shape = self.check(wkb::decode_multi_polygon(&blob))?;
+        let shape = self.check(b::decode_area(self.geom()?))?;
         self.check(AreaShape::from_multi_polygon(shape, "geom"))
     }
 
@@ -134,10 +119,12 @@ impl<'r> RowReader<'r> {
     }
 }
 
-async fn street_offices(conn: &mut PgConnection) -> Result<Vec<StreetOffice>, StoreError> {
-    let rows = sqlx::query(
-        "SELECT fid, ST_AsBinary(geom) AS geom, code, name, demo FROM street_offices ORDER BY fid",
-    )
+async fn street_offices(conn: &mut b::Conn) -> Result<Vec<StreetOffice>, StoreError> {
+    let rows = sqlx::query(concat!(
+        "SELECT fid, ",
+        sql::geom!(),
+        ", code, name, demo FROM street_offices ORDER BY fid"
+    ))
     .fetch_all(&mut *conn)
     .await?;
     rows.iter()
@@ -154,10 +141,12 @@ async fn street_offices(conn: &mut PgConnection) -> Result<Vec<StreetOffice>, St
         .collect()
 }
 
-async fn communities(conn: &mut PgConnection) -> Result<Vec<Community>, StoreError> {
-    let rows = sqlx::query(
-        "SELECT fid, ST_AsBinary(geom) AS geom, code, name, street_office_id, demo FROM communities ORDER BY fid",
-    )
+async fn communities(conn: &mut b::Conn) -> Result<Vec<Community>, StoreError> {
+    let rows = sqlx::query(concat!(
+        "SELECT fid, ",
+        sql::geom!(),
+        ", code, name, street_office_id, demo FROM communities ORDER BY fid"
+    ))
     .fetch_all(&mut *conn)
     .await?;
     rows.iter()
@@ -175,11 +164,13 @@ async fn communities(conn: &mut PgConnection) -> Result<Vec<Community>, StoreErr
         .collect()
 }
 
-async fn grids(conn: &mut PgConnection) -> Result<Vec<Grid>, StoreError> {
-    let rows = sqlx::query(
-        "SELECT fid, ST_AsBinary(geom) AS geom, code, name, community_id, chief_name, chief_phone, workers, demo, version \
-         FROM grids ORDER BY fid",
-    )
+async fn grids(conn: &mut b::Conn) -> Result<Vec<Grid>, StoreError> {
+    let rows = sqlx::query(concat!(
+        "SELECT fid, ",
+        sql::geom!(),
+        ", code, name, community_id, chief_name, chief_phone, workers, demo, version \
+         FROM grids ORDER BY fid"
+    ))
     .fetch_all(&mut *conn)
     .await?;
     rows.iter()
@@ -193,7 +184,7 @@ async fn grids(conn: &mut PgConnection) -> Result<Vec<Grid>, StoreError> {
                 (None, None) => None,
                 (None, Some(_)) => return Err(r.corrupt("chief_phone is set without chief_name")),
             };
-            let workers: Vec<WorkerJson> =
+            let workers: Vec<crate::store::WorkerJson> =
                 r.check(serde_json::from_str(&r.get::<String>("workers")?))?;
             let workers = workers
                 .iter()
@@ -214,6 +205,7 @@ async fn grids(conn: &mut PgConnection) -> Result<Vec<Grid>, StoreError> {
         .collect()
 }
 
+/// `buildings.household_source` as stored.
 pub(super) fn household_source_name(source: HouseholdSource) -> &'static str {
     match source {
         HouseholdSource::Estimated => "estimated",
@@ -233,11 +225,13 @@ fn parse_household_source(text: &str) -> Result<HouseholdSource, String> {
     }
 }
 
-async fn buildings(conn: &mut PgConnection) -> Result<Vec<Building>, StoreError> {
-    let rows = sqlx::query(
-        "SELECT fid, ST_AsBinary(geom) AS geom, osm, name, building, levels, households, residents, household_source, \
-         point_lon, point_lat, entrance_lon, entrance_lat FROM buildings ORDER BY fid",
-    )
+async fn buildings(conn: &mut b::Conn) -> Result<Vec<Building>, StoreError> {
+    let rows = sqlx::query(concat!(
+        "SELECT fid, ",
+        sql::geom!(),
+        ", osm, name, building, levels, households, residents, household_source, \
+         point_lon, point_lat, entrance_lon, entrance_lat FROM buildings ORDER BY fid"
+    ))
     .fetch_all(&mut *conn)
     .await?;
     rows.iter()
@@ -272,20 +266,21 @@ async fn buildings(conn: &mut PgConnection) -> Result<Vec<Building>, StoreError>
 }
 
 async fn facilities(
-    conn: &mut PgConnection,
+    conn: &mut b::Conn,
     catalogue: &KindCatalogue,
 ) -> Result<Vec<Facility>, StoreError> {
-    let rows = sqlx::query(
-        "SELECT fid, ST_AsBinary(geom) AS geom, osm, kind, name, owner, audience, opening_hours, capacity, free, shared, demo \
-         FROM facilities ORDER BY fid",
-    )
+    let rows = sqlx::query(concat!(
+        "SELECT fid, ",
+        sql::geom!(),
+        ", osm, kind, name, owner, audience, opening_hours, capacity, free, shared, demo \
+         FROM facilities ORDER BY fid"
+    ))
     .fetch_all(&mut *conn)
     .await?;
     rows.iter()
         .map(|row| {
             let r = RowReader::new(row, "facilities")?;
-            let blob: Vec<u8> = r.get("geom")?;
-            let point = r.check(wkb::decode_point(&blob))?;
+            let point = r.check(b::decode_point(r.geom()?))?;
             let osm = match r.get::<Option<String>>("osm")? {
                 None => None,
                 Some(text) => Some(r.check(text.parse::<OsmRef>())?),
@@ -309,24 +304,25 @@ async fn facilities(
         .collect()
 }
 
-async fn ways(conn: &mut PgConnection) -> Result<Vec<StreetWay>, StoreError> {
-    let rows = sqlx::query(
-        "SELECT fid, ST_AsBinary(geom) AS geom, highway, name, foot, access, area, node_ids FROM ways ORDER BY fid",
-    )
+async fn ways(conn: &mut b::Conn) -> Result<Vec<StreetWay>, StoreError> {
+    let rows = sqlx::query(concat!(
+        "SELECT fid, ",
+        sql::geom!(),
+        ", highway, name, foot, access, area, node_ids FROM ways ORDER BY fid"
+    ))
     .fetch_all(&mut *conn)
     .await?;
     rows.iter()
         .map(|row| {
             let r = RowReader::new(row, "ways")?;
-            let blob: Vec<u8> = r.get("geom")?;
-            let line = r.check(wkb::decode_line_string(&blob))?;
+            let line = r.check(b::decode_line(r.geom()?))?;
             if line.0.len() < 2 {
                 return Err(r.corrupt("a way needs at least 2 points"));
             }
             for c in &line.0 {
                 r.check(LonLat::new(c.x, c.y))?;
             }
-            let node_ids: Vec<i64> = r.get("node_ids")?;
+            let node_ids = r.check(b::decode_node_ids(r.get("node_ids")?))?;
             if node_ids.len() != line.0.len() {
                 return Err(r.corrupt(format!(
                     "{} node ids for {} points",
@@ -348,47 +344,70 @@ async fn ways(conn: &mut PgConnection) -> Result<Vec<StreetWay>, StoreError> {
         .collect()
 }
 
-async fn timezone(conn: &mut PgConnection) -> Result<Option<chrono_tz::Tz>, StoreError> {
-    let value: Option<String> =
-        sqlx::query_scalar("SELECT value FROM settings WHERE key = 'timezone'")
-            .fetch_optional(&mut *conn)
-            .await?;
-    match value {
-        None => Ok(None),
-        Some(v) => v
-            .parse::<chrono_tz::Tz>()
-            .map(Some)
-            .map_err(|e| StoreError::Corrupt {
-                table: "settings",
-                id: 0,
-                message: format!("unknown time zone {v:?}: {e}"),
-            }),
-    }
-}
-
-pub(super) async fn land(
-    conn: &mut PgConnection,
-) -> Result<Vec<crate::model::LandArea>, StoreError> {
-    let rows = sqlx::query(
-        "SELECT fid, ST_AsBinary(geom) AS geom, osm, class, name FROM land_areas ORDER BY fid",
-    )
+async fn land(conn: &mut b::Conn) -> Result<Vec<LandArea>, StoreError> {
+    let rows = sqlx::query(concat!(
+        "SELECT fid, ",
+        sql::geom!(),
+        ", osm, class, name FROM land_areas ORDER BY fid"
+    ))
     .fetch_all(&mut *conn)
     .await?;
     rows.iter()
         .map(|row| {
             let r = RowReader::new(row, "land_areas")?;
-            let blob: Vec<u8> = r.get("geom")?;
-            let shape = r.check(wkb::decode_multi_polygon(&blob))?;
-            Ok(crate::model::LandArea {
+            let shape = r.area()?;
+            Ok(LandArea {
                 id: r.fid,
                 osm: r.check(r.get::<String>("osm")?.parse::<OsmRef>())?,
-                class: r.check(crate::model::LandClass::parse(
-                    &r.get::<String>("class")?,
-                    "class",
-                ))?,
+                class: r.check(LandClass::parse(&r.get::<String>("class")?, "class"))?,
                 name: r.get("name")?,
-                shape: r.check(AreaShape::from_multi_polygon(shape, "geom"))?,
+                shape,
             })
         })
         .collect()
+}
+
+/// Parses a stored time zone name.
+fn parse_timezone(name: &str) -> Result<chrono_tz::Tz, String> {
+    name.parse::<chrono_tz::Tz>()
+        .map_err(|e| format!("unknown time zone {name:?}: {e}"))
+}
+
+async fn timezone(conn: &mut b::Conn) -> Result<Option<chrono_tz::Tz>, StoreError> {
+    let row = sqlx::query(sql::SELECT_TIMEZONE)
+        .fetch_optional(&mut *conn)
+        .await?;
+    match row {
+        None => Ok(None),
+        Some(row) => {
+            let r = RowReader::new(&row, "settings")?;
+            Ok(Some(r.check(parse_timezone(&r.get::<String>("value")?))?))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn household_sources_round_trip() {
+        for s in [
+            HouseholdSource::Estimated,
+            HouseholdSource::Counted,
+            HouseholdSource::None,
+        ] {
+            assert_eq!(parse_household_source(household_source_name(s)).unwrap(), s);
+        }
+        assert!(parse_household_source("guessed").is_err());
+    }
+
+    #[test]
+    fn timezones() {
+        assert_eq!(
+            parse_timezone("Asia/Shanghai").unwrap(),
+            chrono_tz::Asia::Shanghai
+        );
+        assert!(parse_timezone("Mars/Olympus").is_err());
+    }
 }
