@@ -14,9 +14,10 @@ use sqlx::{Row, Sqlite, SqliteConnection, SqlitePool, Transaction};
 
 use super::backend::encode_node_ids;
 use super::gpkg_binary::{encode_line_string, encode_multi_polygon, encode_point};
-use super::load::{WorkerJson, household_source_name};
+use super::load::household_source_name;
 use crate::import::OsmImport;
 use crate::model::{Building, Facility, Grid, LandArea, StreetWay};
+use crate::store::WorkerJson;
 use crate::store::{HouseholdCount, StoreError};
 
 /// Starts a write transaction that holds SQLite's write lock from its first statement, so it
