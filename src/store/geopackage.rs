@@ -23,11 +23,17 @@ pub(super) mod circles {
     use super::sql;
     include!("shared/circles.rs");
 }
+/// Facility writes, the OSM import and counted households: `src/store/shared/facilities.rs`
+/// for this backend.
+pub(super) mod facilities {
+    use super::backend as b;
+    use super::sql;
+    include!("shared/facilities.rs");
+}
 mod gpkg_binary;
 pub(super) mod grids;
 mod load;
 pub(super) mod sql;
-pub(super) mod write;
 
 use std::borrow::Cow;
 use std::path::PathBuf;
@@ -237,7 +243,7 @@ impl GeoPackageStore {
         import: &OsmImport,
         timezone: Tz,
     ) -> Result<(), StoreError> {
-        write::osm_import(&self.writer, import, timezone).await
+        facilities::osm_import(&self.writer, backend::ORIGIN, import, timezone).await
     }
 
     /// Sets counted households and residents by OSM reference; returns the rows matched.
@@ -245,7 +251,7 @@ impl GeoPackageStore {
         &self,
         counts: &[HouseholdCount],
     ) -> Result<usize, StoreError> {
-        write::household_counts(&self.writer, counts).await
+        facilities::household_counts(&self.writer, backend::ORIGIN, counts).await
     }
 
     /// Every change to one feature's boundary, oldest first.

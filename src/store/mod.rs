@@ -150,6 +150,41 @@ pub(crate) fn check_schema(
     Ok(())
 }
 
+/// Maps a UNIQUE violation to `Conflict(unique)` and a FOREIGN KEY violation to
+/// `Conflict(foreign)`; anything else stays a database error.
+pub(crate) fn constraint_conflict(
+    e: sqlx::Error,
+    unique: impl FnOnce() -> String,
+    foreign: impl FnOnce() -> String,
+) -> StoreError {
+    if let sqlx::Error::Database(db) = &e {
+        match db.kind() {
+            sqlx::error::ErrorKind::UniqueViolation => return StoreError::Conflict(unique()),
+            sqlx::error::ErrorKind::ForeignKeyViolation => return StoreError::Conflict(foreign()),
+            _ => {}
+        }
+    }
+    StoreError::Database(e)
+}
+
+/// A grid's workers as stored in `grids.workers`: a JSON list of `{"name", "phone"}`.
+pub(crate) fn workers_json(grid: &Grid) -> String {
+    #[derive(serde::Serialize)]
+    struct Worker<'a> {
+        name: &'a str,
+        phone: Option<&'a str>,
+    }
+    let workers: Vec<Worker<'_>> = grid
+        .workers
+        .iter()
+        .map(|p| Worker {
+            name: p.name(),
+            phone: p.phone(),
+        })
+        .collect();
+    serde_json::to_string(&workers).expect("a list of strings serialises")
+}
+
 /// One row of the change log that keeps replicas in sync (PostgreSQL only).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Change {

@@ -16,14 +16,15 @@ use chrono::{DateTime, Utc};
 use geo::Rect;
 use sqlx::{Row, SqliteConnection, SqlitePool};
 
+use super::backend::{begin, recompute_extent};
 use super::gpkg_binary::{decode_multi_polygon, encode_multi_polygon};
-use super::write::{Layer, begin, constraint_conflict, recompute_extent, workers_json};
 use crate::grids::CodeChange;
 use crate::model::{AreaShape, Community, Grid, LonLat, Person, StreetOffice};
 use crate::store::{
     BoundaryAction, BoundaryChange, BoundaryLayer, BoundaryState, ChangeBy, Committed, GridRemoval,
     MembersOnDelete, PartitionCommitted, StoreError, check_version, check_versions, history_time,
 };
+use crate::store::{Layer, constraint_conflict, workers_json};
 
 // ---------------------------------------------------------------- history
 

@@ -14,15 +14,16 @@ use geo::{BoundingRect, Rect};
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, PgPool, Row};
 
+use super::backend::begin;
 use super::changes;
 use super::wkb::{decode_multi_polygon, encode};
-use super::write::{begin, constraint_conflict, workers_json};
 use crate::grids::CodeChange;
 use crate::model::{AreaShape, Community, Grid, LonLat, Person, StreetOffice};
 use crate::store::{
     BoundaryAction, BoundaryChange, BoundaryLayer, BoundaryState, ChangeBy, Committed, GridRemoval,
     MembersOnDelete, StoreError, check_version, check_versions, history_time,
 };
+use crate::store::{constraint_conflict, workers_json};
 
 // ---------------------------------------------------------------- history
 
