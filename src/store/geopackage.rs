@@ -23,6 +23,13 @@ pub(super) mod circles {
     use super::sql;
     include!("shared/circles.rs");
 }
+/// Facility writes, the OSM import and counted households: `src/store/shared/facilities.rs`
+/// for this backend.
+pub(super) mod facilities {
+    use super::backend as b;
+    use super::sql;
+    include!("shared/facilities.rs");
+}
 mod gpkg_binary;
 /// Grids, communities, street offices, history, membership and chiefs:
 /// `src/store/shared/grids.rs` for this backend.
@@ -38,7 +45,6 @@ mod load {
     include!("shared/load.rs");
 }
 pub(super) mod sql;
-pub(super) mod write;
 
 use std::borrow::Cow;
 use std::path::PathBuf;
@@ -228,7 +234,7 @@ impl GeoPackageStore {
         import: &OsmImport,
         timezone: Tz,
     ) -> Result<(), StoreError> {
-        write::osm_import(&self.writer, import, timezone).await
+        facilities::osm_import(&self.writer, backend::ORIGIN, import, timezone).await
     }
 
     /// Sets counted households and residents by OSM reference; returns the rows matched.
@@ -236,7 +242,7 @@ impl GeoPackageStore {
         &self,
         counts: &[HouseholdCount],
     ) -> Result<usize, StoreError> {
-        write::household_counts(&self.writer, counts).await
+        facilities::household_counts(&self.writer, backend::ORIGIN, counts).await
     }
 
     // ------------------------------------------------------------ tokens and audit (issue 8)

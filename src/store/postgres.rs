@@ -34,9 +34,15 @@ mod load {
     use super::sql;
     include!("shared/load.rs");
 }
+/// Facility writes, the OSM import and counted households: `src/store/shared/facilities.rs`
+/// for this backend.
+pub(super) mod facilities {
+    use super::backend as b;
+    use super::sql;
+    include!("shared/facilities.rs");
+}
 pub(super) mod sql;
 mod wkb;
-pub(super) mod write;
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -204,7 +210,7 @@ impl PostgresStore {
         import: &OsmImport,
         timezone: Tz,
     ) -> Result<(), StoreError> {
-        write::osm_import(&self.pool, &self.origin, import, timezone).await
+        facilities::osm_import(&self.pool, &self.origin, import, timezone).await
     }
 
     /// Sets counted households by OSM reference; returns the rows matched.
@@ -212,7 +218,7 @@ impl PostgresStore {
         &self,
         counts: &[HouseholdCount],
     ) -> Result<usize, StoreError> {
-        write::household_counts(&self.pool, &self.origin, counts).await
+        facilities::household_counts(&self.pool, &self.origin, counts).await
     }
 
     /// Closes every connection.

@@ -98,9 +98,8 @@ macro_rules! shared {
     };
 }
 
-/// The origin the shared code is given on a GeoPackage: one process owns the file and keeps
-/// no change log, so no other writer needs to tell its changes apart.
-const GEOPACKAGE_ORIGIN: &str = "geopackage";
+/// The origin the shared code is given on a GeoPackage (see its `backend::ORIGIN`).
+const GEOPACKAGE_ORIGIN: &str = super::geopackage::backend::ORIGIN;
 
 impl Store {
     /// Begins a write transaction: on a GeoPackage `BEGIN IMMEDIATE` on the single writer
@@ -128,7 +127,7 @@ impl Store {
             Conn::Postgres { conn, .. } => {
                 sqlx::query("BEGIN").execute(&mut **conn).await?;
                 sqlx::query("SELECT pg_advisory_xact_lock($1)")
-                    .bind(super::postgres::write::WRITE_LOCK)
+                    .bind(super::postgres::backend::WRITE_LOCK)
                     .execute(&mut **conn)
                     .await?;
             }
@@ -194,9 +193,7 @@ impl WriteTx {
 
     /// Inserts a facility (its `id` is ignored); returns the new id.
     pub async fn insert_facility(&mut self, facility: &Facility) -> Result<i64, StoreError> {
-        on_conn!(self,
-            gpkg c => super::geopackage::write::insert_facility(c, facility).await,
-            pg (c, o) => super::postgres::write::insert_facility(c, o, facility).await)
+        shared!(self, facilities::insert_facility(facility))
     }
 
     /// Replaces facility `facility.id` only if the stored row is still `expected` (a
@@ -206,17 +203,13 @@ impl WriteTx {
         facility: &Facility,
         expected: &Facility,
     ) -> Result<bool, StoreError> {
-        on_conn!(self,
-            gpkg c => super::geopackage::write::replace_facility_if(c, facility, expected).await,
-            pg (c, o) => super::postgres::write::replace_facility_if(c, o, facility, expected).await)
+        shared!(self, facilities::replace_facility_if(facility, expected))
     }
 
     /// Deletes facility `expected.id` only if the stored row is still `expected` (else
     /// [`StoreError::Stale`]); false when no such id.
     pub async fn delete_facility_if(&mut self, expected: &Facility) -> Result<bool, StoreError> {
-        on_conn!(self,
-            gpkg c => super::geopackage::write::delete_facility_if(c, expected).await,
-            pg (c, o) => super::postgres::write::delete_facility_if(c, o, expected).await)
+        shared!(self, facilities::delete_facility_if(expected))
     }
 
     /// Inserts a grid (its `id` is ignored) with its history row and its buildings'
