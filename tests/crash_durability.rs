@@ -5,7 +5,8 @@
 //! forth, one grid at a time), record every acknowledged write, `kill -9` the process at a random
 //! moment, then read the file as the crash left it (before anything re-derives membership):
 //! - every acknowledged facility is there, with its last acknowledged name or the one write that
-//!   was in flight, and has its audit record;
+//!   was in flight, and has its audit record; every stored facility and every stored grid
+//!   version has its audit record, acknowledged or not (the record commits with the change);
 //! - each grid is in a state that was acknowledged or in flight, its last history row records
 //!   exactly its current boundary, code and name, and its version counts its history;
 //! - building membership as stored equals membership re-derived from the stored boundaries.
@@ -245,6 +246,8 @@ type HistoryRow = (Option<Vec<u8>>, Option<String>, Option<String>);
 /// The store as the crash left it, read with plain SQL (nothing re-derived).
 struct Raw {
     facilities: BTreeMap<i64, String>,
+    /// Facilities not from OSM (created by a write or the layer import: each audited).
+    user_facilities: Vec<i64>,
     grids: BTreeMap<i64, StoredGrid>,
     last_history: BTreeMap<i64, HistoryRow>,
     history_rows: BTreeMap<i64, i64>,
@@ -256,6 +259,7 @@ struct Raw {
 /// geometries: their WKB stands in for the GeoPackage blob, compared only within a backend).
 struct RawSql {
     facilities: &'static str,
+    user_facilities: &'static str,
     grids: &'static str,
     last_history: &'static str,
     history_rows: &'static str,
@@ -265,6 +269,7 @@ struct RawSql {
 
 const SQLITE_SQL: RawSql = RawSql {
     facilities: "SELECT fid, name FROM facilities",
+    user_facilities: "SELECT fid FROM facilities WHERE osm IS NULL",
     grids: "SELECT fid, geom, code, name, version, min_x, min_y, max_x, max_y FROM grids",
     last_history: "SELECT h.feature_id, h.geom, h.new_code, h.new_name FROM boundary_history h
          WHERE h.layer = 'grids' AND h.fid = (SELECT MAX(fid) FROM boundary_history WHERE layer = 'grids' AND feature_id = h.feature_id)",
@@ -275,6 +280,7 @@ const SQLITE_SQL: RawSql = RawSql {
 
 const POSTGRES_SQL: RawSql = RawSql {
     facilities: "SELECT fid, name FROM facilities",
+    user_facilities: "SELECT fid FROM facilities WHERE osm IS NULL",
     grids: "SELECT fid, ST_AsBinary(geom), code, name, version, ST_XMin(geom), ST_YMin(geom), ST_XMax(geom), ST_YMax(geom) FROM grids",
     last_history: "SELECT h.feature_id, ST_AsBinary(h.geom), h.new_code, h.new_name FROM boundary_history h
          WHERE h.layer = 'grids' AND h.fid = (SELECT MAX(fid) FROM boundary_history WHERE layer = 'grids' AND feature_id = h.feature_id)",
@@ -299,6 +305,11 @@ macro_rules! read_rows {
                 )
             })
             .collect();
+        let rows = sqlx::query(sql.user_facilities)
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+        let user_facilities = rows.iter().map(|r| r.get::<i64, _>(0)).collect();
         let rows = sqlx::query(sql.grids).fetch_all(&pool).await.unwrap();
         let grids = rows
             .iter()
@@ -344,6 +355,7 @@ macro_rules! read_rows {
         pool.close().await;
         Raw {
             facilities,
+            user_facilities,
             grids,
             last_history,
             history_rows,
@@ -436,6 +448,29 @@ fn check(db: &Path, ledger: &Ledger, round: usize, edge: f64) {
         assert!(
             b[1] >= edge - 1e-9 && b[3] >= edge - 1e-9 || b[3] <= edge + STEP + 1e-9,
             "round {round}: grid {id} at {b:?}"
+        );
+    }
+    // Nothing committed lacks its audit record, acknowledged or not: the record commits in
+    // the change's own transaction. Every facility not from OSM (from the layer import or a
+    // write) has one, and every version of a grid (its import, then each replace) has one.
+    let audit_count = |layer: &str, id: i64| {
+        raw.audited
+            .iter()
+            .filter(|(l, f)| l == layer && f == &id.to_string())
+            .count() as i64
+    };
+    assert!(!raw.user_facilities.is_empty());
+    for id in &raw.user_facilities {
+        assert!(
+            audit_count("facilities", *id) >= 1,
+            "round {round}: stored facility {id} has no audit record"
+        );
+    }
+    for (id, (_, _, _, version, _)) in &raw.grids {
+        assert_eq!(
+            audit_count("grids", *id),
+            *version,
+            "round {round}: grid {id} at version {version} vs its audit records"
         );
     }
     for (layer, id) in &ledger.acked {
