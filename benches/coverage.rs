@@ -2,8 +2,9 @@
 //! (uncached: a fresh cache every iteration), one 10-minute isochrone, nearest k = 3 by
 //! walking with routes. Run: `cargo bench --bench coverage`.
 //!
-//! Inputs: the real extracts in ../shared/data (Nanjing, Porto) and Porto tiled 3×3 by
-//! `gridcircle::synth` (about 102,600 buildings: tiled copies of real Porto, not a real city).
+//! Inputs: the real extracts in ../shared/data (Nanjing, Porto) and Porto tiled 3×3 by the
+//! scale generator, `gridcircle_tools::synth` (about 102,600 buildings: tiled copies of real
+//! Porto, not a real city).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -44,9 +45,9 @@ fn snapshot(import: OsmImport, catalogue: &Arc<KindCatalogue>) -> Snapshot {
 fn bench(c: &mut Criterion) {
     let catalogue = Arc::new(KindCatalogue::bundled());
     let porto = import("porto.osm.pbf", &catalogue);
-    let tiled = gridcircle::synth::tile_import(
+    let tiled = gridcircle_tools::synth::tile_import(
         &porto,
-        &gridcircle::synth::Tiling::plan(&porto, 3),
+        &gridcircle_tools::synth::Tiling::plan(&porto, 3),
         &HouseholdEstimate::default(),
     );
     let cities = [

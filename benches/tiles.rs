@@ -1,8 +1,8 @@
 //! Vector tiles cut from the snapshot (`GET /tiles/{layer}/{z}/{x}/{y}.mvt` without its cache):
 //! the buildings and roads tile over the densest part of the city at each zoom the web map
-//! requests them, on Porto tiled 3×3 by `gridcircle::synth` (about 102,600 buildings: tiled
-//! copies of real Porto, not a real city) — the "city of 100,000+ buildings" the page must stay
-//! smooth on. Run: `cargo bench --bench tiles`.
+//! requests them, on Porto tiled 3×3 by `gridcircle_tools::synth` (about 102,600 buildings:
+//! tiled copies of real Porto, not a real city) — the "city of 100,000+ buildings" the page must
+//! stay smooth on. Run: `cargo bench --bench tiles`.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -30,9 +30,9 @@ fn bench(c: &mut Criterion) {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/porto.osm.pbf");
     let porto =
         read_osm_pbf(&path, &catalogue, &HouseholdEstimate::default(), false).expect("import");
-    let tiled = gridcircle::synth::tile_import(
+    let tiled = gridcircle_tools::synth::tile_import(
         &porto,
-        &gridcircle::synth::Tiling::plan(&porto, 3),
+        &gridcircle_tools::synth::Tiling::plan(&porto, 3),
         &HouseholdEstimate::default(),
     );
     let mut data = Dataset {

@@ -32,7 +32,7 @@ else
 fi
 
 # The side-by-side benchmark harness runs once on Nanjing inside `cargo test`
-# (tests/compare_smoke.rs). Install its peers first: PostgreSQL 15 + PostGIS + pgRouting,
+# (tools/tests/compare_smoke.rs). Install its peers first: PostgreSQL 15 + PostGIS + pgRouting,
 # osm2pgsql, wrk, and a Python venv in target/compare/venv (GeoPandas, shapely, pandana).
 bash bench/compare/setup.sh >/dev/null
 
@@ -44,12 +44,15 @@ if ! psql "$GRIDCIRCLE_TEST_PG/postgres" -XAtqc "SELECT 1" >/dev/null; then
   exit 1
 fi
 
-cargo test --locked --all-features -- --test-threads="${TEST_THREADS:-2}"
+# The whole workspace: the service and its development tools (tools/: the scale generator, the
+# demo-layer drawer and the benchmark worker, with their tests).
+cargo test --locked --all-features --workspace -- --test-threads="${TEST_THREADS:-2}"
 # The HTTP test binaries again on the PostgreSQL backend: the same tests, each server on a
 # database of its own (created with PostGIS, dropped when the test binary ends).
 GRIDCIRCLE_TEST_BACKEND=postgres cargo test --locked --all-features \
   --test http_api --test auth_http --test grids_http --test walking_http --test bad_requests --test versions_http \
   --test crash_durability --test coverage_http \
   -- --test-threads="${TEST_THREADS:-2}"
-# Benchmarks must keep compiling (they are run by hand: see docs/PERFORMANCE.md).
+# Benchmarks (all in the service package) must keep compiling (they are run by hand: see
+# docs/PERFORMANCE.md).
 cargo bench --locked --no-run --quiet 2>/dev/null || cargo bench --locked --no-run

@@ -1,18 +1,15 @@
 //! gridcircle: neighbourhood governance maps — grids, shared facilities and ten-minute
 //! service circles, answered from an in-memory R-tree snapshot over an sqlx store.
-#![warn(missing_docs)]
 
 pub mod app;
 pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod coverage;
-pub mod demo;
 pub mod grids;
 pub mod http;
 pub mod import;
 pub mod index;
 pub mod model;
 pub mod store;
-pub mod synth;
 pub mod walk;

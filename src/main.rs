@@ -1,3 +1,6 @@
+//! The `gridcircle` binary: logging, the global allocator and the command line
+//! ([`gridcircle::cli`]).
+
 use clap::Parser;
 
 /// mimalloc instead of glibc's malloc: under HTTP load a fifth of the server's CPU was in

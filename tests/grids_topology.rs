@@ -75,7 +75,7 @@ fn world() -> &'static World {
                 ways: import.ways.clone(),
                 ..Default::default()
             };
-            gridcircle::demo::write_demo_layers(&data, 400, drawn.path()).unwrap();
+            gridcircle_tools::demo::write_demo_layers(&data, 400, drawn.path()).unwrap();
             drawn.path()
         };
         let office_f = &read_layer(dir, "street_offices")[0];

@@ -7,7 +7,7 @@ representative points, facilities by kind, random points) from one extraction, a
 with the same metric: great-circle (haversine) metres on the sphere of mean radius
 6,371,008.8 m.
 
-  * gridcircle: the Rust library in-process (examples/bench_compare.rs worker), timed
+  * gridcircle: the Rust library in-process (`gridcircle-tools bench-compare worker`), timed
     inside that process around the work.
   * PostGIS: geography columns with GiST indexes; ST_DWithin(..., use_spheroid => false) and
     ST_Distance(..., false) measure on the sphere; timed from this client (loopback) around
@@ -707,7 +707,7 @@ def check_w2(inputs, names):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--work", required=True, type=Path)
-    ap.add_argument("--worker", required=True, help="the bench_compare binary")
+    ap.add_argument("--worker", required=True, help="the gridcircle-tools binary")
     ap.add_argument("--repo", type=Path, default=Path(__file__).resolve().parents[2])
     ap.add_argument("--workloads", default="W1,W2,W5")
     ap.add_argument("--runs", type=int, default=5)
@@ -728,9 +728,9 @@ def main():
     workloads = [w.strip() for w in args.workloads.split(",") if w.strip()]
 
     threads = os.cpu_count() or 1
-    contenders = [Gridcircle("gridcircle", [args.worker], args.work, threads)]
+    contenders = [Gridcircle("gridcircle", [args.worker, "bench-compare"], args.work, threads)]
     if threads > 1:
-        contenders.append(Gridcircle("gridcircle-1thread", [args.worker], args.work, 1))
+        contenders.append(Gridcircle("gridcircle-1thread", [args.worker, "bench-compare"], args.work, 1))
     contenders += [PostGIS(inputs, args.dsn, args.repo), GeoPandas(inputs)]
     if any(w in workloads for w in ("W3", "W4")):
         contenders.append(PyNetwork(inputs))

@@ -5,10 +5,11 @@
 #                        [--workloads W1,W2,W3,W4,W5,W6] [--bin PATH] [--server PATH]
 #                        [--profile release|dev] [--results FILE] [--work DIR] [--w6-duration S]
 #
-# Sets up the peers (setup.sh), builds the gridcircle side (examples/bench_compare.rs),
-# prepares identical inputs from one extraction (tiling the extract N×N when N > 1), then runs
-# every workload on every contender alternately and prints medians, ratios and any difference
-# between their answers (exit status 1 when they disagree).
+# Sets up the peers (setup.sh), builds the gridcircle side (`gridcircle-tools bench-compare`,
+# tools/src/bench_compare.rs; or --bin, a gridcircle-tools binary) and the server (or --server,
+# a gridcircle binary), prepares identical inputs from one extraction (tiling the extract N×N
+# when N > 1), then runs every workload on every contender alternately and prints medians,
+# ratios and any difference between their answers (exit status 1 when they disagree).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 osm=../shared/data/porto.osm.pbf tile=1 runs=5 warmup=1 runs_w5="" workloads=W1,W2,W3,W4,W5,W6
@@ -33,16 +34,17 @@ done
 export PGPASSFILE=${PGPASSFILE:-$(pwd)/target/compare/pgpass}
 py=$(bash bench/compare/setup.sh | tail -n 1)
 if [ -z "$bin" ]; then
-  cargo build --quiet --locked --profile "$profile" --example bench_compare --bin gridcircle
+  cargo build --quiet --locked --profile "$profile" -p gridcircle-tools -p gridcircle \
+    --bin gridcircle-tools --bin gridcircle
   dir=$([ "$profile" = dev ] && echo debug || echo "$profile")
-  bin=target/$dir/examples/bench_compare
+  bin=target/$dir/gridcircle-tools
   [ -n "$server" ] || server=target/$dir/gridcircle
 fi
 name=$(basename "$osm"); name=${name%%.*}
 [ -n "$work" ] || work=target/compare/$name-${tile}x${tile}
 mkdir -p "$work"
 echo "[run] machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GB", $2/1048576}' /proc/meminfo), $(uname -sr)" >&2
-"$bin" prepare --osm "$osm" --tile "$tile" --work "$work"
+"$bin" bench-compare prepare --osm "$osm" --tile "$tile" --work "$work"
 extra=()
 [ -n "$runs_w5" ] && extra+=(--runs-w5 "$runs_w5")
 [ -n "$results" ] && extra+=(--results "$results")

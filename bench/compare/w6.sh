@@ -3,9 +3,9 @@
 #
 #   bench/compare/w6.sh --work DIR [--server PATH] [--duration SECS] [--connections N]
 #
-# Serves DIR/city.gpkg (made by `bench_compare prepare`), then for each endpoint runs wrk
-# (2 threads, N connections, SECS seconds) and prints requests/s and latency percentiles:
-# /nearest with random points over the data's extent and the benchmark kinds of
+# Serves DIR/city.gpkg (made by `gridcircle-tools bench-compare prepare`), then for each
+# endpoint runs wrk (2 threads, N connections, SECS seconds) and prints requests/s and latency
+# percentiles: /nearest with random points over the data's extent and the benchmark kinds of
 # DIR/meta.json (k=3); /coverage with a random one of the five service circles (the server
 # caches a circle's report per opening state, so this measures serving it), whole and as its
 # first page (`limit=100`: summary, per-grid breakdown, 100 uncovered buildings). wrk and the

@@ -19,7 +19,7 @@
 //!   pair of neighbouring copies; they are ways with ids above every copy's.
 //!
 //! Two ways to use it, which agree (tested): [`tile_import`] tiles an [`OsmImport`] in memory
-//! (for benches and `gridcircle synth --out city.gpkg`), and [`write_tiled_pbf`] writes a
+//! (for benches and `gridcircle-tools synth --out city.gpkg`), and [`write_tiled_pbf`] writes a
 //! tiled `.osm.pbf` with every object and tag of the original (for importers that read OSM
 //! files, such as osm2pgsql, and for `gridcircle import`).
 //!
@@ -27,8 +27,8 @@
 //! use gridcircle::config::HouseholdEstimate;
 //! use gridcircle::import::read_osm_pbf;
 //! use gridcircle::model::KindCatalogue;
-//! use gridcircle::synth::{Tiling, tile_import};
-//! let path = std::path::Path::new("../shared/data/nanjing-xinjiekou.osm.pbf");
+//! use gridcircle_tools::synth::{Tiling, tile_import};
+//! let path = std::path::Path::new("../../shared/data/nanjing-xinjiekou.osm.pbf");
 //! let est = HouseholdEstimate::default();
 //! let base = read_osm_pbf(path, &KindCatalogue::bundled(), &est, false)?;
 //! let tiling = Tiling::plan(&base, 2);
@@ -48,9 +48,9 @@ use osmpbf::{Element, ElementReader, RelMemberType};
 use rstar::RTree;
 use rstar::primitives::GeomWithData;
 
-use crate::config::HouseholdEstimate;
-use crate::import::{ImportReport, OsmImport};
-use crate::model::{
+use gridcircle::config::HouseholdEstimate;
+use gridcircle::import::{ImportReport, OsmImport};
+use gridcircle::model::{
     AreaShape, Building, HouseholdSource, LandArea, LandClass, LonLat, OsmRef, StreetWay,
 };
 
@@ -59,9 +59,9 @@ pub const JOIN_BAND_M: f64 = 30.0;
 /// Longest connector between neighbouring copies, metres.
 pub const JOIN_RADIUS_M: f64 = 100.0;
 
-/// The walking graph's rule ([`crate::walk::is_walkable`]): connectors join walkable streets.
+/// The walking graph's rule ([`gridcircle::walk::is_walkable`]): connectors join walkable streets.
 fn walkable(way: &StreetWay) -> bool {
-    crate::walk::is_walkable(way)
+    gridcircle::walk::is_walkable(way)
 }
 
 /// Degrees to whole nanodegrees (exact for coordinates read from a PBF).
@@ -503,10 +503,10 @@ fn connector_way(id: i64, nodes: [i64; 2], at: [[i64; 2]; 2]) -> StreetWay {
 // ---------------------------------------------------------------------------------------------
 // Command line
 
-/// `gridcircle synth`: a tiled city for scale work, as an OSM file or straight into a store.
+/// `gridcircle-tools synth`: a tiled city for scale work, as an OSM file or straight into a store.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Tiled copies of real data: say so wherever a figure made from them is quoted.\n\nExamples:\n  gridcircle synth --tile 4 --out porto-4x4.osm.pbf      # then: gridcircle import porto-4x4.osm.pbf --db city.gpkg\n  gridcircle synth --tile 10 --out porto-10x10.gpkg     # straight into a store"
+    after_help = "Tiled copies of real data: say so wherever a figure made from them is quoted.\n\nExamples:\n  gridcircle-tools synth --tile 4 --out porto-4x4.osm.pbf      # then: gridcircle import porto-4x4.osm.pbf --db city.gpkg\n  gridcircle-tools synth --tile 10 --out porto-10x10.gpkg     # straight into a store"
 )]
 pub struct SynthArgs {
     /// Copies per side: N×N copies of the extract.
@@ -517,26 +517,27 @@ pub struct SynthArgs {
     #[arg(long)]
     pub out: std::path::PathBuf,
     /// The extract to tile.
-    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/porto.osm.pbf"))]
+    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data/porto.osm.pbf"))]
     pub osm: std::path::PathBuf,
     /// The city's IANA time zone, for a store.
     #[arg(long, default_value = "Europe/Lisbon")]
     pub timezone: chrono_tz::Tz,
 }
 
-/// Runs `gridcircle synth`.
+/// Runs `gridcircle-tools synth`.
 pub async fn run(args: SynthArgs) -> anyhow::Result<()> {
     anyhow::ensure!(
         (1..=40).contains(&args.tile),
         "--tile must be 1..=40 (10 gives about 1.1 million buildings from Porto)"
     );
     let started = std::time::Instant::now();
-    let catalogue = crate::model::KindCatalogue::bundled();
+    let catalogue = gridcircle::model::KindCatalogue::bundled();
     let estimate = HouseholdEstimate::default();
     let (osm, est, cat) = (args.osm.clone(), estimate.clone(), catalogue.clone());
-    let base =
-        tokio::task::spawn_blocking(move || crate::import::read_osm_pbf(&osm, &cat, &est, false))
-            .await??;
+    let base = tokio::task::spawn_blocking(move || {
+        gridcircle::import::read_osm_pbf(&osm, &cat, &est, false)
+    })
+    .await??;
     let name = args.out.to_string_lossy().to_lowercase();
     if name.ends_with(".pbf") {
         let (osm, out, n) = (args.osm.clone(), args.out.clone(), args.tile);
@@ -562,7 +563,7 @@ pub async fn run(args: SynthArgs) -> anyhow::Result<()> {
             tile_import(&base, &tiling, &estimate)
         })
         .await?;
-        let store = crate::store::Store::open(&args.out.to_string_lossy()).await?;
+        let store = gridcircle::store::Store::open(&args.out.to_string_lossy()).await?;
         store.write_osm_import(&city, args.timezone).await?;
         store.close().await;
         println!(
@@ -964,7 +965,7 @@ impl<W: Write> PbfWriter<W> {
         h.bytes(4, b"OsmSchema-V0.6");
         h.bytes(4, b"DenseNodes");
         h.bytes(5, b"Sort.Type_then_ID");
-        h.bytes(16, b"gridcircle synth");
+        h.bytes(16, b"gridcircle-tools synth");
         self.blob("OSMHeader", &h.0)
     }
 
@@ -1050,13 +1051,13 @@ impl<W: Write> PbfWriter<W> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::import::read_osm_pbf;
-    use crate::model::KindCatalogue;
+    use gridcircle::import::read_osm_pbf;
+    use gridcircle::model::KindCatalogue;
 
     fn nanjing() -> OsmImport {
         let path = Path::new(concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/../shared/data/nanjing-xinjiekou.osm.pbf"
+            "/../../shared/data/nanjing-xinjiekou.osm.pbf"
         ));
         read_osm_pbf(
             path,
@@ -1129,7 +1130,7 @@ mod tests {
     fn tiled_pbf_reads_back_as_the_tiled_import() {
         let src = Path::new(concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/../shared/data/nanjing-xinjiekou.osm.pbf"
+            "/../../shared/data/nanjing-xinjiekou.osm.pbf"
         ));
         let base = nanjing();
         let dir = tempfile::tempdir().unwrap();

@@ -1,14 +1,22 @@
-//! The committed demo layers are what the project's own tool draws from the real Nanjing data,
-//! are all marked demo, and make a sensible grid map.
+//! The committed demo layers are what the project's own tool (`gridcircle-tools demo-layers`)
+//! draws from the real Nanjing data, are all marked demo, and make a sensible grid map.
 
-mod common;
-
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use geo::{Area, BooleanOps, MultiPolygon};
+use gridcircle::config::{HouseholdEstimate, default_timezone};
+use gridcircle::import::read_osm_pbf;
+use gridcircle::model::KindCatalogue;
+use gridcircle::store::Store;
 use serde_json::Value;
 
-fn read(dir: &std::path::Path, name: &str) -> Value {
+/// The repository root (this package is its `tools/` folder).
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn read(dir: &Path, name: &str) -> Value {
     serde_json::from_str(&std::fs::read_to_string(dir.join(format!("{name}.geojson"))).unwrap())
         .unwrap()
 }
@@ -18,24 +26,35 @@ fn polygon(f: &Value) -> geo::Polygon<f64> {
     g.try_into().unwrap()
 }
 
+/// Imports an OSM extract into a new GeoPackage at `db` as `gridcircle import FILE --db DB`
+/// does with its defaults (household estimate, time zone).
+fn import_osm(osm: &Path, db: &Path) {
+    let import = read_osm_pbf(
+        osm,
+        &KindCatalogue::bundled(),
+        &HouseholdEstimate::default(),
+        false,
+    )
+    .unwrap();
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let store = Store::open(db.to_str().unwrap()).await.unwrap();
+        store
+            .write_osm_import(&import, default_timezone())
+            .await
+            .unwrap();
+        store.close().await;
+    });
+}
+
 #[test]
 fn committed_demo_layers_are_reproducible_from_the_real_data() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("nj.gpkg");
-    let bin = env!("CARGO_BIN_EXE_gridcircle");
-    let osm = common::shared_data("nanjing-xinjiekou.osm.pbf");
-    assert!(
-        Command::new(bin)
-            .args([
-                "import",
-                osm.to_str().unwrap(),
-                "--db",
-                db.to_str().unwrap()
-            ])
-            .status()
-            .unwrap()
-            .success()
+    import_osm(
+        &repo().join("../shared/data/nanjing-xinjiekou.osm.pbf"),
+        &db,
     );
+    let bin = env!("CARGO_BIN_EXE_gridcircle-tools");
     let out = dir.path().join("demo");
     assert!(
         Command::new(bin)
@@ -52,17 +71,23 @@ fn committed_demo_layers_are_reproducible_from_the_real_data() {
     );
     for name in ["street_offices", "communities", "grids", "facilities"] {
         let drawn = read(&out, name);
-        let committed = read(&common::repo().join("data/demo"), name);
+        let committed = read(&repo().join("data/demo"), name);
         assert_eq!(
             drawn, committed,
-            "data/demo/{name}.geojson differs from what `gridcircle demo-layers` draws now"
+            "data/demo/{name}.geojson differs from what `gridcircle-tools demo-layers` draws now"
+        );
+        let file = format!("{name}.geojson");
+        assert!(
+            std::fs::read(out.join(&file)).unwrap()
+                == std::fs::read(repo().join("data/demo").join(&file)).unwrap(),
+            "data/demo/{file} holds the same features but not the bytes the drawer writes"
         );
     }
 }
 
 #[test]
 fn demo_layers_are_marked_and_grids_tile_their_communities() {
-    let demo = common::repo().join("data/demo");
+    let demo = repo().join("data/demo");
     let offices = read(&demo, "street_offices");
     let communities = read(&demo, "communities");
     let grids = read(&demo, "grids");

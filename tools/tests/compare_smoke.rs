@@ -5,25 +5,22 @@
 //! harness's own setup script installs what is missing (Debian packages, a Python virtualenv
 //! from PyPI) and the run fails when the contenders' answers differ.
 //!
-//! It uses the `bench_compare` example that `cargo test` builds beside this test, and the
-//! `gridcircle` binary.
+//! It runs `gridcircle-tools bench-compare` (this package's binary) as the worker and the
+//! `gridcircle` binary beside it as the server.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
-fn example_binary() -> PathBuf {
-    // target/<profile>/deps/compare_smoke-<hash> → target/<profile>/examples/bench_compare
-    let exe = std::env::current_exe().expect("test binary path");
-    let profile_dir = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("target/<profile>");
-    let bin = profile_dir.join("examples/bench_compare");
+/// The `gridcircle` server binary: the service package's, built into the same target folder
+/// (`cargo test --workspace` builds it with the service's tests).
+fn server_binary() -> PathBuf {
+    let tools = Path::new(env!("CARGO_BIN_EXE_gridcircle-tools"));
+    let bin = tools.with_file_name(format!("gridcircle{}", std::env::consts::EXE_SUFFIX));
     assert!(
         bin.exists(),
-        "{} is missing: `cargo test` builds it with the other targets (when only this test is \
-         selected, run `cargo build --example bench_compare` first)",
+        "{} is missing: `cargo test --workspace` builds it with the other targets (when only \
+         this package is tested, run `cargo build --bin gridcircle` first)",
         bin.display()
     );
     bin
@@ -31,20 +28,20 @@ fn example_binary() -> PathBuf {
 
 #[test]
 fn harness_runs_on_nanjing_and_the_contenders_agree() {
-    let repo = env!("CARGO_MANIFEST_DIR");
-    let bin = example_binary();
-    let work = PathBuf::from(repo).join("target/compare/smoke-nanjing");
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let server = server_binary();
+    let work = repo.join("target/compare/smoke-nanjing");
     let started = Instant::now();
     let out = Command::new("bash")
-        .current_dir(repo)
+        .current_dir(&repo)
         .arg("bench/compare/run.sh")
         .args(["--osm", "../shared/data/nanjing-xinjiekou.osm.pbf"])
         .args(["--tile", "1", "--runs", "1", "--warmup", "0"])
         .args(["--workloads", "W1,W2,W3,W4,W5,W6", "--w6-duration", "2"])
         .arg("--bin")
-        .arg(&bin)
+        .arg(env!("CARGO_BIN_EXE_gridcircle-tools"))
         .arg("--server")
-        .arg(env!("CARGO_BIN_EXE_gridcircle"))
+        .arg(&server)
         .arg("--work")
         .arg(&work)
         // A database of its own, so a benchmark running at the same time is not disturbed.

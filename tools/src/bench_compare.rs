@@ -1,10 +1,11 @@
-//! The gridcircle side of the side-by-side benchmarks (bench/compare, docs/PERFORMANCE.md).
+//! `gridcircle-tools bench-compare`: the gridcircle side of the side-by-side benchmarks
+//! (bench/compare, docs/PERFORMANCE.md).
 //!
 //! ```text
-//! bench_compare prepare --osm ../shared/data/porto.osm.pbf --tile 4 --work DIR
+//! gridcircle-tools bench-compare prepare --osm ../shared/data/porto.osm.pbf --tile 4 --work DIR
 //!     tiles the extract (synth), imports it into DIR/city.gpkg, and writes the inputs every
 //!     contender loads: DIR/buildings.csv, facilities.csv, points.csv, meta.json
-//! bench_compare worker --work DIR
+//! gridcircle-tools bench-compare worker --work DIR
 //!     loads the store into a snapshot, then answers commands on stdin, one per line:
 //!       W1 <save>   radius coverage gap: buildings with no facility of the kind within 500 m,
 //!                   for each benchmark kind
@@ -22,7 +23,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use rand::{Rng, SeedableRng};
 use serde_json::json;
 
@@ -31,8 +32,9 @@ use gridcircle::import::read_osm_pbf;
 use gridcircle::index::{BatchPoints, Snapshot, SphereGrid, WalkLayer};
 use gridcircle::model::{KindCatalogue, KindId, LonLat};
 use gridcircle::store::Store;
-use gridcircle::synth;
 use gridcircle::walk::{Reach, Snap, WalkConfig, WalkNetwork};
+
+use gridcircle_tools::synth;
 
 /// Radius of W1, metres.
 const RADIUS_M: f64 = 500.0;
@@ -48,30 +50,54 @@ const W4_MINUTES: f64 = 10.0;
 /// Mean Earth radius of the haversine metric (geo's `Haversine`).
 const EARTH_RADIUS_M: f64 = 6_371_008.8;
 
-fn arg(args: &[String], name: &str) -> Option<String> {
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1).cloned())
+/// `gridcircle-tools bench-compare`: prepare the inputs, or answer workloads on stdin.
+#[derive(Debug, clap::Subcommand)]
+pub(crate) enum BenchCompare {
+    /// Tile the extract N×N (when --tile > 1), import it into WORK/city.gpkg, and write the
+    /// inputs every contender loads: buildings.csv, facilities.csv, points.csv, the walking
+    /// graph (walk_*.csv) and meta.json.
+    Prepare {
+        /// The OSM extract.
+        #[arg(long)]
+        osm: PathBuf,
+        /// Copies per side (1: the extract itself).
+        #[arg(long, default_value_t = 1)]
+        tile: u32,
+        /// Random query points over the buildings' extent (seeded: the same every run).
+        #[arg(long, default_value_t = 10_000)]
+        points: usize,
+        /// The work folder.
+        #[arg(long)]
+        work: PathBuf,
+    },
+    /// Load WORK/city.gpkg into a snapshot, print `ready <seconds>`, then answer one command
+    /// per line on stdin (`W1 <save>` … `W5 <save>`, `quit`) with `ok <seconds> <json>`.
+    Worker {
+        /// The work folder made by `prepare`.
+        #[arg(long)]
+        work: PathBuf,
+        /// Threads for the batch workloads (default: every core).
+        #[arg(long)]
+        threads: Option<usize>,
+    },
 }
 
-fn main() -> anyhow::Result<()> {
-    let args: Vec<String> = std::env::args().collect();
-    let work = PathBuf::from(arg(&args, "--work").context("--work DIR is required")?);
-    match args.get(1).map(String::as_str) {
-        Some("prepare") => {
-            let osm = PathBuf::from(arg(&args, "--osm").context("--osm FILE is required")?);
-            let tile: u32 = arg(&args, "--tile").map_or(Ok(1), |t| t.parse())?;
-            let points: usize = arg(&args, "--points").map_or(Ok(10_000), |t| t.parse())?;
-            prepare(&osm, tile, points, &work)
+impl BenchCompare {
+    /// Runs the subcommand.
+    pub(crate) fn run(self) -> anyhow::Result<()> {
+        match self {
+            BenchCompare::Prepare {
+                osm,
+                tile,
+                points,
+                work,
+            } => prepare(&osm, tile, points, &work),
+            BenchCompare::Worker { work, threads } => {
+                let threads = threads
+                    .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+                worker(&work, threads)
+            }
         }
-        Some("worker") => {
-            let threads: usize = arg(&args, "--threads").map_or_else(
-                || Ok(std::thread::available_parallelism().map_or(1, |n| n.get())),
-                |t| t.parse(),
-            )?;
-            worker(&work, threads)
-        }
-        _ => bail!("usage: bench_compare prepare|worker --work DIR [...] (see the source)"),
     }
 }
 

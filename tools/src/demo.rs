@@ -7,7 +7,7 @@
 //! - three communities: vertical strips holding equal thirds of the households;
 //! - grids: each community split into columns and then rows, cut between buildings so that
 //!   each grid holds about `households_per_grid` households; sequence numbers follow the
-//!   service's own rule ([`crate::grids::sequence_order`], DB11/T 2157): west→east, then
+//!   service's own rule ([`gridcircle::grids::sequence_order`], DB11/T 2157): west→east, then
 //!   north→south, so renumbering the demo changes nothing;
 //! - shared facilities at real named buildings, owned by the organisation in that building.
 
@@ -15,9 +15,9 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
-use crate::grids::sequence_order;
-use crate::model::{AreaShape, Building, HouseholdSource};
-use crate::store::Dataset;
+use gridcircle::grids::sequence_order;
+use gridcircle::model::{AreaShape, Building, HouseholdSource};
+use gridcircle::store::Dataset;
 
 /// Illustrative codes: Nanjing Qinhuai district (320104), street 001.
 const STREET_OFFICE_CODE: &str = "320104001";
@@ -271,6 +271,9 @@ pub fn write_demo_layers(
 
     let facilities = shared_facilities(data);
     std::fs::create_dir_all(out)?;
+    // The committed `data/demo/` files carry this note word for word, the command name as it
+    // was when they were drawn (before the drawer moved to `gridcircle-tools`); changing it
+    // changes every file, so it stays until the layers are drawn anew on purpose.
     let note = "Illustrative demo layer drawn by `gridcircle demo-layers` from OpenStreetMap data (© OpenStreetMap contributors, ODbL). Not official boundaries or registrations.";
     for (name, features) in [
         ("street_offices", offices),
