@@ -11,5 +11,6 @@ pub mod http;
 pub mod import;
 pub mod index;
 pub mod model;
+pub mod rtree;
 pub mod store;
 pub mod walk;

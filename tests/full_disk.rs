@@ -44,7 +44,10 @@ impl Tmpfs {
 
 impl Drop for Tmpfs {
     fn drop(&mut self) {
-        let _ = Command::new("umount").arg("-l").arg(self.dir.path()).status();
+        let _ = Command::new("umount")
+            .arg("-l")
+            .arg(self.dir.path())
+            .status();
     }
 }
 
@@ -110,7 +113,11 @@ fn a_full_disk_fails_writes_cleanly_health_says_so_and_writes_resume_when_space_
     let server = Server::serve(&db, &[]);
     let start = point_of(&all_features(&server, "/collections/facilities/items?limit=1")[0]);
     let (status, health) = server.get("/health");
-    assert_eq!((status, &health["writes"]["ok"]), (200, &json!(true)), "{health}");
+    assert_eq!(
+        (status, &health["writes"]["ok"]),
+        (200, &json!(true)),
+        "{health}"
+    );
 
     // One write while there is room.
     let (status, body) = server.send("POST", "/collections/facilities/items", facility(start, 0));
@@ -148,7 +155,10 @@ fn a_full_disk_fails_writes_cleanly_health_says_so_and_writes_resume_when_space_
     // Reads go on, and no failed write is visible.
     let listed = names(&server);
     for i in &failures {
-        assert!(!listed.contains(&format!("满盘测试厕所{i}")), "failed write {i} is visible");
+        assert!(
+            !listed.contains(&format!("满盘测试厕所{i}")),
+            "failed write {i} is visible"
+        );
     }
 
     // Free the space: the next write works and health recovers, without a restart.

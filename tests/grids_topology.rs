@@ -1279,29 +1279,21 @@ fn the_snapshot_call_an_http_write_makes() {
     );
     let g = &w.grids[0];
     let config = TopologyConfig::default();
-    let report = grids::check_grid_in(
-        &snapshot,
-        &g.boundary,
-        &g.code,
-        Some(g.id),
-        g.community_id,
-        &config,
-    )
-    .unwrap();
+    let report = snapshot
+        .check_grid(&g.boundary, &g.code, Some(g.id), g.community_id, &config)
+        .unwrap();
     assert!(report.is_ok(), "{:#?}", report.errors);
     // As a new grid drawn over an existing one: the overlap, and the code in use.
-    let report = grids::check_grid_in(
-        &snapshot,
-        &g.boundary,
-        &g.code,
-        None,
-        g.community_id,
-        &config,
-    )
-    .unwrap();
+    let report = snapshot
+        .check_grid(&g.boundary, &g.code, None, g.community_id, &config)
+        .unwrap();
     assert_eq!(
         only_errors(&report),
         vec![ProblemKind::DuplicateCode, ProblemKind::Overlap]
     );
-    assert!(grids::check_grid_in(&snapshot, &g.boundary, &g.code, None, -1, &config).is_none());
+    assert!(
+        snapshot
+            .check_grid(&g.boundary, &g.code, None, -1, &config)
+            .is_none()
+    );
 }

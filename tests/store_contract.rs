@@ -2508,7 +2508,7 @@ async fn stale_versions_are_refused(t: &Target) {
 
 /// The write path over this store, with a snapshot loaded from it.
 async fn write_path(s: &Store) -> (gridcircle::app::WritePath, gridcircle::index::SnapshotCell) {
-    let snapshot = gridcircle::index::load_snapshot(s, std::sync::Arc::new(catalogue()))
+    let snapshot = gridcircle::app::load_snapshot(s, std::sync::Arc::new(catalogue()))
         .await
         .unwrap();
     let cell = gridcircle::index::SnapshotCell::new(snapshot);

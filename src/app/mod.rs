@@ -3,6 +3,8 @@
 //! and nothing of HTTP.
 
 pub mod replica;
+mod startup;
 mod write_path;
 
+pub use startup::{load_snapshot, refresh_facility_circles};
 pub use write_path::{BoxFuture, Write, WriteFailure, WriteHealth, WritePath};

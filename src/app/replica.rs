@@ -18,7 +18,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::WritePath;
-use crate::index::{AdminLayer, Snapshot, load_snapshot, refresh_facility_circles};
+use super::{load_snapshot, refresh_facility_circles};
+use crate::index::{AdminLayer, Snapshot};
 use crate::model::KindCatalogue;
 use crate::store::{LayerSelection, Store, StoreError};
 

@@ -47,7 +47,7 @@ impl CoverageArgs {
         } = self;
         anyhow::ensure!(super::store_exists(&db), "no store at {db}");
         let store = Store::open(&db).await?;
-        let snapshot = crate::index::load_snapshot(&store, catalogue).await?;
+        let snapshot = crate::app::load_snapshot(&store, catalogue).await?;
         let def = snapshot.circle(&circle).cloned().with_context(|| {
             format!(
                 "unknown circle {circle:?}; circles: {}",

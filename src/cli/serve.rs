@@ -134,7 +134,7 @@ pub(super) async fn serve_store(
     // Read before loading: a change committed meanwhile is then applied again (harmless)
     // rather than missed.
     let first_seq = store.latest_change().await?;
-    let snapshot = crate::index::load_snapshot(&store, catalogue.clone()).await?;
+    let snapshot = crate::app::load_snapshot(&store, catalogue.clone()).await?;
     tracing::info!(
         buildings = snapshot.buildings.layer.items().len(),
         facilities = snapshot.facilities.layer.items().len(),

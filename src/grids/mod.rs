@@ -29,7 +29,7 @@ pub use frame::LocalFrame;
 pub use numbering::{CodeChange, apply, invert, renumber, sequence_order};
 pub use problem::{Problem, ProblemKind, TopologyReport};
 pub use topology::{
-    AreaRef, Level, TopologyConfig, check_area, check_community, check_grid, check_grid_in,
-    check_street_office, parse_household_guidance,
+    AreaRef, Level, TopologyConfig, check_area, check_community, check_grid, check_street_office,
+    parse_household_guidance,
 };
 pub use validity::check_raw;

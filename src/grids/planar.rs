@@ -30,7 +30,7 @@ use geo::{Contains, Coord, InteriorPoint, Line, LineString, MultiPolygon, Point,
 use rstar::{AABB, RTree};
 
 use super::LocalFrame;
-use crate::index::EnvelopeEntry;
+use crate::rtree::EnvelopeEntry;
 
 /// Points closer than this (metres) are one vertex.
 const MERGE_M: f64 = 0.01;

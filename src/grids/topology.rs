@@ -15,7 +15,6 @@ use geo::{
 
 use super::measure::{narrow_parts, oriented, perimeter_m, rect_polygon, without_debris};
 use super::{LocalFrame, Problem, ProblemKind, TopologyReport};
-use crate::index::Snapshot;
 use crate::model::{
     AreaShape, Building, Community, CommunityCode, Grid, GridCode, ModelError, StreetOffice,
     StreetOfficeCode,
@@ -268,37 +267,6 @@ pub fn check_grid(
         buildings,
         config,
     )
-}
-
-/// [`check_grid`] against a snapshot: the parent is community `community_id`, the siblings are
-/// its grids in the snapshot, the buildings are the snapshot's. `None` when the snapshot has no
-/// such community. This is the call an HTTP write makes before committing.
-pub fn check_grid_in(
-    snapshot: &Snapshot,
-    candidate: &AreaShape,
-    code: &GridCode,
-    id: Option<i64>,
-    community_id: i64,
-    config: &TopologyConfig,
-) -> Option<TopologyReport> {
-    let community = snapshot.communities.get(community_id)?;
-    let siblings: Vec<Grid> = snapshot
-        .grids
-        .layer
-        .items()
-        .iter()
-        .filter(|g| g.community_id == community_id)
-        .cloned()
-        .collect();
-    Some(check_grid(
-        candidate,
-        code,
-        id,
-        community,
-        &siblings,
-        snapshot.buildings.layer.items(),
-        config,
-    ))
 }
 
 /// Checks a community inside its street office against the office's other communities. Like

@@ -8,8 +8,8 @@ use geo::{Coord, Geometry, Line, LineString, MultiPoint, MultiPolygon, Point, Re
 use rstar::{AABB, RTree};
 
 use super::{Problem, ProblemKind};
-use crate::index::EnvelopeEntry;
 use crate::model::AreaShape;
+use crate::rtree::EnvelopeEntry;
 
 /// Validates a raw multipolygon (as parsed from GeoJSON, before any model check).
 ///

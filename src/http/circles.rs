@@ -131,7 +131,7 @@ pub async fn put(
                         .collect();
                     let refreshed =
                         recompute_facility_circles(next.with_facility_circles(kept.clone()), kept)
-                            .await?;
+                            .await;
                     if !refreshed.dirty_ids.is_empty() {
                         w.tx()
                             .await?

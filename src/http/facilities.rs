@@ -99,7 +99,7 @@ fn in_service_area(state: &AppState, f: &Facility) -> ApiResult<()> {
 /// the write's transaction (circles are derived data, but they commit with the facility).
 async fn with_circles(w: &mut Write, next: Snapshot) -> ApiResult<Snapshot> {
     let stored = next.facility_circles.items().to_vec();
-    let refreshed = recompute_facility_circles(next, stored).await?;
+    let refreshed = recompute_facility_circles(next, stored).await;
     if !refreshed.dirty_ids.is_empty() {
         w.tx()
             .await?

@@ -64,6 +64,17 @@ pub struct OsmImport {
     pub report: ImportReport,
 }
 
+impl<'a> From<&'a OsmImport> for crate::store::OsmRows<'a> {
+    fn from(import: &'a OsmImport) -> Self {
+        crate::store::OsmRows {
+            buildings: &import.buildings,
+            facilities: &import.facilities,
+            ways: &import.ways,
+            land: &import.land,
+        }
+    }
+}
+
 /// Reads a `.osm.pbf` file into buildings, facilities and street ways.
 ///
 /// - **Buildings**: closed ways and `type=multipolygon` relations tagged `building=*` (not

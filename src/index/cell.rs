@@ -83,13 +83,13 @@ impl SnapshotCell {
 
     /// Serialises writers: hold the guard from reading the current snapshot, through the store
     /// commit, to `publish`, so that snapshots follow the commit order. Only the write path
-    /// ([`crate::app::WritePath`]) takes it.
+    /// (`app::WritePath`) takes it.
     pub(crate) async fn write_lock(&self) -> MutexGuard<'_, ()> {
         self.writer.lock().await
     }
 
     /// Publishes `next` with the following version number. Only the write path
-    /// ([`crate::app::WritePath`]) publishes, under [`SnapshotCell::write_lock`].
+    /// (`app::WritePath`) publishes, under [`SnapshotCell::write_lock`].
     pub(crate) fn publish(&self, mut next: Snapshot) {
         next.version = self.current.load().version + 1;
         self.current.store(Arc::new(next));

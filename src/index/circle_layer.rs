@@ -4,8 +4,8 @@ use geo::{BoundingRect, Intersects};
 use rstar::{AABB, RTree};
 
 use super::EnvelopeEntry;
+use crate::model::FacilityCircle;
 use crate::model::LonLat;
-use crate::store::FacilityCircle;
 
 /// Facility circles with an envelope R-tree.
 #[derive(Debug, Default)]

@@ -4,21 +4,19 @@
 mod batch;
 mod cell;
 mod circle_layer;
+mod circle_refresh;
 mod content_hash;
-mod entry;
+mod grid_check;
 mod layers;
-mod load;
 mod snapshot;
 mod walk_layer;
 
+pub use crate::rtree::{EnvelopeEntry, PointEntry, SpherePoint};
 pub use batch::{BatchNearest, BatchPoints, Neighbour, SphereGrid, chord_of};
 pub use cell::{SnapshotCell, SyncState};
 pub use circle_layer::CircleLayer;
+pub use circle_refresh::{CircleRefresh, recompute_facility_circles};
 pub use content_hash::content_hash;
-pub use entry::{EnvelopeEntry, PointEntry, SpherePoint};
 pub use layers::{AdminLayer, BuildingLayer, FacilityLayer, GridLayer, GridStats, WayLayer};
-pub use load::{
-    CircleRefresh, load_snapshot, recompute_facility_circles, refresh_facility_circles,
-};
 pub use snapshot::{Located, NearestFacility, Snapshot, WalkNearest};
 pub use walk_layer::{KindTargets, WalkLayer, with_reach};

@@ -9,11 +9,11 @@ use geo::Rect;
 use super::layers::Layer;
 use super::{BuildingLayer, FacilityLayer, GridLayer, KindTargets, WalkLayer, WayLayer};
 use crate::coverage::CoverageCache;
+use crate::model::Dataset;
 use crate::model::{
     Audience, Building, CircleDef, Community, Facility, Grid, KindCatalogue, KindId, LonLat,
     OpenAt, OpenState, StreetOffice,
 };
-use crate::store::Dataset;
 use crate::walk::{Snap, WalkConfig};
 
 /// Everything queries need, immutable. Layers sit behind `Arc`s so that the next snapshot
@@ -200,7 +200,7 @@ impl Snapshot {
     }
 
     /// The next snapshot with these facility circles.
-    pub fn with_facility_circles(&self, circles: Vec<crate::store::FacilityCircle>) -> Snapshot {
+    pub fn with_facility_circles(&self, circles: Vec<crate::model::FacilityCircle>) -> Snapshot {
         Snapshot {
             facility_circles: Arc::new(super::CircleLayer::new(circles)),
             ..self.clone()

@@ -6,8 +6,10 @@ mod area;
 mod building;
 mod circle;
 mod code;
+mod dataset;
 mod error;
 mod facility;
+mod facility_circle;
 mod grid;
 mod holidays;
 mod hours;
@@ -25,8 +27,10 @@ pub use circle::{
     CircleDef, CircleDraft, MAX_MINUTES, ReachMode, metres, minutes, parse_minutes, parse_speed,
 };
 pub use code::{CommunityCode, GridCode, StreetOfficeCode};
+pub use dataset::Dataset;
 pub use error::ModelError;
 pub use facility::{Audience, Facility, FacilityDraft};
+pub use facility_circle::FacilityCircle;
 pub use grid::Grid;
 pub use holidays::HolidayCalendar;
 pub use hours::{Hours, OpenAt, OpenState};

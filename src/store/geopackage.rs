@@ -57,7 +57,6 @@ use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
 use super::{Dataset, HouseholdCount, LayerSelection, StoreError};
-use crate::import::OsmImport;
 use crate::model::KindCatalogue;
 
 /// How long a statement waits for another process's lock (QGIS editing the file) before failing.
@@ -231,7 +230,7 @@ impl GeoPackageStore {
     /// Writes an OSM import in one transaction (see [`crate::store::Store::write_osm_import`]).
     pub async fn write_osm_import(
         &self,
-        import: &OsmImport,
+        import: super::OsmRows<'_>,
         timezone: Tz,
     ) -> Result<(), StoreError> {
         facilities::osm_import(&self.writer, backend::ORIGIN, import, timezone).await

@@ -26,34 +26,25 @@ pub use write_tx::WriteTx;
 pub(crate) use columns::{WorkerJson, constraint_conflict, workers_json};
 pub(crate) use layer::Layer;
 
+// The layers as model types; here too, since they are what the store loads and stores.
+pub use crate::model::{Dataset, FacilityCircle};
+
 use chrono_tz::Tz;
 
-use crate::import::OsmImport;
-use crate::model::{
-    Building, Community, Facility, Grid, KindCatalogue, OsmRef, StreetOffice, StreetWay,
-};
+use crate::model::{KindCatalogue, OsmRef};
 
-/// Everything the store holds, as validated model types.
-#[derive(Debug, Clone, Default)]
-pub struct Dataset {
-    /// Street offices.
-    pub street_offices: Vec<StreetOffice>,
-    /// Communities.
-    pub communities: Vec<Community>,
-    /// Grids.
-    pub grids: Vec<Grid>,
+/// The OSM layers an import writes ([`Store::write_osm_import`]), borrowed from whatever read
+/// them (the importer's `OsmImport` converts into this).
+#[derive(Debug, Clone, Copy)]
+pub struct OsmRows<'a> {
     /// Buildings.
-    pub buildings: Vec<Building>,
-    /// Facilities.
-    pub facilities: Vec<Facility>,
+    pub buildings: &'a [crate::model::Building],
+    /// Facilities, each with its OSM reference.
+    pub facilities: &'a [crate::model::Facility],
     /// Streets and paths.
-    pub ways: Vec<StreetWay>,
-    /// Water and green areas (the base map).
-    pub land: Vec<crate::model::LandArea>,
-    /// The city's time zone (opening hours are local time).
-    pub timezone: Option<Tz>,
-    /// Service circle definitions (empty: the bundled `data/circles.toml`).
-    pub circles: Vec<crate::model::CircleDef>,
+    pub ways: &'a [crate::model::StreetWay],
+    /// Water and green areas.
+    pub land: &'a [crate::model::LandArea],
 }
 
 /// Real household and resident counts for one building, from a CSV import.
@@ -65,23 +56,6 @@ pub struct HouseholdCount {
     pub households: u32,
     /// Residents.
     pub residents: u32,
-}
-
-/// A facility's service circle for one circle definition, as stored (derived data).
-#[derive(Debug, Clone, PartialEq)]
-pub struct FacilityCircle {
-    /// The facility.
-    pub facility_id: i64,
-    /// The circle definition.
-    pub circle_id: String,
-    /// Budget, minutes.
-    pub minutes: f64,
-    /// Walk or radius.
-    pub mode: crate::model::ReachMode,
-    /// What it was computed from (facility, definition, network); a mismatch means stale.
-    pub source_hash: String,
-    /// The area, lon/lat.
-    pub polygon: geo::MultiPolygon<f64>,
 }
 
 /// A store failure.
@@ -305,12 +279,13 @@ impl Store {
     /// their OSM reference (keeping existing ids), and deletes OSM-sourced rows that are no
     /// longer in the file. Facilities created by users (no OSM reference) are untouched, and
     /// buildings keep counted households. Importing the same file twice gives the same database.
-    pub async fn write_osm_import(
+    pub async fn write_osm_import<'a>(
         &self,
-        import: &OsmImport,
+        import: impl Into<OsmRows<'a>>,
         timezone: Tz,
     ) -> Result<(), StoreError> {
-        dispatch!(self, s => s.write_osm_import(import, timezone).await)
+        let rows = import.into();
+        dispatch!(self, s => s.write_osm_import(rows, timezone).await)
     }
 
     /// Overrides household and resident counts with real ones; returns how many buildings matched.

@@ -54,7 +54,6 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{PgPool, SqlSafeStr};
 
 use super::{Change, Dataset, HouseholdCount, LayerSelection, StoreError};
-use crate::import::OsmImport;
 use crate::model::KindCatalogue;
 
 /// Connections per process: reads at start-up and on history routes, one writer at a time.
@@ -207,7 +206,7 @@ impl PostgresStore {
     /// Writes an OSM import in one transaction.
     pub async fn write_osm_import(
         &self,
-        import: &OsmImport,
+        import: super::OsmRows<'_>,
         timezone: Tz,
     ) -> Result<(), StoreError> {
         facilities::osm_import(&self.pool, &self.origin, import, timezone).await

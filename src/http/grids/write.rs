@@ -1,5 +1,5 @@
 //! Writes to the grids collection. Each write: parse → [`crate::grids::check_raw`] → under
-//! the writer lock, [`crate::grids::check_grid_in`] against the current snapshot → refuse on
+//! the write path, [`crate::index::Snapshot::check_grid`] against the current snapshot → refuse on
 //! errors (422 listing every problem) → one store transaction (the grid, its history row and
 //! the membership of the buildings it touches) → publish the next snapshot → answer with the
 //! saved Feature and the warnings.
@@ -270,15 +270,9 @@ pub fn check(
     id: Option<i64>,
     config: &TopologyConfig,
 ) -> TopologyReport {
-    grids::check_grid_in(
-        snapshot,
-        &grid.boundary,
-        &grid.code,
-        id,
-        grid.community_id,
-        config,
-    )
-    .expect("the community was resolved in this snapshot")
+    snapshot
+        .check_grid(&grid.boundary, &grid.code, id, grid.community_id, config)
+        .expect("the community was resolved in this snapshot")
 }
 
 /// The saved grid as a Feature with the check's warnings as a foreign member.

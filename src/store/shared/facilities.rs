@@ -12,7 +12,6 @@ use geo::Rect;
 use sqlx::Row;
 
 use super::load::household_source_name;
-use crate::import::OsmImport;
 use crate::model::{Building, Facility, LandArea, StreetWay};
 use crate::store::{HouseholdCount, Layer, StoreError, constraint_conflict};
 
@@ -180,15 +179,15 @@ pub(crate) async fn household_counts(
 pub(crate) async fn osm_import(
     pool: &b::Pool,
     origin: &str,
-    import: &OsmImport,
+    import: crate::store::OsmRows<'_>,
     timezone: Tz,
 ) -> Result<(), StoreError> {
-    check_import(import)?;
+    check_import(&import)?;
     let mut tx = b::begin(pool).await?;
-    import_buildings(&mut tx, &import.buildings).await?;
-    import_facilities(&mut tx, &import.facilities).await?;
-    import_ways(&mut tx, &import.ways).await?;
-    import_land(&mut tx, &import.land).await?;
+    import_buildings(&mut tx, import.buildings).await?;
+    import_facilities(&mut tx, import.facilities).await?;
+    import_ways(&mut tx, import.ways).await?;
+    import_land(&mut tx, import.land).await?;
     // New or moved buildings: membership follows their representative points.
     super::grids::recompute_members(&mut tx, None).await?;
     // Update, else insert: no upsert (see above); the write transaction is the only writer.
@@ -210,8 +209,8 @@ pub(crate) async fn osm_import(
 
 /// Refuses, before any transaction, an import the matching rules cannot write: a facility
 /// without an OSM reference, or a way whose node ids and points differ in number.
-fn check_import(import: &OsmImport) -> Result<(), StoreError> {
-    for f in &import.facilities {
+fn check_import(import: &crate::store::OsmRows<'_>) -> Result<(), StoreError> {
+    for f in import.facilities {
         if f.osm.is_none() {
             return Err(StoreError::Conflict(format!(
                 "an imported facility ({}, {:?}) has no OSM reference",
@@ -220,7 +219,7 @@ fn check_import(import: &OsmImport) -> Result<(), StoreError> {
             )));
         }
     }
-    for w in &import.ways {
+    for w in import.ways {
         if w.node_ids.len() != w.line.0.len() {
             return Err(StoreError::Conflict(format!(
                 "way {} has {} node ids for {} points",

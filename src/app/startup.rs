@@ -1,9 +1,9 @@
-//! Building the first snapshot from the store at start-up.
+//! Start-up and derived data: the first snapshot built from the store, and facility circles
+//! recomputed and stored outside a command (at start-up, or for changes other replicas made).
 
 use std::sync::Arc;
 
-use super::Snapshot;
-use crate::coverage::refresh;
+use crate::index::{Snapshot, recompute_facility_circles};
 use crate::model::{CircleDef, KindCatalogue};
 use crate::store::{Store, StoreError};
 
@@ -26,7 +26,7 @@ pub async fn load_snapshot(
     }
     let snapshot = Snapshot::build(data, catalogue);
     let stored = store.load_facility_circles().await?;
-    let refreshed = recompute_facility_circles(snapshot, stored).await?;
+    let refreshed = recompute_facility_circles(snapshot, stored).await;
     if !refreshed.dirty_ids.is_empty() {
         let mut tx = store.begin_write().await?;
         tx.replace_facility_circles(&refreshed.dirty_ids, &refreshed.rewritten)
@@ -34,35 +34,6 @@ pub async fn load_snapshot(
         tx.commit().await?;
     }
     Ok(refreshed.snapshot)
-}
-
-/// A snapshot with its facility circles brought up to date, and what must be stored for that.
-pub struct CircleRefresh {
-    /// The snapshot carrying every facility's current circles.
-    pub snapshot: Snapshot,
-    /// Facilities whose stored circles are replaced.
-    pub dirty_ids: Vec<i64>,
-    /// Their new circles.
-    pub rewritten: Vec<crate::store::FacilityCircle>,
-}
-
-/// Recomputes the facility circles that are missing or stale in `snapshot` against `stored`
-/// (what the store holds; off the async workers). The caller stores `dirty_ids`/`rewritten`
-/// in its transaction.
-pub async fn recompute_facility_circles(
-    snapshot: Snapshot,
-    stored: Vec<crate::store::FacilityCircle>,
-) -> Result<CircleRefresh, StoreError> {
-    let s = Arc::new(snapshot);
-    let s2 = s.clone();
-    let refreshed = tokio::task::spawn_blocking(move || refresh(&s2, &stored))
-        .await
-        .map_err(|e| StoreError::Location(format!("circle computation failed: {e}")))?;
-    Ok(CircleRefresh {
-        snapshot: s.with_facility_circles(refreshed.current),
-        dirty_ids: refreshed.dirty_ids,
-        rewritten: refreshed.rewritten,
-    })
 }
 
 /// Recomputes the facility circles that are missing or stale in `snapshot` (against the ones
@@ -78,7 +49,7 @@ pub async fn refresh_facility_circles(
     } else {
         snapshot.facility_circles.items().to_vec()
     };
-    let refreshed = recompute_facility_circles(snapshot, stored).await?;
+    let refreshed = recompute_facility_circles(snapshot, stored).await;
     if !refreshed.dirty_ids.is_empty() {
         let mut tx = store.begin_write().await?;
         tx.replace_facility_circles(&refreshed.dirty_ids, &refreshed.rewritten)

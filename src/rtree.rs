@@ -1,4 +1,4 @@
-//! R-tree entries.
+//! R-tree entries, shared by the grid topology checks and the read model's layers.
 //!
 //! geo 0.33 implements rstar's traits for rstar 0.12, not 0.14. Rather than pin an old rstar,
 //! the trees hold these small entries (an envelope or a point, plus the index of the record in
