@@ -15,7 +15,7 @@
 //! | `planner` | — | service circle definitions |
 //! | anonymous | — | nothing |
 //!
-//! Personal data (phones) is decided in `crate::http::grids` (`may_see_personal_data`), from the
+//! Personal data (phones) is decided in the HTTP layer's `http::grids::people` (`may_see_personal_data`), from the
 //! same [`Principal`].
 
 mod jurisdiction;

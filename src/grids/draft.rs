@@ -19,7 +19,7 @@
 //!    follow [`super::numbering`]. Nothing is saved.
 //!
 //! Households are those of the buildings whose representative point lies in the block (the
-//! membership rule of [`crate::index::GridLayer`]).
+//! membership rule of `GridLayer` of the read model).
 
 use std::collections::BTreeMap;
 

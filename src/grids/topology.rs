@@ -347,7 +347,7 @@ struct Near<'a> {
 ///   per building, geometry = the footprint, `building_id`.
 /// - **households_outside_guidance** (grids only, warning): the households of the buildings
 ///   whose representative point lies in the candidate (the membership rule of
-///   [`crate::index::GridLayer`]) fall outside `config.households`; geometry = the candidate.
+///   `GridLayer` of the read model) fall outside `config.households`; geometry = the candidate.
 /// - **buildings_without_grid** (warning, with a parent): buildings whose representative point
 ///   lies in the parent but in neither the candidate nor any sibling; one problem, geometry =
 ///   their footprints, `other_id` = the parent. All such buildings are reported (a community

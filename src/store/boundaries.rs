@@ -142,7 +142,7 @@ pub struct Committed {
     pub at: DateTime<Utc>,
 }
 
-/// A community's grid map replaced as a whole ([`crate::store::Store::replace_community_grids`]).
+/// A community's grid map replaced as a whole ([`crate::store::WriteTx::replace_community_grids`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct PartitionCommitted {
     /// The saved grids' ids, in the order given (kept ids for replaced grids, new ids for

@@ -3,7 +3,7 @@
 //! sharing one database).
 //!
 //! The store is written by import and by HTTP writes, and read once at start-up (and after
-//! each write's commit) to build the in-memory [`crate::index::Snapshot`]. Nothing reads the
+//! each write's commit) to build the in-memory snapshot (the read model). Nothing reads the
 //! store on the query path.
 
 mod boundaries;

@@ -5,7 +5,7 @@
 //! Several service processes (replicas) may share one database. Every write transaction takes
 //! one advisory lock first and, when it changes what a snapshot shows, appends a row to
 //! `change_log` and sends `NOTIFY gridcircle_changes` ([`changes`]), so that the other
-//! replicas apply the change ([`crate::index::replica`]).
+//! replicas apply the change (the follower in `app::replica`).
 
 /// Tokens and the audit log: the shared code of `src/store/shared/auth.rs`, compiled for this
 /// backend's connection types.

@@ -1,7 +1,7 @@
 //! [`WriteTx`]: one store transaction, the only way anything writes to the store while the
 //! service runs.
 //!
-//! The write path ([`crate::app::WritePath`]) begins one, runs the change and its audit
+//! The write path (`app::WritePath`) begins one, runs the change and its audit
 //! records in it, and commits. The transaction is driven with plain `BEGIN`/`COMMIT`/
 //! `ROLLBACK` statements on a pooled connection rather than sqlx's `Transaction`, so that a
 //! failure anywhere (a full disk at `COMMIT`, a dropped future) can never leave the pooled

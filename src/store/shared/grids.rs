@@ -10,7 +10,7 @@
 // - notes the changed layer (`b::layer_changed`: the GeoPackage's extents, PostgreSQL's
 //   change log).
 //
-// Membership rule (the same as `crate::index::GridLayer`): a building belongs to the grid
+// Membership rule (the same as the read model's `GridLayer`): a building belongs to the grid
 // whose boundary contains its representative point (`AreaShape::contains`, boundary
 // included), the lowest grid fid when several do.
 
