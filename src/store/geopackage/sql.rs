@@ -87,15 +87,6 @@ pub(crate) const UPDATE_COMMUNITY: &str = "UPDATE communities SET geom = $1, cod
 pub(crate) const CHIEFS_OF: &str = "SELECT building_id, name, phone FROM building_chiefs \
      WHERE building_id IN (SELECT value FROM json_each($1)) ORDER BY building_id";
 
-/// A geometry column as read, for `concat!` into a statement: the GeoPackageBinary blob as
-/// stored.
-macro_rules! geom {
-    () => {
-        "geom"
-    };
-}
-pub(crate) use geom;
-
 /// The time-zone setting, with the fid of its row.
 pub(crate) const SELECT_TIMEZONE: &str = "SELECT fid, value FROM settings WHERE key = 'timezone'";
 
@@ -161,3 +152,27 @@ pub(crate) const DELETE_WAYS: &str =
 /// See [`DELETE_BUILDINGS`].
 pub(crate) const DELETE_LAND: &str =
     "DELETE FROM land_areas WHERE fid IN (SELECT value FROM json_each($1))";
+
+// ---------------------------------------------------------------- loading
+
+/// Every row of `street_offices`, in fid order.
+pub(crate) const SELECT_STREET_OFFICES: &str =
+    "SELECT fid, geom, code, name, demo FROM street_offices ORDER BY fid";
+/// Every row of `communities`, in fid order.
+pub(crate) const SELECT_COMMUNITIES: &str =
+    "SELECT fid, geom, code, name, street_office_id, demo FROM communities ORDER BY fid";
+/// Every row of `grids`, in fid order.
+pub(crate) const SELECT_GRIDS: &str = "SELECT fid, geom, code, name, community_id, chief_name, chief_phone, workers, demo, version \
+         FROM grids ORDER BY fid";
+/// Every row of `buildings`, in fid order.
+pub(crate) const SELECT_BUILDINGS: &str = "SELECT fid, geom, osm, name, building, levels, households, residents, household_source, \
+         point_lon, point_lat, entrance_lon, entrance_lat FROM buildings ORDER BY fid";
+/// Every row of `facilities`, in fid order.
+pub(crate) const SELECT_FACILITIES: &str = "SELECT fid, geom, osm, kind, name, owner, audience, opening_hours, capacity, free, shared, demo \
+         FROM facilities ORDER BY fid";
+/// Every row of `ways`, in fid order.
+pub(crate) const SELECT_WAYS: &str =
+    "SELECT fid, geom, highway, name, foot, access, area, node_ids FROM ways ORDER BY fid";
+/// Every row of `land_areas`, in fid order.
+pub(crate) const SELECT_LAND_AREAS: &str =
+    "SELECT fid, geom, osm, class, name FROM land_areas ORDER BY fid";

@@ -88,14 +88,6 @@ pub(crate) const UPDATE_COMMUNITY: &str = "UPDATE communities SET geom = ST_Geom
 pub(crate) const CHIEFS_OF: &str = "SELECT building_id, name, phone FROM building_chiefs \
      WHERE building_id IN (SELECT value::bigint FROM json_array_elements_text($1::json)) ORDER BY building_id";
 
-/// A geometry column as read, for `concat!` into a statement: WKB, named `geom`.
-macro_rules! geom {
-    () => {
-        "ST_AsBinary(geom) AS geom"
-    };
-}
-pub(crate) use geom;
-
 /// The time-zone setting (`settings` has no fid here: 0 names its row).
 pub(crate) const SELECT_TIMEZONE: &str =
     "SELECT 0::bigint AS fid, value FROM settings WHERE key = 'timezone'";
@@ -159,3 +151,25 @@ pub(crate) const DELETE_FACILITIES: &str = "DELETE FROM facilities WHERE fid = A
 pub(crate) const DELETE_WAYS: &str = "DELETE FROM ways WHERE fid = ANY($1)";
 /// See [`DELETE_BUILDINGS`].
 pub(crate) const DELETE_LAND: &str = "DELETE FROM land_areas WHERE fid = ANY($1)";
+
+// ---------------------------------------------------------------- loading
+
+/// Every row of `street_offices`, in fid order.
+pub(crate) const SELECT_STREET_OFFICES: &str =
+    "SELECT fid, ST_AsBinary(geom) AS geom, code, name, demo FROM street_offices ORDER BY fid";
+/// Every row of `communities`, in fid order.
+pub(crate) const SELECT_COMMUNITIES: &str = "SELECT fid, ST_AsBinary(geom) AS geom, code, name, street_office_id, demo FROM communities ORDER BY fid";
+/// Every row of `grids`, in fid order.
+pub(crate) const SELECT_GRIDS: &str = "SELECT fid, ST_AsBinary(geom) AS geom, code, name, community_id, chief_name, chief_phone, workers, demo, version \
+         FROM grids ORDER BY fid";
+/// Every row of `buildings`, in fid order.
+pub(crate) const SELECT_BUILDINGS: &str = "SELECT fid, ST_AsBinary(geom) AS geom, osm, name, building, levels, households, residents, household_source, \
+         point_lon, point_lat, entrance_lon, entrance_lat FROM buildings ORDER BY fid";
+/// Every row of `facilities`, in fid order.
+pub(crate) const SELECT_FACILITIES: &str = "SELECT fid, ST_AsBinary(geom) AS geom, osm, kind, name, owner, audience, opening_hours, capacity, free, shared, demo \
+         FROM facilities ORDER BY fid";
+/// Every row of `ways`, in fid order.
+pub(crate) const SELECT_WAYS: &str = "SELECT fid, ST_AsBinary(geom) AS geom, highway, name, foot, access, area, node_ids FROM ways ORDER BY fid";
+/// Every row of `land_areas`, in fid order.
+pub(crate) const SELECT_LAND_AREAS: &str =
+    "SELECT fid, ST_AsBinary(geom) AS geom, osm, class, name FROM land_areas ORDER BY fid";

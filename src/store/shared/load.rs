@@ -120,11 +120,7 @@ impl<'r> RowReader<'r> {
 }
 
 async fn street_offices(conn: &mut b::Conn) -> Result<Vec<StreetOffice>, StoreError> {
-    let rows = sqlx::query(concat!(
-        "SELECT fid, ",
-        sql::geom!(),
-        ", code, name, demo FROM street_offices ORDER BY fid"
-    ))
+    let rows = sqlx::query(sql::SELECT_STREET_OFFICES)
     .fetch_all(&mut *conn)
     .await?;
     rows.iter()
@@ -142,11 +138,7 @@ async fn street_offices(conn: &mut b::Conn) -> Result<Vec<StreetOffice>, StoreEr
 }
 
 async fn communities(conn: &mut b::Conn) -> Result<Vec<Community>, StoreError> {
-    let rows = sqlx::query(concat!(
-        "SELECT fid, ",
-        sql::geom!(),
-        ", code, name, street_office_id, demo FROM communities ORDER BY fid"
-    ))
+    let rows = sqlx::query(sql::SELECT_COMMUNITIES)
     .fetch_all(&mut *conn)
     .await?;
     rows.iter()
@@ -165,12 +157,7 @@ async fn communities(conn: &mut b::Conn) -> Result<Vec<Community>, StoreError> {
 }
 
 async fn grids(conn: &mut b::Conn) -> Result<Vec<Grid>, StoreError> {
-    let rows = sqlx::query(concat!(
-        "SELECT fid, ",
-        sql::geom!(),
-        ", code, name, community_id, chief_name, chief_phone, workers, demo, version \
-         FROM grids ORDER BY fid"
-    ))
+    let rows = sqlx::query(sql::SELECT_GRIDS)
     .fetch_all(&mut *conn)
     .await?;
     rows.iter()
@@ -226,12 +213,7 @@ fn parse_household_source(text: &str) -> Result<HouseholdSource, String> {
 }
 
 async fn buildings(conn: &mut b::Conn) -> Result<Vec<Building>, StoreError> {
-    let rows = sqlx::query(concat!(
-        "SELECT fid, ",
-        sql::geom!(),
-        ", osm, name, building, levels, households, residents, household_source, \
-         point_lon, point_lat, entrance_lon, entrance_lat FROM buildings ORDER BY fid"
-    ))
+    let rows = sqlx::query(sql::SELECT_BUILDINGS)
     .fetch_all(&mut *conn)
     .await?;
     rows.iter()
@@ -269,12 +251,7 @@ async fn facilities(
     conn: &mut b::Conn,
     catalogue: &KindCatalogue,
 ) -> Result<Vec<Facility>, StoreError> {
-    let rows = sqlx::query(concat!(
-        "SELECT fid, ",
-        sql::geom!(),
-        ", osm, kind, name, owner, audience, opening_hours, capacity, free, shared, demo \
-         FROM facilities ORDER BY fid"
-    ))
+    let rows = sqlx::query(sql::SELECT_FACILITIES)
     .fetch_all(&mut *conn)
     .await?;
     rows.iter()
@@ -305,11 +282,7 @@ async fn facilities(
 }
 
 async fn ways(conn: &mut b::Conn) -> Result<Vec<StreetWay>, StoreError> {
-    let rows = sqlx::query(concat!(
-        "SELECT fid, ",
-        sql::geom!(),
-        ", highway, name, foot, access, area, node_ids FROM ways ORDER BY fid"
-    ))
+    let rows = sqlx::query(sql::SELECT_WAYS)
     .fetch_all(&mut *conn)
     .await?;
     rows.iter()
@@ -345,11 +318,7 @@ async fn ways(conn: &mut b::Conn) -> Result<Vec<StreetWay>, StoreError> {
 }
 
 async fn land(conn: &mut b::Conn) -> Result<Vec<LandArea>, StoreError> {
-    let rows = sqlx::query(concat!(
-        "SELECT fid, ",
-        sql::geom!(),
-        ", osm, class, name FROM land_areas ORDER BY fid"
-    ))
+    let rows = sqlx::query(sql::SELECT_LAND_AREAS)
     .fetch_all(&mut *conn)
     .await?;
     rows.iter()
