@@ -11,11 +11,12 @@ use axum::response::Response;
 use serde_json::json;
 
 use super::AppState;
-use super::auth::{audit_entry, permit, record, writer};
-use super::collections::written;
+use super::access::{audit_entry, permit, record, writer};
+use super::boundary_checks::{area_from_geometry, in_service_area, topology_error};
 use super::error::{ApiError, ApiResult};
+use super::extract::Caller;
 use super::feature::{self, Props, parse_feature};
-use super::grids::{Caller, area_from_geometry, in_service_area, topology_error};
+use super::response::written;
 use crate::app::{BoxFuture, Write};
 use crate::auth::{BoundaryKind, Target};
 use crate::grids::{self, TopologyConfig, TopologyReport};

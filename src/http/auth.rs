@@ -3,7 +3,7 @@
 //! - [`authenticate`] (middleware, outermost after the rate limiter): an `Authorization: Bearer`
 //!   header is checked against the store's token hashes; an unknown, revoked or malformed token
 //!   is a 401 on any route. A valid one puts its [`Principal`] in the request's extensions,
-//!   where [`super::grids::Caller`] finds it.
+//!   where [`super::extract::Caller`] finds it.
 //! - [`writer`] (401 without a token) and [`permit`] (403 outside the role or the scope), called
 //!   by every write handler before anything is stored.
 //! - [`audit_entry`]: every accepted write appends who, what, when, before and after to the
@@ -22,11 +22,9 @@ use utoipa::OpenApi;
 
 use super::AppState;
 use super::error::{ApiError, ApiResult};
-use super::grids::Caller;
+use super::extract::Caller;
 use super::params::Params;
-use crate::auth::{self, AuditEntry, Principal, Role, Scope, Target};
-use crate::index::Snapshot;
-use crate::model::AreaShape;
+use crate::auth::{self, Principal, Role};
 
 /// The OpenAPI description of these routes (merged into `/api`).
 #[derive(OpenApi)]
@@ -38,10 +36,6 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/audit", get(audit_log))
         .route("/whoami", get(whoami))
-}
-
-fn unauthorised(code: &'static str, message: &str) -> ApiError {
-    ApiError::new(StatusCode::UNAUTHORIZED, code, message)
 }
 
 /// Middleware: resolves a bearer token into a [`Principal`] (request extension), or refuses
@@ -62,14 +56,14 @@ pub async fn authenticate(
         .or_else(|| text.strip_prefix("bearer "))
         .map(str::trim)
     else {
-        return unauthorised(
+        return super::access::unauthorised(
             "bad_authorization",
             "the Authorization header must be \"Bearer <token>\"",
         )
         .into_response();
     };
     if !auth::looks_like_token(token) {
-        return unauthorised(
+        return super::access::unauthorised(
             "invalid_token",
             "the token is not valid (unknown, revoked or mistyped)",
         )
@@ -80,66 +74,13 @@ pub async fn authenticate(
             request.extensions_mut().insert(principal);
             next.run(request).await
         }
-        Ok(None) => unauthorised(
+        Ok(None) => super::access::unauthorised(
             "invalid_token",
             "the token is not valid (unknown, revoked or mistyped)",
         )
         .into_response(),
         Err(e) => ApiError::from(e).into_response(),
     }
-}
-
-/// The caller's principal, or 401: writes need a token.
-pub fn writer(caller: &Caller) -> ApiResult<&Principal> {
-    caller.principal.as_ref().ok_or_else(|| {
-        unauthorised(
-            "unauthenticated",
-            "this route changes data: send Authorization: Bearer <token> (gridcircle token create)",
-        )
-    })
-}
-
-/// The polygon of a principal's street office or community in `snapshot`.
-pub fn scope_area<'a>(snapshot: &'a Snapshot, principal: &Principal) -> Option<&'a AreaShape> {
-    match principal.scope {
-        Scope::StreetOffice(id) => snapshot.street_offices.get(id).map(|s| &s.boundary),
-        Scope::Community(id) => snapshot.communities.get(id).map(|c| &c.boundary),
-        Scope::Everything | Scope::Owner(_) => None,
-    }
-}
-
-/// 401 without a token, 403 when the caller's role or scope does not allow `target`.
-pub fn permit(caller: &Caller, snapshot: &Snapshot, target: Target<'_>) -> ApiResult<()> {
-    let principal = writer(caller)?;
-    auth::authorise(principal, &target, scope_area(snapshot, principal))
-        .map_err(|d| ApiError::new(StatusCode::FORBIDDEN, d.code(), d.to_string()))
-}
-
-/// The audit record of an accepted write by `caller`: the write path appends it in the
-/// write's own transaction, so a committed change never lacks its record.
-pub fn audit_entry(
-    caller: &Caller,
-    action: &str,
-    layer: &str,
-    feature_id: impl ToString,
-    before: Option<Value>,
-    after: Option<Value>,
-) -> AuditEntry {
-    AuditEntry {
-        token_id: caller.principal.as_ref().map(|p| p.token_id),
-        role: caller.principal.as_ref().map(|p| p.role),
-        actor: caller.actor.clone(),
-        action: action.to_owned(),
-        layer: layer.to_owned(),
-        feature_id: Some(feature_id.to_string()),
-        before,
-        after,
-    }
-}
-
-/// Any serialisable record as audit JSON.
-pub fn record(value: &impl serde::Serialize) -> Option<Value> {
-    serde_json::to_value(value).ok()
 }
 
 /// `GET /audit?after=&limit=&layer=&feature_id=` (admin)
@@ -152,7 +93,7 @@ pub async fn audit_log(
     caller: Caller,
     params: Params,
 ) -> ApiResult<Json<Value>> {
-    let principal = writer(&caller)?;
+    let principal = super::access::writer(&caller)?;
     if principal.role != Role::Admin {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,

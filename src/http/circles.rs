@@ -8,9 +8,9 @@ use axum::{Json, Router};
 use serde_json::{Value, json};
 
 use super::AppState;
-use super::auth::{audit_entry, permit, writer};
+use super::access::{audit_entry, permit, writer};
 use super::error::{ApiError, ApiResult};
-use super::grids::Caller;
+use super::extract::Caller;
 use super::params::Params;
 use crate::app::{BoxFuture, Write};
 use crate::index::{recompute_facility_circles, with_reach};

@@ -6,7 +6,7 @@ use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use chrono::Utc;
@@ -14,9 +14,9 @@ use geojson::Feature;
 use serde_json::{Value, json};
 
 use super::error::{ApiError, ApiResult};
-use super::grids::Caller;
+use super::extract::{Caller, parse_id};
 use super::params::Params;
-use super::{AppState, admin_areas, facilities, feature, grids};
+use super::{AppState, admin_areas, facilities, feature, grid_writes};
 use crate::index::Snapshot;
 
 /// The collections, in the order `/collections` lists them.
@@ -206,15 +206,6 @@ pub async fn items(
     Ok(([(header::CONTENT_TYPE, "application/geo+json")], Json(body)).into_response())
 }
 
-/// Parses a feature id from the path: ids are whole numbers.
-pub fn parse_id(raw: &str) -> ApiResult<i64> {
-    raw.parse().map_err(|_| {
-        ApiError::not_found(format!(
-            "no feature with id {raw:?} (ids are whole numbers)"
-        ))
-    })
-}
-
 /// `GET /collections/{name}/items/{id}`
 #[utoipa::path(get, path = "/collections/{name}/items/{id}", params(("name" = String, Path), ("id" = i64, Path)),
     responses((status = 200, description = "GeoJSON Feature"), (status = 404)))]
@@ -241,7 +232,7 @@ pub async fn item(
     )
         .into_response();
     let etag = match name.as_str() {
-        "grids" => Some(super::grids::etag(s.grids.layer.items()[index].version)),
+        "grids" => Some(super::extract::etag(s.grids.layer.items()[index].version)),
         "facilities" => Some(super::facilities::facility_etag(
             &s.facilities.layer.items()[index],
         )),
@@ -265,36 +256,6 @@ fn read_only(name: &str) -> ApiError {
     )
 }
 
-/// A written feature: 201 with `Location` on create, 200 on replace.
-pub fn written(status: StatusCode, name: &str, id: i64, feature: Feature) -> Response {
-    let mut headers = HeaderMap::new();
-    headers.insert(
-        header::CONTENT_TYPE,
-        "application/geo+json".parse().expect("static header"),
-    );
-    if name == "grids"
-        && let Some(version) = feature
-            .properties
-            .as_ref()
-            .and_then(|p| p.get("version"))
-            .and_then(|v| v.as_i64())
-    {
-        headers.insert(
-            header::ETAG,
-            super::grids::etag(version).parse().expect("ascii etag"),
-        );
-    }
-    if status == StatusCode::CREATED {
-        headers.insert(
-            header::LOCATION,
-            format!("/collections/{name}/items/{id}")
-                .parse()
-                .expect("ascii path"),
-        );
-    }
-    (status, headers, Json(feature)).into_response()
-}
-
 /// `POST /collections/{name}/items` with a GeoJSON Feature body.
 #[utoipa::path(post, path = "/collections/{name}/items", params(("name" = String, Path)), request_body(content = Object, content_type = "application/geo+json"),
     responses((status = 201, description = "Created; Location names the new item"), (status = 400), (status = 409), (status = 413), (status = 422)))]
@@ -308,7 +269,7 @@ pub async fn create(
     let body = body?;
     match name.as_str() {
         "facilities" => facilities::create(&state, &body, &caller).await,
-        "grids" => grids::create(&state, &body, &caller).await,
+        "grids" => grid_writes::create(&state, &body, &caller).await,
         "communities" => admin_areas::create_community(&state, &body, &caller).await,
         "street_offices" => admin_areas::create_street_office(&state, &body, &caller).await,
         _ => Err(read_only(&name)),
@@ -329,7 +290,7 @@ pub async fn replace(
     let body = body?;
     match name.as_str() {
         "facilities" => facilities::replace(&state, id, &body, &caller).await,
-        "grids" => grids::replace(&state, id, &body, &caller).await,
+        "grids" => grid_writes::replace(&state, id, &body, &caller).await,
         "communities" => admin_areas::replace_community(&state, id, &body, &caller).await,
         "street_offices" => admin_areas::replace_street_office(&state, id, &body, &caller).await,
         _ => Err(read_only(&name)),
@@ -350,7 +311,7 @@ pub async fn remove(
     let id = parse_id(&id)?;
     match name.as_str() {
         "facilities" => facilities::delete(&state, id, &caller).await,
-        "grids" => grids::delete(&state, id, &params, &caller).await,
+        "grids" => grid_writes::delete(&state, id, &params, &caller).await,
         _ => Err(read_only(&name)),
     }
 }

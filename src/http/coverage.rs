@@ -11,51 +11,15 @@ use serde_json::{Value, json};
 
 use super::cpu::run_blocking;
 use super::error::{ApiError, ApiResult};
-use super::params::Params;
+use super::params::{Params, circle_param, minutes_param, mode_param};
 use super::{AppState, feature};
 use crate::coverage::{BuildingReach, CoverageReport, Within, report};
 use crate::index::Snapshot;
-use crate::model::{CircleDef, ReachMode, minutes as to_minutes, parse_minutes};
+use crate::model::{CircleDef, ReachMode, minutes as to_minutes};
 
 /// Routes of this group.
 pub fn router() -> Router<AppState> {
     Router::new().route("/coverage", get(coverage))
-}
-
-/// The circle named by `circle=` (id or Chinese name), 422 when unknown.
-pub fn circle_param<'a>(s: &'a Snapshot, params: &Params) -> ApiResult<&'a CircleDef> {
-    let name = params.required("circle")?;
-    s.circle(name).ok_or_else(|| {
-        ApiError::invalid(
-            "circle",
-            "unknown_circle",
-            format!(
-                "unknown circle {name:?}; circles: {}",
-                s.circles
-                    .iter()
-                    .map(|c| format!("{} ({})", c.id, c.name))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        )
-    })
-}
-
-/// `minutes=` (default the circle's), checked to (0, 60].
-pub fn minutes_param(params: &Params, default: f64) -> ApiResult<f64> {
-    Ok(parse_minutes(
-        params.f64("minutes")?.unwrap_or(default),
-        "minutes",
-    )?)
-}
-
-/// `mode=walk|radius` (default the circle's).
-pub fn mode_param(params: &Params, default: ReachMode) -> ApiResult<ReachMode> {
-    Ok(params
-        .text("mode")
-        .map(str::parse)
-        .transpose()?
-        .unwrap_or(default))
 }
 
 /// `at=` as an instant, or `None` (all facilities count, whatever their hours).

@@ -6,10 +6,10 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::Utc;
 
-use super::auth::{audit_entry, permit, record, writer};
-use super::collections::written;
+use super::access::{audit_entry, permit, record, writer};
 use super::error::{ApiError, ApiResult};
-use super::grids::Caller;
+use super::extract::Caller;
+use super::response::written;
 use super::{AppState, feature};
 use crate::app::{BoxFuture, Write};
 use crate::auth::Target;

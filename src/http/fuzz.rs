@@ -7,8 +7,8 @@ use axum::extract::FromRequestParts;
 use chrono::{TimeZone, Utc};
 
 use super::error::ApiError;
+use super::feature;
 use super::params::Params;
-use super::{feature, grids};
 use crate::model::{Hours, KindCatalogue};
 
 /// A request body as `POST /collections/facilities/items` and `POST /collections/grids/items`
@@ -16,8 +16,9 @@ use crate::model::{Hours, KindCatalogue};
 /// its polygon checks.
 pub fn feature_body(body: &[u8], catalogue: &KindCatalogue) -> Result<(), ApiError> {
     let facility = feature::facility_draft(body).and_then(|d| Ok(d.validate(0, catalogue)?));
-    let grid = grids::GridBody::parse(body);
-    let area = feature::parse_feature(body).and_then(|(g, _)| grids::area_from_geometry(g));
+    let grid = super::grid_writes::GridBody::parse(body);
+    let area = feature::parse_feature(body)
+        .and_then(|(g, _)| super::boundary_checks::area_from_geometry(g));
     facility.and(grid.map(|_| ())).and(area.map(|_| ()))
 }
 

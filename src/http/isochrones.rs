@@ -8,11 +8,11 @@ use axum::{Json, Router};
 use geo::MultiPolygon;
 use serde_json::{Value, json};
 
-use super::coverage::mode_param;
 use super::cpu::run_blocking;
 use super::error::{ApiError, ApiResult};
 use super::params::Params;
-use super::{AppState, collections::parse_id};
+use super::params::{circle_param, minutes_param, mode_param};
+use super::{AppState, extract::parse_id};
 use crate::coverage::{radius_area, walking_areas};
 use crate::index::Snapshot;
 use crate::model::{LonLat, ReachMode, metres, parse_minutes, parse_speed};
@@ -137,7 +137,7 @@ pub async fn facility_circle(
         .ok_or_else(|| ApiError::not_found(format!("no facility with id {id}")))?;
     let facility = &s.facilities.layer.items()[index];
     let circles: Vec<_> = match params.text("circle") {
-        Some(_) => vec![super::coverage::circle_param(&s, &params)?.clone()],
+        Some(_) => vec![circle_param(&s, &params)?.clone()],
         None => s
             .circles
             .iter()
@@ -147,7 +147,7 @@ pub async fn facility_circle(
     };
     let mut features = Vec::new();
     for c in circles {
-        let minutes = super::coverage::minutes_param(&params, c.minutes)?;
+        let minutes = minutes_param(&params, c.minutes)?;
         let mode = mode_param(&params, c.mode)?;
         let budget = metres(minutes, c.speed_kmh);
         let polygon = match mode {

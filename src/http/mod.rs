@@ -1,23 +1,29 @@
 //! The HTTP API (axum). One module per route group, each with its `router()`; one error type
 //! ([`ApiError`]) that maps to status codes and a JSON body.
 
+mod access;
 mod admin_areas;
 mod auth;
+mod boundary_checks;
 mod circles;
 mod collections;
 mod coverage;
 pub mod cpu;
 mod error;
+mod extract;
 mod facilities;
 mod feature;
 #[doc(hidden)]
 pub mod fuzz;
+mod grid_writes;
 mod grids;
 mod isochrones;
 mod limits;
+mod openapi;
 mod params;
 mod queries;
 mod replication;
+mod response;
 pub mod server;
 mod service;
 pub mod tiles;
@@ -37,7 +43,7 @@ pub use coverage::{report_csv as coverage_csv, report_json as coverage_json};
 pub use cpu::{CpuBound, run_blocking};
 pub use error::{ApiError, ApiResult};
 pub use limits::{Quota, RateLimits};
-pub use service::ApiDoc;
+pub use openapi::ApiDoc;
 
 use crate::index::SnapshotCell;
 use crate::store::Store;
@@ -124,6 +130,7 @@ pub fn app(state: AppState, web_dir: Option<PathBuf>) -> Router {
     let mut router = Router::new()
         .merge(auth::router())
         .merge(service::router())
+        .merge(openapi::router())
         .merge(replication::router())
         .merge(collections::router())
         .merge(queries::router())

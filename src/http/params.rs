@@ -7,8 +7,9 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use chrono::{DateTime, Utc};
 
-use super::error::ApiError;
-use crate::model::LonLat;
+use super::error::{ApiError, ApiResult};
+use crate::index::Snapshot;
+use crate::model::{CircleDef, LonLat, ReachMode, parse_minutes};
 
 /// The parsed query string of one request.
 #[derive(Debug, Default)]
@@ -202,4 +203,42 @@ impl Params {
         }
         Ok(Some(geo::Rect::new((a.lon(), a.lat()), (b.lon(), b.lat()))))
     }
+}
+
+// ---------------------------------------------------------------- typed parameters shared by routes
+
+/// The circle named by `circle=` (id or Chinese name), 422 when unknown.
+pub fn circle_param<'a>(s: &'a Snapshot, params: &Params) -> ApiResult<&'a CircleDef> {
+    let name = params.required("circle")?;
+    s.circle(name).ok_or_else(|| {
+        ApiError::invalid(
+            "circle",
+            "unknown_circle",
+            format!(
+                "unknown circle {name:?}; circles: {}",
+                s.circles
+                    .iter()
+                    .map(|c| format!("{} ({})", c.id, c.name))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )
+    })
+}
+
+/// `minutes=` (default the circle's), checked to (0, 60].
+pub fn minutes_param(params: &Params, default: f64) -> ApiResult<f64> {
+    Ok(parse_minutes(
+        params.f64("minutes")?.unwrap_or(default),
+        "minutes",
+    )?)
+}
+
+/// `mode=walk|radius` (default the circle's).
+pub fn mode_param(params: &Params, default: ReachMode) -> ApiResult<ReachMode> {
+    Ok(params
+        .text("mode")
+        .map(str::parse)
+        .transpose()?
+        .unwrap_or(default))
 }

@@ -9,10 +9,10 @@ use axum::{Json, Router};
 use serde_json::{Value, json};
 
 use super::AppState;
-use super::auth::writer;
+use super::access::writer;
 use super::cpu::run_blocking;
 use super::error::{ApiError, ApiResult};
-use super::grids::Caller;
+use super::extract::Caller;
 use crate::auth::Role;
 use crate::index::content_hash;
 
@@ -42,36 +42,4 @@ pub async fn snapshot(State(state): State<AppState>, caller: Caller) -> ApiResul
         "applied_seq": applied,
         "backend": state.store.backend(),
     })))
-}
-
-/// The `replication` member of `/health`: the applied sequence number, the latest in the
-/// store, the lag in changes and in milliseconds (since the oldest change not yet applied
-/// was heard of, approximated by the time since the last apply when behind; 0 when current).
-pub async fn health_member(state: &AppState) -> Value {
-    let applied = state.snapshot.applied_seq();
-    let latest = match state.store.latest_change().await {
-        Ok(n) => n.max(state.snapshot.seen_seq()),
-        Err(e) => {
-            tracing::warn!(error = %e, "reading the change log for /health failed");
-            state.snapshot.seen_seq()
-        }
-    };
-    let lag = (latest - applied).max(0);
-    let lag_ms = if lag == 0 {
-        0
-    } else {
-        let since = state.snapshot.applied_at_ms();
-        if since == 0 {
-            -1
-        } else {
-            (chrono::Utc::now().timestamp_millis() - since).max(0)
-        }
-    };
-    json!({
-        "backend": state.store.backend(),
-        "applied_seq": applied,
-        "latest_seq": latest,
-        "lag": lag,
-        "lag_ms": lag_ms,
-    })
 }

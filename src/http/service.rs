@@ -1,25 +1,22 @@
-//! Service routes: `/health` and `/api` (the OpenAPI document).
+//! Service routes: `/health`.
 
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{Value, json};
-use utoipa::OpenApi;
 
 use super::AppState;
 
 /// Routes of this group.
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/health", get(health))
-        .route("/api", get(api))
+    Router::new().route("/health", get(health))
 }
 
 /// `GET /health`
 #[utoipa::path(get, path = "/health", responses((status = 200, description = "Service status (`ok`, or `degraded` while writes fail), whether writes work (`writes.ok`, the latest failure), replication and snapshot counts")))]
 pub async fn health(State(state): State<AppState>) -> Json<Value> {
     let s = state.snapshot.current();
-    let replication = super::replication::health_member(&state).await;
+    let replication = replication(&state).await;
     // Whether writes work: the latest write's outcome (a failed commit, e.g. a full disk,
     // marks writes failing until a write succeeds again). Reads keep working either way.
     let write_failure = state.writes.health().failure();
@@ -51,40 +48,34 @@ pub async fn health(State(state): State<AppState>) -> Json<Value> {
     }))
 }
 
-/// The OpenAPI document of every route.
-#[derive(OpenApi)]
-#[openapi(
-    info(
-        title = "gridcircle",
-        description = "Neighbourhood governance maps: grids, shared facilities and ten-minute service circles. Data © OpenStreetMap contributors (ODbL)."
-    ),
-    paths(
-        health,
-        api,
-        super::replication::snapshot,
-        super::collections::list,
-        super::collections::describe,
-        super::collections::items,
-        super::collections::item,
-        super::collections::create,
-        super::collections::replace,
-        super::collections::remove,
-        super::queries::locate,
-        super::queries::nearest,
-        super::queries::kinds,
-        super::coverage::coverage,
-        super::tiles::index,
-        super::tiles::tile,
-    )
-)]
-pub struct ApiDoc;
-
-/// `GET /api`
-#[utoipa::path(get, path = "/api", responses((status = 200, description = "This OpenAPI document")))]
-pub async fn api() -> Json<utoipa::openapi::OpenApi> {
-    Json(
-        ApiDoc::openapi()
-            .merge_from(super::grids::GridsApi::openapi())
-            .merge_from(super::auth::AuthApi::openapi()),
-    )
+/// The `replication` member of `/health`: the applied sequence number, the latest in the
+/// store, the lag in changes and in milliseconds (since the oldest change not yet applied
+/// was heard of, approximated by the time since the last apply when behind; 0 when current).
+async fn replication(state: &AppState) -> Value {
+    let applied = state.snapshot.applied_seq();
+    let latest = match state.store.latest_change().await {
+        Ok(n) => n.max(state.snapshot.seen_seq()),
+        Err(e) => {
+            tracing::warn!(error = %e, "reading the change log for /health failed");
+            state.snapshot.seen_seq()
+        }
+    };
+    let lag = (latest - applied).max(0);
+    let lag_ms = if lag == 0 {
+        0
+    } else {
+        let since = state.snapshot.applied_at_ms();
+        if since == 0 {
+            -1
+        } else {
+            (chrono::Utc::now().timestamp_millis() - since).max(0)
+        }
+    };
+    json!({
+        "backend": state.store.backend(),
+        "applied_seq": applied,
+        "latest_seq": latest,
+        "lag": lag,
+        "lag_ms": lag_ms,
+    })
 }

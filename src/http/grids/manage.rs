@@ -10,17 +10,17 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use super::checks::{problems_json, report_json, rules_json};
-use super::people::{Caller, person_json};
-use super::write::{GridBody, check};
 use crate::app::{BoxFuture, Write};
 use crate::auth::{BoundaryKind, Target};
 use crate::grids::{self, CodeChange, TopologyReport};
 use crate::http::AppState;
-use crate::http::auth::{audit_entry, permit, writer};
-use crate::http::collections::parse_id;
+use crate::http::access::{audit_entry, permit, writer};
+use crate::http::boundary_checks::{problems_json, report_json, rules_json};
 use crate::http::cpu::run_blocking;
 use crate::http::error::{ApiError, ApiResult};
+use crate::http::extract::parse_id;
+use crate::http::extract::{Caller, person_json};
+use crate::http::grid_writes::{GridBody, check};
 use crate::http::params::Params;
 use crate::index::Snapshot;
 use crate::model::{Grid, GridCode, Person};
@@ -660,14 +660,14 @@ async fn save_map(
     }
     if !uncoded.is_empty() {
         let taken: Vec<&GridCode> = seen.iter().collect();
-        let free = super::write::free_codes(&community.code, &taken, uncoded.len())?;
+        let free = crate::http::grid_writes::free_codes(&community.code, &taken, uncoded.len())?;
         let shapes: Vec<&crate::model::AreaShape> =
             uncoded.iter().map(|&i| &map[i].boundary).collect();
         let ties: Vec<i64> = uncoded.iter().map(|&i| i as i64).collect();
         for (code, k) in free.into_iter().zip(grids::sequence_order(&shapes, &ties)) {
             let i = uncoded[k];
             if !named[i] {
-                map[i].name = super::write::default_name(&code);
+                map[i].name = crate::http::grid_writes::default_name(&code);
             }
             map[i].code = code;
         }

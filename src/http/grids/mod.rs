@@ -2,25 +2,19 @@
 //!
 //! | file | routes |
 //! |---|---|
-//! | `write` | create / replace / delete of `/collections/grids/items` (dispatched from `collections`): topology-checked, history and membership in the same store transaction; delete needs `?reassign_to=` when buildings belong to the grid |
 //! | `read` | `GET /grids/{id}` (buildings, households, residents, facilities), `GET /grids?as_of=`, `GET /grids/{id}/history` (and of communities and street offices), `GET /communities/{id}/coverage-of-grids` |
 //! | `manage` | `POST /grids/validate`, `POST /communities/{id}/grids/renumber?dry_run=`, `POST /communities/{id}/grids/draft?target_households=`, `PUT/GET/DELETE /buildings/{id}/chief` |
-//! | `checks` | raw geometry → area or a drawable problem; topology reports → 422 bodies |
-//! | `people` | [`Caller`] (`X-Actor`, recorded in the history) and the one decision on personal data |
+//!
+//! Grid writes of `/collections/grids/items` are commands in `http::grid_writes` (dispatched
+//! from `collections`). Shared with the other route groups: the caller and personal data in `http::extract`, the
+//! boundary checks' bodies in `http::boundary_checks`.
 
-mod checks;
 mod manage;
-mod people;
 mod read;
-mod write;
 
 use axum::Router;
 use axum::routing::{get, post, put};
 use utoipa::OpenApi;
-
-pub use checks::{area_from_geometry, in_service_area, topology_error};
-pub use people::{Caller, etag};
-pub use write::{GridBody, create, delete, replace};
 
 use super::AppState;
 

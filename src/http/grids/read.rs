@@ -14,12 +14,12 @@ use geo::{Area, BooleanOps, MultiPolygon};
 use rstar::AABB;
 use serde_json::{Value, json};
 
-use super::people::{Caller, person_json};
 use crate::grids::LocalFrame;
 use crate::grids::measure::{oriented, without_debris};
 use crate::http::AppState;
-use crate::http::collections::parse_id;
 use crate::http::error::{ApiError, ApiResult};
+use crate::http::extract::parse_id;
+use crate::http::extract::{Caller, person_json};
 use crate::http::feature;
 use crate::http::params::Params;
 use crate::index::Snapshot;

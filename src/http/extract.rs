@@ -1,4 +1,5 @@
-//! Who is calling, and what personal data they may see.
+//! Extractors and request facts every route group shares: who is calling ([`Caller`]: actor,
+//! token, `If-Match`), what personal data they may see, ETags, and feature ids in paths.
 //!
 //! Phones of grid chiefs, grid workers and building chiefs are personal data. Every answer that
 //! shows a person goes through [`person_json`], which asks [`may_see_personal_data`]: the one
@@ -10,7 +11,7 @@ use axum::http::request::Parts;
 use serde_json::{Value, json};
 
 use crate::auth::{Principal, Role, Scope};
-use crate::http::error::ApiError;
+use crate::http::error::{ApiError, ApiResult};
 use crate::index::Snapshot;
 use crate::model::Person;
 use crate::store::ChangeBy;
@@ -239,4 +240,13 @@ mod tests {
         assert!(!may_see_personal_data(Some(&other_community), here));
         assert!(!may_see_personal_data(Some(&org), here));
     }
+}
+
+/// Parses a feature id from the path: ids are whole numbers.
+pub fn parse_id(raw: &str) -> ApiResult<i64> {
+    raw.parse().map_err(|_| {
+        ApiError::not_found(format!(
+            "no feature with id {raw:?} (ids are whole numbers)"
+        ))
+    })
 }

@@ -1,4 +1,4 @@
-//! Writes to the grids collection. Each write: parse → [`crate::grids::check_raw`] → under
+//! Writes to the grids collection (commands on the write path, dispatched from `collections`). Each write: parse → [`crate::grids::check_raw`] → under
 //! the write path, [`crate::index::Snapshot::check_grid`] against the current snapshot → refuse on
 //! errors (422 listing every problem) → one store transaction (the grid, its history row and
 //! the membership of the buildings it touches) → publish the next snapshot → answer with the
@@ -10,17 +10,17 @@ use geo::BooleanOps;
 use geojson::JsonValue;
 use serde_json::json;
 
-use super::checks::{self, Refusal, plain, problems_json, topology_error};
-use super::people::Caller;
 use crate::app::{BoxFuture, Write};
 use crate::auth::{BoundaryKind, Target};
 use crate::grids::{self, TopologyConfig, TopologyReport, measure::oriented};
 use crate::http::AppState;
-use crate::http::auth::{audit_entry, permit, record, writer};
-use crate::http::collections::written;
+use crate::http::access::{audit_entry, permit, record, writer};
+use crate::http::boundary_checks::{self as checks, Refusal, plain, problems_json, topology_error};
 use crate::http::error::{ApiError, ApiResult};
+use crate::http::extract::Caller;
 use crate::http::feature::{self, Props, parse_feature};
 use crate::http::params::Params;
+use crate::http::response::written;
 use crate::index::Snapshot;
 use crate::model::{AreaShape, Grid, GridCode, Person, parse_name};
 use crate::store::{GridRemoval, MembersOnDelete};
@@ -404,14 +404,14 @@ pub async fn replace(
 /// If-Match a write is still conditional: on the version in the snapshot it read.
 pub fn check_if_match(caller: &Caller, grid: &Grid) -> ApiResult<()> {
     match &caller.if_match {
-        Some(tag) if !super::people::etag_matches(tag, grid.version) => Err(ApiError::new(
+        Some(tag) if !crate::http::extract::etag_matches(tag, grid.version) => Err(ApiError::new(
             StatusCode::PRECONDITION_FAILED,
             "version_mismatch",
             format!(
                 "grid {} is at version {} (ETag {}), not If-Match {tag}: read it again",
                 grid.id,
                 grid.version,
-                super::people::etag(grid.version)
+                crate::http::extract::etag(grid.version)
             ),
         )),
         _ => Ok(()),
