@@ -20,7 +20,7 @@ use axum::extract::{ConnectInfo, Path as UrlPath};
 use axum::routing::get;
 use common::{Server, all_features, point_of};
 use gridcircle::http::server::{ConnectionLimits, serve_until};
-use gridcircle::http::{AppState, CpuBound, Limits, with_middleware};
+use gridcircle::http::{AppState, Limits, with_middleware};
 use gridcircle::index::{Snapshot, SnapshotCell};
 use gridcircle::model::KindCatalogue;
 use gridcircle::store::{Dataset, Store};
