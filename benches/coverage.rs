@@ -12,10 +12,10 @@ use std::sync::Arc;
 use chrono::Utc;
 use criterion::{Criterion, criterion_group, criterion_main};
 use gridcircle::config::HouseholdEstimate;
-use gridcircle::coverage::{CoverageCache, evaluate, walking_areas};
 use gridcircle::import::{OsmImport, read_osm_pbf};
-use gridcircle::index::Snapshot;
 use gridcircle::model::{KindCatalogue, LonLat, ReachMode};
+use gridcircle::readmodel::Snapshot;
+use gridcircle::readmodel::coverage::{CoverageCache, evaluate, walking_areas};
 use gridcircle::store::Dataset;
 use rand::{Rng, SeedableRng};
 

@@ -11,8 +11,8 @@ use chrono::Utc;
 use criterion::{Criterion, criterion_group, criterion_main};
 use gridcircle::config::HouseholdEstimate;
 use gridcircle::import::read_osm_pbf;
-use gridcircle::index::{BatchPoints, Snapshot};
 use gridcircle::model::{KindCatalogue, LonLat};
+use gridcircle::readmodel::{BatchPoints, Snapshot};
 use gridcircle::store::Dataset;
 use rand::{Rng, SeedableRng};
 

@@ -11,8 +11,8 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use gridcircle::config::HouseholdEstimate;
 use gridcircle::http::tiles::{TileId, build_tile};
 use gridcircle::import::read_osm_pbf;
-use gridcircle::index::Snapshot;
 use gridcircle::model::KindCatalogue;
+use gridcircle::readmodel::Snapshot;
 use gridcircle::store::Dataset;
 
 /// The tile of zoom `z` holding (lon, lat) (Web Mercator, as slippy maps number them).

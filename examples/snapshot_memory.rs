@@ -14,8 +14,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
-use gridcircle::index::{BuildingLayer, FacilityLayer, Snapshot, WalkLayer};
 use gridcircle::model::KindCatalogue;
+use gridcircle::readmodel::{BuildingLayer, FacilityLayer, Snapshot, WalkLayer};
 use gridcircle::store::Store;
 use gridcircle::walk::WalkConfig;
 

@@ -1,4 +1,4 @@
-//! The batch nearest-neighbour queries of `gridcircle::index` (SphereGrid, BatchPoints) against
+//! The batch nearest-neighbour queries of `gridcircle::readmodel` (SphereGrid, BatchPoints) against
 //! brute force on the real extracts in `../shared/data`: the same neighbours in the same order
 //! with the same distances, bit for bit, for every facility kind, for points inside and well
 //! outside the data, single and batched, filtered, and the radius-gap batch (W1).
@@ -8,8 +8,8 @@ use std::path::Path;
 
 use gridcircle::config::HouseholdEstimate;
 use gridcircle::import::{OsmImport, read_osm_pbf};
-use gridcircle::index::{BatchPoints, Neighbour, SphereGrid, chord_of};
 use gridcircle::model::{KindCatalogue, LonLat};
+use gridcircle::readmodel::{BatchPoints, Neighbour, SphereGrid, chord_of};
 use rand::{Rng, SeedableRng};
 
 fn import(name: &str) -> OsmImport {

@@ -1267,7 +1267,7 @@ fn a_block_with_too_many_households_is_cut_between_buildings() {
 #[test]
 fn the_snapshot_call_an_http_write_makes() {
     let w = world();
-    let snapshot = gridcircle::index::Snapshot::build(
+    let snapshot = gridcircle::readmodel::Snapshot::build(
         gridcircle::store::Dataset {
             street_offices: vec![w.office.clone()],
             communities: w.communities.clone(),

@@ -21,8 +21,8 @@ use axum::routing::get;
 use common::{Server, all_features, point_of};
 use gridcircle::http::server::{ConnectionLimits, serve_until};
 use gridcircle::http::{AppState, Limits, with_middleware};
-use gridcircle::index::{Snapshot, SnapshotCell};
 use gridcircle::model::KindCatalogue;
+use gridcircle::readmodel::{Snapshot, SnapshotCell};
 use gridcircle::store::{Dataset, Store};
 use serde_json::{Value, json};
 

@@ -2507,11 +2507,16 @@ async fn stale_versions_are_refused(t: &Target) {
 }
 
 /// The write path over this store, with a snapshot loaded from it.
-async fn write_path(s: &Store) -> (gridcircle::app::WritePath, gridcircle::index::SnapshotCell) {
+async fn write_path(
+    s: &Store,
+) -> (
+    gridcircle::app::WritePath,
+    gridcircle::readmodel::SnapshotCell,
+) {
     let snapshot = gridcircle::app::load_snapshot(s, std::sync::Arc::new(catalogue()))
         .await
         .unwrap();
-    let cell = gridcircle::index::SnapshotCell::new(snapshot);
+    let cell = gridcircle::readmodel::SnapshotCell::new(snapshot);
     (
         gridcircle::app::WritePath::new(s.clone(), cell.clone()),
         cell,

@@ -19,8 +19,8 @@ use std::time::Duration;
 
 use super::WritePath;
 use super::{load_snapshot, refresh_facility_circles};
-use crate::index::{AdminLayer, Snapshot};
 use crate::model::KindCatalogue;
+use crate::readmodel::{AdminLayer, Snapshot};
 use crate::store::{LayerSelection, Store, StoreError};
 
 /// How often the log is read even without a notification (a missed NOTIFY costs at most this).

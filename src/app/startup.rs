@@ -3,8 +3,8 @@
 
 use std::sync::Arc;
 
-use crate::index::{Snapshot, recompute_facility_circles};
 use crate::model::{CircleDef, KindCatalogue};
+use crate::readmodel::{Snapshot, recompute_facility_circles};
 use crate::store::{Store, StoreError};
 
 /// Loads every layer, the circle definitions (seeding the store with `data/circles.toml` the

@@ -19,7 +19,7 @@
 use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::auth::AuditEntry;
-use crate::index::{Snapshot, SnapshotCell};
+use crate::readmodel::{Snapshot, SnapshotCell};
 use crate::store::{Store, StoreError, WriteTx};
 
 /// A boxed future borrowing a [`Write`]: what a command passed to [`WritePath::run`] returns.

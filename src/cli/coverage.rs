@@ -65,10 +65,11 @@ impl CoverageArgs {
             .map(str::parse)
             .transpose()?
             .unwrap_or(def.mode);
-        let within: Option<crate::coverage::Within> =
+        let within: Option<crate::readmodel::coverage::Within> =
             within.as_deref().map(str::parse).transpose()?;
         let at = at.map(|t| t.with_timezone(&chrono::Utc));
-        let report = crate::coverage::report(&snapshot, &def, minutes, mode, at, within, false)?;
+        let report =
+            crate::readmodel::coverage::report(&snapshot, &def, minutes, mode, at, within, false)?;
         match format.as_str() {
             "csv" => print!("{}", crate::http::coverage_csv(&snapshot, &def, &report)),
             "geojson" => println!(

@@ -9,8 +9,8 @@ use anyhow::Context;
 
 use super::args::TopologyArgs;
 use crate::http::{AppState, Limits, app};
-use crate::index::SnapshotCell;
 use crate::model::KindCatalogue;
+use crate::readmodel::SnapshotCell;
 use crate::store::Store;
 
 /// The arguments of `gridcircle serve`.

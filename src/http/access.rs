@@ -8,8 +8,8 @@ use serde_json::Value;
 use super::error::{ApiError, ApiResult};
 use super::extract::Caller;
 use crate::auth::{self, AuditEntry, Principal, Scope, Target};
-use crate::index::Snapshot;
 use crate::model::AreaShape;
+use crate::readmodel::Snapshot;
 
 /// A 401 refusal.
 pub(crate) fn unauthorised(code: &'static str, message: &str) -> ApiError {

@@ -20,8 +20,8 @@ use super::response::written;
 use crate::app::{BoxFuture, Write};
 use crate::auth::{BoundaryKind, Target};
 use crate::grids::{self, TopologyConfig, TopologyReport};
-use crate::index::{AdminLayer, Snapshot};
 use crate::model::{Community, CommunityCode, StreetOffice, StreetOfficeCode, parse_name};
+use crate::readmodel::{AdminLayer, Snapshot};
 use crate::store::history_time;
 
 fn with_warnings(

@@ -8,8 +8,8 @@ use serde_json::{Value, json};
 use crate::grids::{self, Problem, ProblemKind, TopologyConfig, TopologyReport};
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::feature::require_geometry;
-use crate::index::Snapshot;
 use crate::model::{AreaShape, LonLat};
+use crate::readmodel::Snapshot;
 
 /// The thresholds as JSON, returned with every check so a client can say what it was held to.
 pub fn rules_json(config: &TopologyConfig) -> Value {

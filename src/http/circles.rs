@@ -13,8 +13,8 @@ use super::error::{ApiError, ApiResult};
 use super::extract::Caller;
 use super::params::Params;
 use crate::app::{BoxFuture, Write};
-use crate::index::{recompute_facility_circles, with_reach};
 use crate::model::{CircleDef, CircleDraft, minutes};
+use crate::readmodel::{recompute_facility_circles, with_reach};
 
 /// Routes of this group.
 pub fn router() -> Router<AppState> {

@@ -17,7 +17,7 @@ use super::error::{ApiError, ApiResult};
 use super::extract::{Caller, parse_id};
 use super::params::Params;
 use super::{AppState, admin_areas, facilities, feature, grid_writes};
-use crate::index::Snapshot;
+use crate::readmodel::Snapshot;
 
 /// The collections, in the order `/collections` lists them.
 pub const COLLECTIONS: [(&str, &str); 6] = [

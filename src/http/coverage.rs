@@ -13,9 +13,9 @@ use super::cpu::run_blocking;
 use super::error::{ApiError, ApiResult};
 use super::params::{Params, circle_param, minutes_param, mode_param};
 use super::{AppState, feature};
-use crate::coverage::{BuildingReach, CoverageReport, Within, report};
-use crate::index::Snapshot;
 use crate::model::{CircleDef, ReachMode, minutes as to_minutes};
+use crate::readmodel::Snapshot;
+use crate::readmodel::coverage::{BuildingReach, CoverageReport, Within, report};
 
 /// Routes of this group.
 pub fn router() -> Router<AppState> {

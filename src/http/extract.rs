@@ -12,8 +12,8 @@ use serde_json::{Value, json};
 
 use crate::auth::{Principal, Role, Scope};
 use crate::http::error::{ApiError, ApiResult};
-use crate::index::Snapshot;
 use crate::model::Person;
+use crate::readmodel::Snapshot;
 use crate::store::ChangeBy;
 
 /// The header naming who makes a change, recorded in the boundary history.

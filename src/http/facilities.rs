@@ -13,8 +13,8 @@ use super::response::written;
 use super::{AppState, feature};
 use crate::app::{BoxFuture, Write};
 use crate::auth::Target;
-use crate::index::{Snapshot, recompute_facility_circles};
 use crate::model::Facility;
+use crate::readmodel::{Snapshot, recompute_facility_circles};
 
 /// A facility's ETag: a hash of every stored attribute and its position, so it is the same on
 /// every replica holding the same record and changes with any write (facilities have no

@@ -6,11 +6,11 @@ use geojson::{Feature, GeometryValue, JsonObject, JsonValue};
 use serde_json::json;
 
 use super::error::{ApiError, ApiResult};
-use crate::index::Snapshot;
 use crate::model::{
     AreaShape, Audience, Building, Community, Facility, FacilityDraft, Grid, KindId, OpenAt,
     OpenState, OsmRef, StreetOffice, StreetWay,
 };
+use crate::readmodel::Snapshot;
 
 fn feature(id: i64, geometry: GeometryValue, properties: JsonValue) -> Feature {
     let JsonValue::Object(mut properties) = properties else {

@@ -1,5 +1,5 @@
 //! Writes to the grids collection (commands on the write path, dispatched from `collections`). Each write: parse → [`crate::grids::check_raw`] → under
-//! the write path, [`crate::index::Snapshot::check_grid`] against the current snapshot → refuse on
+//! the write path, [`crate::readmodel::Snapshot::check_grid`] against the current snapshot → refuse on
 //! errors (422 listing every problem) → one store transaction (the grid, its history row and
 //! the membership of the buildings it touches) → publish the next snapshot → answer with the
 //! saved Feature and the warnings.
@@ -21,8 +21,8 @@ use crate::http::extract::Caller;
 use crate::http::feature::{self, Props, parse_feature};
 use crate::http::params::Params;
 use crate::http::response::written;
-use crate::index::Snapshot;
 use crate::model::{AreaShape, Grid, GridCode, Person, parse_name};
+use crate::readmodel::Snapshot;
 use crate::store::{GridRemoval, MembersOnDelete};
 
 fn person(value: &JsonValue, field: &str) -> ApiResult<Person> {

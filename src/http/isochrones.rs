@@ -13,9 +13,9 @@ use super::error::{ApiError, ApiResult};
 use super::params::Params;
 use super::params::{circle_param, minutes_param, mode_param};
 use super::{AppState, extract::parse_id};
-use crate::coverage::{radius_area, walking_areas};
-use crate::index::Snapshot;
 use crate::model::{LonLat, ReachMode, metres, parse_minutes, parse_speed};
+use crate::readmodel::Snapshot;
+use crate::readmodel::coverage::{radius_area, walking_areas};
 
 /// Routes of this group.
 pub fn router() -> Router<AppState> {

@@ -45,7 +45,7 @@ pub use error::{ApiError, ApiResult};
 pub use limits::{Quota, RateLimits};
 pub use openapi::ApiDoc;
 
-use crate::index::SnapshotCell;
+use crate::readmodel::SnapshotCell;
 use crate::store::Store;
 
 /// Request limits, with defaults that suit a city.

@@ -8,8 +8,8 @@ use axum::http::request::Parts;
 use chrono::{DateTime, Utc};
 
 use super::error::{ApiError, ApiResult};
-use crate::index::Snapshot;
 use crate::model::{CircleDef, LonLat, ReachMode, parse_minutes};
+use crate::readmodel::Snapshot;
 
 /// The parsed query string of one request.
 #[derive(Debug, Default)]

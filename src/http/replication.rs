@@ -14,7 +14,7 @@ use super::cpu::run_blocking;
 use super::error::{ApiError, ApiResult};
 use super::extract::Caller;
 use crate::auth::Role;
-use crate::index::content_hash;
+use crate::readmodel::content_hash;
 
 /// The routes.
 pub fn router() -> Router<AppState> {

@@ -43,7 +43,7 @@ use super::AppState;
 use super::cpu::run_blocking;
 use super::error::{ApiError, ApiResult};
 use super::params::Params;
-use crate::index::{EnvelopeEntry, Snapshot};
+use crate::readmodel::{EnvelopeEntry, Snapshot};
 
 /// Tile extent: coordinates run 0..4096 across a tile.
 pub const EXTENT: u32 = 4096;

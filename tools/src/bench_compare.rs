@@ -29,8 +29,8 @@ use serde_json::json;
 
 use gridcircle::config::HouseholdEstimate;
 use gridcircle::import::read_osm_pbf;
-use gridcircle::index::{BatchPoints, Snapshot, SphereGrid, WalkLayer};
 use gridcircle::model::{KindCatalogue, KindId, LonLat};
+use gridcircle::readmodel::{BatchPoints, Snapshot, SphereGrid, WalkLayer};
 use gridcircle::store::Store;
 use gridcircle::walk::{Reach, Snap, WalkConfig, WalkNetwork};
 

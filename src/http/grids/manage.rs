@@ -22,8 +22,8 @@ use crate::http::extract::parse_id;
 use crate::http::extract::{Caller, person_json};
 use crate::http::grid_writes::{GridBody, check};
 use crate::http::params::Params;
-use crate::index::Snapshot;
 use crate::model::{Grid, GridCode, Person};
+use crate::readmodel::Snapshot;
 use crate::store::history_time;
 
 type Body = Result<Bytes, axum::extract::rejection::BytesRejection>;
@@ -466,7 +466,7 @@ pub async fn delete_chief(
 }
 
 /// 401/403 for a write of building `id`'s chief; 404 when there is no such building.
-fn chief_permit(caller: &Caller, s: &crate::index::Snapshot, id: i64) -> ApiResult<()> {
+fn chief_permit(caller: &Caller, s: &crate::readmodel::Snapshot, id: i64) -> ApiResult<()> {
     writer(caller)?;
     let b = s
         .buildings

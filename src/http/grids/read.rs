@@ -22,8 +22,8 @@ use crate::http::extract::parse_id;
 use crate::http::extract::{Caller, person_json};
 use crate::http::feature;
 use crate::http::params::Params;
-use crate::index::Snapshot;
 use crate::model::{AreaShape, Building};
+use crate::readmodel::Snapshot;
 use crate::store::{BoundaryChange, BoundaryLayer, BoundaryState, history_time};
 
 fn geometry(shape: &MultiPolygon<f64>) -> Value {

@@ -4,8 +4,8 @@ use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
-use crate::index::{Snapshot, SphereGrid};
 use crate::model::{CircleDef, OpenState, ReachMode};
+use crate::readmodel::{Snapshot, SphereGrid};
 use crate::walk::Snap;
 use chrono::{DateTime, Utc};
 
@@ -143,7 +143,7 @@ pub fn evaluate(
             let graph = s.walk.network.graph();
             // This thread's reusable search buffers: nothing proportional to the graph is
             // allocated per pass.
-            crate::index::with_reach(graph, |reach| {
+            crate::readmodel::with_reach(graph, |reach| {
                 if !seeds.is_empty() {
                     reach.run(graph, &seeds, f64::INFINITY, false);
                 }

@@ -1,11 +1,14 @@
-//! The in-memory, immutable snapshot that every query reads, with its R-trees, and the cell
-//! that publishes a new snapshot atomically after each committed write.
+//! The read model: the in-memory, immutable snapshot that every query reads (layers, R-trees,
+//! the walking network, facility circles, coverage caches), the coverage engine over it, and
+//! the cell that holds the current snapshot. It is built from model types and never touches
+//! the store; the write path (`app`) publishes each next snapshot after a commit.
 
 mod batch;
 mod cell;
 mod circle_layer;
 mod circle_refresh;
 mod content_hash;
+pub mod coverage;
 mod grid_check;
 mod layers;
 mod snapshot;

@@ -12,7 +12,7 @@ use super::Snapshot;
 /// Holds the current snapshot. Cloning the cell shares it.
 ///
 /// ```
-/// use gridcircle::index::{Snapshot, SnapshotCell};
+/// use gridcircle::readmodel::{Snapshot, SnapshotCell};
 /// use gridcircle::model::KindCatalogue;
 /// let cell = SnapshotCell::new(Snapshot::build(Default::default(), KindCatalogue::bundled().into()));
 /// let reader = cell.clone();

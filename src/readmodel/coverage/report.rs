@@ -7,8 +7,8 @@ use chrono::{DateTime, Utc};
 
 use super::cache::ReportKey;
 use super::{BuildingReach, CircleReach, evaluate};
-use crate::index::Snapshot;
 use crate::model::{CircleDef, ModelError, ReachMode};
+use crate::readmodel::Snapshot;
 
 /// Restricts a report to the buildings of one area.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

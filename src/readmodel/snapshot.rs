@@ -8,12 +8,12 @@ use geo::Rect;
 
 use super::layers::Layer;
 use super::{BuildingLayer, FacilityLayer, GridLayer, KindTargets, WalkLayer, WayLayer};
-use crate::coverage::CoverageCache;
 use crate::model::Dataset;
 use crate::model::{
     Audience, Building, CircleDef, Community, Facility, Grid, KindCatalogue, KindId, LonLat,
     OpenAt, OpenState, StreetOffice,
 };
+use crate::readmodel::coverage::CoverageCache;
 use crate::walk::{Snap, WalkConfig};
 
 /// Everything queries need, immutable. Layers sit behind `Arc`s so that the next snapshot

@@ -5,9 +5,9 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 
 use geo::{Destination, Haversine, LineString, MultiPolygon, Point, Polygon};
 
-use crate::index::{Snapshot, with_reach};
 use crate::model::FacilityCircle;
 use crate::model::{CircleDef, LonLat, ReachMode, metres};
+use crate::readmodel::{Snapshot, with_reach};
 use crate::walk::{IsochroneStyle, Snap, isochrones};
 
 /// Walking areas from `seeds`, one per budget (metres), smallest first, holes kept.

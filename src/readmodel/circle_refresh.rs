@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use super::Snapshot;
-use crate::coverage::refresh;
+use crate::readmodel::coverage::refresh;
 /// A snapshot with its facility circles brought up to date, and what must be stored for that.
 pub struct CircleRefresh {
     /// The snapshot carrying every facility's current circles.

@@ -112,7 +112,7 @@ impl Frame {
 /// batches.
 ///
 /// ```
-/// use gridcircle::index::{BatchPoints, SphereGrid};
+/// use gridcircle::readmodel::{BatchPoints, SphereGrid};
 /// use gridcircle::model::LonLat;
 /// let at = |lon: f64, lat: f64| LonLat::new(lon, lat).unwrap().unit_vector();
 /// // Three pharmacies in Porto, indices 0..3.
