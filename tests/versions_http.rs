@@ -165,3 +165,168 @@ fn facility_writes_check_if_match_against_the_etag() {
     );
     assert_eq!(server.get(&path).0, 404);
 }
+
+/// A request with a body and an optional If-Match; status, ETag and JSON body.
+fn request(
+    server: &Server,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<&Value>,
+    if_match: Option<&str>,
+) -> (u16, Option<String>, Value) {
+    let client = reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .build()
+        .unwrap();
+    let mut r = client
+        .request(method, server.url(path))
+        .bearer_auth(&server.token)
+        .header("content-type", "application/geo+json");
+    if let Some(b) = body {
+        r = r.body(b.to_string());
+    }
+    if let Some(t) = if_match {
+        r = r.header("if-match", t);
+    }
+    let r = r.send().unwrap();
+    let status = r.status().as_u16();
+    let etag = r
+        .headers()
+        .get("etag")
+        .map(|v| v.to_str().unwrap().to_owned());
+    (status, etag, r.json().unwrap_or(Value::Null))
+}
+
+/// Grid deletes are conditional too: a stale If-Match on a plain delete and on a delete that
+/// hands the area to a neighbour (`?reassign_to=`) is refused with 412 and changes nothing;
+/// the current one deletes.
+#[test]
+fn grid_deletes_check_if_match_and_so_does_reassignment() {
+    let (_dir, server) = common::demo();
+    let grids = common::all_features(&server, "/collections/grids/items?limit=1000");
+    // Two grids of one community, one right above the other (the same west and east edges):
+    // the upper hands its area to the lower.
+    let bbox = |g: &Value| -> [f64; 4] {
+        let mut b = [f64::MAX, f64::MAX, f64::MIN, f64::MIN];
+        let mut visit = |c: &Value| {
+            let (x, y) = (c[0].as_f64().unwrap(), c[1].as_f64().unwrap());
+            b = [b[0].min(x), b[1].min(y), b[2].max(x), b[3].max(y)];
+        };
+        // MultiPolygon → polygons → rings → positions (a Polygon has one level less).
+        for p in g["geometry"]["coordinates"].as_array().unwrap() {
+            for r in p.as_array().unwrap() {
+                if r[0].is_array() {
+                    r.as_array().unwrap().iter().for_each(&mut visit);
+                } else {
+                    visit(r);
+                }
+            }
+        }
+        b
+    };
+    let (gone, neighbour) = grids
+        .iter()
+        .flat_map(|a| grids.iter().map(move |b| (a, b)))
+        .find(|(a, b)| {
+            let (ra, rb) = (bbox(a), bbox(b));
+            a["id"] != b["id"]
+                && a["properties"]["community_id"] == b["properties"]["community_id"]
+                && ra[0] == rb[0]
+                && ra[2] == rb[2]
+                && ra[1] == rb[3]
+        })
+        .expect("two grids one above the other");
+    let (gone_id, neighbour_id) = (
+        gone["id"].as_i64().unwrap(),
+        neighbour["id"].as_i64().unwrap(),
+    );
+    let (tag, _) = read(&server, gone_id);
+    let tag = tag.unwrap();
+    let version = gone["properties"]["version"].as_i64().unwrap();
+    let stale = format!("\"v{}\"", version - 1);
+    let path = format!("/collections/grids/items/{gone_id}?reassign_to={neighbour_id}");
+    let before = store_bytes(&server.db);
+    let (status, _, refused) = request(&server, reqwest::Method::DELETE, &path, None, Some(&stale));
+    assert_eq!(status, 412, "{refused}");
+    assert_eq!(refused["error"], "version_mismatch");
+    let plain = format!("/collections/grids/items/{gone_id}");
+    let (status, _, refused) =
+        request(&server, reqwest::Method::DELETE, &plain, None, Some(&stale));
+    assert_eq!(status, 412, "{refused}");
+    assert!(
+        store_bytes(&server.db) == before,
+        "a refused delete changed the store"
+    );
+    assert_eq!(read(&server, gone_id).1["id"], gone_id);
+
+    // The current ETag: the grid goes, the neighbour grows (version + 1).
+    let (status, _, body) = request(&server, reqwest::Method::DELETE, &path, None, Some(&tag));
+    assert_eq!(status, 204, "{body}");
+    assert_eq!(server.get(&plain).0, 404);
+    let (_, grown) = read(&server, neighbour_id);
+    assert_eq!(
+        grown["properties"]["version"].as_i64().unwrap(),
+        neighbour["properties"]["version"].as_i64().unwrap() + 1
+    );
+}
+
+/// Communities and street offices carry an ETag (a hash of what is stored) on reads and
+/// writes; a replace with a stale If-Match is refused with 412 and changes nothing.
+#[test]
+fn community_and_street_office_replaces_check_if_match() {
+    let (_dir, server) = common::demo();
+    for collection in ["communities", "street_offices"] {
+        let all = common::all_features(&server, &format!("/collections/{collection}/items"));
+        let f = &all[0];
+        let id = f["id"].as_i64().unwrap();
+        let path = format!("/collections/{collection}/items/{id}");
+        let r = reqwest::blocking::get(server.url(&path)).unwrap();
+        let tag = r.headers()["etag"].to_str().unwrap().to_owned();
+        let mut props = f["properties"].as_object().unwrap().clone();
+        props.retain(|k, _| {
+            ["code", "name", "street_office_id", "street_office_code"].contains(&k.as_str())
+        });
+        let body = |name: &str| {
+            let mut p = props.clone();
+            p.insert("name".into(), json!(name));
+            json!({"type": "Feature", "geometry": f["geometry"], "properties": p})
+        };
+        let (status, renamed_tag, saved) = request(
+            &server,
+            reqwest::Method::PUT,
+            &path,
+            Some(&body("改名一")),
+            Some(&tag),
+        );
+        assert_eq!(status, 200, "{collection}: {saved}");
+        let renamed_tag = renamed_tag.expect("a replace answers with the ETag");
+        assert_ne!(
+            renamed_tag, tag,
+            "{collection}: the ETag follows the content"
+        );
+        // The first ETag is stale now.
+        let before = store_bytes(&server.db);
+        let (status, _, refused) = request(
+            &server,
+            reqwest::Method::PUT,
+            &path,
+            Some(&body("改名二")),
+            Some(&tag),
+        );
+        assert_eq!(status, 412, "{collection}: {refused}");
+        assert_eq!(refused["error"], "version_mismatch");
+        assert!(
+            store_bytes(&server.db) == before,
+            "{collection}: a refused write changed the store"
+        );
+        assert_eq!(server.get(&path).1["properties"]["name"], "改名一");
+        let (status, _, _) = request(
+            &server,
+            reqwest::Method::PUT,
+            &path,
+            Some(&body("改名三")),
+            Some(&renamed_tag),
+        );
+        assert_eq!(status, 200, "{collection}");
+    }
+}

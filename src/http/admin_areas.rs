@@ -14,9 +14,9 @@ use super::AppState;
 use super::access::{audit_entry, permit, record, writer};
 use super::boundary_checks::{area_from_geometry, in_service_area, topology_error};
 use super::error::{ApiError, ApiResult};
-use super::extract::Caller;
+use super::extract::{Caller, area_etag, check_if_match};
 use super::feature::{self, Props, parse_feature};
-use super::response::written;
+use super::response::{with_etag, written};
 use crate::app::{BoxFuture, Write};
 use crate::auth::{BoundaryKind, Target};
 use crate::grids::{self, TopologyConfig, TopologyReport};
@@ -162,7 +162,10 @@ pub async fn create_community(
                     record(&feature::community(&c)),
                 ));
                 let body = with_warnings(feature::community(&c), &report, committed.at);
-                Ok(written(StatusCode::CREATED, "communities", c.id, body))
+                Ok(with_etag(
+                    written(StatusCode::CREATED, "communities", c.id, body),
+                    &community_etag(&c),
+                ))
             })
         })
         .await
@@ -189,6 +192,7 @@ pub async fn replace_community(
                 let mut c = community_from_body(&snapshot, &body, state.limits.service_margin_m)?;
                 c.id = id;
                 let old = &snapshot.communities.items()[index];
+                check_if_match(&caller, &community_etag(old), &format!("community {id}"))?;
                 permit(
                     &caller,
                     &snapshot,
@@ -203,7 +207,11 @@ pub async fn replace_community(
                 if !report.is_ok() {
                     return Err(topology_error("community", &report));
                 }
-                let Some(committed) = w.tx().await?.update_community(&c, &caller.change()).await?
+                let Some(committed) = w
+                    .tx()
+                    .await?
+                    .update_community(&c, old, &caller.change())
+                    .await?
                 else {
                     return Err(ApiError::not_found(format!(
                         "no communities feature with id {id}"
@@ -221,7 +229,10 @@ pub async fn replace_community(
                     record(&feature::community(&c)),
                 ));
                 let body = with_warnings(feature::community(&c), &report, committed.at);
-                Ok(written(StatusCode::OK, "communities", id, body))
+                Ok(with_etag(
+                    written(StatusCode::OK, "communities", id, body),
+                    &community_etag(&c),
+                ))
             })
         })
         .await
@@ -315,7 +326,10 @@ pub async fn create_street_office(
                     record(&feature::street_office(&o)),
                 ));
                 let body = with_warnings(feature::street_office(&o), &report, committed.at);
-                Ok(written(StatusCode::CREATED, "street_offices", o.id, body))
+                Ok(with_etag(
+                    written(StatusCode::CREATED, "street_offices", o.id, body),
+                    &office_etag(&o),
+                ))
             })
         })
         .await
@@ -342,6 +356,7 @@ pub async fn replace_street_office(
                 let mut o = office_from_body(&snapshot, &body, state.limits.service_margin_m)?;
                 o.id = id;
                 let old = &snapshot.street_offices.items()[index];
+                check_if_match(&caller, &office_etag(old), &format!("street office {id}"))?;
                 permit(
                     &caller,
                     &snapshot,
@@ -359,7 +374,7 @@ pub async fn replace_street_office(
                 let Some(committed) = w
                     .tx()
                     .await?
-                    .update_street_office(&o, &caller.change())
+                    .update_street_office(&o, old, &caller.change())
                     .await?
                 else {
                     return Err(ApiError::not_found(format!(
@@ -378,8 +393,28 @@ pub async fn replace_street_office(
                     record(&feature::street_office(&o)),
                 ));
                 let body = with_warnings(feature::street_office(&o), &report, committed.at);
-                Ok(written(StatusCode::OK, "street_offices", id, body))
+                Ok(with_etag(
+                    written(StatusCode::OK, "street_offices", id, body),
+                    &office_etag(&o),
+                ))
             })
         })
         .await
+}
+
+/// A community's ETag (no version column: a hash of its stored attributes).
+pub fn community_etag(c: &Community) -> String {
+    area_etag(
+        c.id,
+        c.code.as_str(),
+        &c.name,
+        Some(c.street_office_id),
+        c.demo,
+        &c.boundary,
+    )
+}
+
+/// A street office's ETag (no version column: a hash of its stored attributes).
+pub fn office_etag(o: &StreetOffice) -> String {
+    area_etag(o.id, o.code.as_str(), &o.name, None, o.demo, &o.boundary)
 }

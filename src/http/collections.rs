@@ -236,6 +236,8 @@ pub async fn item(
         "facilities" => Some(super::facilities::facility_etag(
             &s.facilities.layer.items()[index],
         )),
+        "communities" => Some(admin_areas::community_etag(&s.communities.items()[index])),
+        "street_offices" => Some(admin_areas::office_etag(&s.street_offices.items()[index])),
         _ => None,
     };
     if let Some(etag) = etag {

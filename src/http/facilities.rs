@@ -8,19 +8,17 @@ use chrono::Utc;
 
 use super::access::{audit_entry, permit, record, writer};
 use super::error::{ApiError, ApiResult};
-use super::extract::Caller;
-use super::response::written;
+use super::extract::{self, Caller, content_etag};
+use super::response::{with_etag, written};
 use super::{AppState, feature};
 use crate::app::{BoxFuture, Write};
 use crate::auth::Target;
 use crate::model::Facility;
 use crate::readmodel::{Snapshot, recompute_facility_circles};
 
-/// A facility's ETag: a hash of every stored attribute and its position, so it is the same on
-/// every replica holding the same record and changes with any write (facilities have no
+/// A facility's ETag: a hash of every stored attribute and its position (facilities have no
 /// version column; the store's compare-and-swap checks the same attributes).
 pub fn facility_etag(f: &Facility) -> String {
-    use sha2::{Digest, Sha256};
     let text = format!(
         "{} {:?} {} {:?} {:?} {} {:?} {:?} {:?} {} {} {:x} {:x}",
         f.id,
@@ -37,41 +35,12 @@ pub fn facility_etag(f: &Facility) -> String {
         f.point.lon().to_bits(),
         f.point.lat().to_bits()
     );
-    format!(
-        "\"f{}\"",
-        &hex::encode(Sha256::digest(text.as_bytes()))[..16]
-    )
+    content_etag('f', &text)
 }
 
 /// 412 unless the caller's If-Match (if any) names `old`'s ETag (or `*`).
 fn check_if_match(caller: &Caller, old: &Facility) -> ApiResult<()> {
-    let Some(list) = &caller.if_match else {
-        return Ok(());
-    };
-    let want = facility_etag(old);
-    if list
-        .split(',')
-        .map(str::trim)
-        .any(|t| t == "*" || t.trim_start_matches("W/") == want)
-    {
-        return Ok(());
-    }
-    Err(ApiError::new(
-        StatusCode::PRECONDITION_FAILED,
-        "version_mismatch",
-        format!(
-            "facility {} has ETag {want}, not If-Match {list}: read it again",
-            old.id
-        ),
-    ))
-}
-
-fn with_etag(mut response: Response, f: &Facility) -> Response {
-    response.headers_mut().insert(
-        axum::http::header::ETAG,
-        facility_etag(f).parse().expect("ascii etag"),
-    );
-    response
+    extract::check_if_match(caller, &facility_etag(old), &format!("facility {}", old.id))
 }
 
 fn in_service_area(state: &AppState, f: &Facility) -> ApiResult<()> {
@@ -145,7 +114,7 @@ pub async fn create(state: &AppState, body: &[u8], caller: &Caller) -> ApiResult
                 w.next_snapshot(next);
                 Ok(with_etag(
                     written(StatusCode::CREATED, "facilities", facility.id, body),
-                    &facility,
+                    &facility_etag(&facility),
                 ))
             })
         })
@@ -205,7 +174,7 @@ pub async fn replace(
                 w.next_snapshot(next);
                 Ok(with_etag(
                     written(StatusCode::OK, "facilities", id, body),
-                    &facility,
+                    &facility_etag(&facility),
                 ))
             })
         })

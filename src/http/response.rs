@@ -34,3 +34,11 @@ pub fn written(status: StatusCode, name: &str, id: i64, feature: Feature) -> Res
     }
     (status, headers, Json(feature)).into_response()
 }
+
+/// `response` with `etag` as its ETag header.
+pub fn with_etag(mut response: Response, etag: &str) -> Response {
+    response
+        .headers_mut()
+        .insert(header::ETAG, etag.parse().expect("an ETag is ASCII"));
+    response
+}

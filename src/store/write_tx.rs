@@ -283,13 +283,15 @@ impl WriteTx {
         shared!(self, grids::create_street_office(office, by))
     }
 
-    /// Replaces a street office with its history row; None when no such office.
+    /// Replaces a street office with its history row, only if the stored one is still
+    /// `expected` (else [`StoreError::Stale`]); None when no such office.
     pub async fn update_street_office(
         &mut self,
         office: &StreetOffice,
+        expected: &StreetOffice,
         by: &ChangeBy,
     ) -> Result<Option<Committed>, StoreError> {
-        shared!(self, grids::update_street_office(office, by))
+        shared!(self, grids::update_street_office(office, expected, by))
     }
 
     /// Inserts a community with its history row.
@@ -301,13 +303,15 @@ impl WriteTx {
         shared!(self, grids::create_community(community, by))
     }
 
-    /// Replaces a community with its history row; None when no such community.
+    /// Replaces a community with its history row, only if the stored one is still `expected`
+    /// (else [`StoreError::Stale`]); None when no such community.
     pub async fn update_community(
         &mut self,
         community: &Community,
+        expected: &Community,
         by: &ChangeBy,
     ) -> Result<Option<Committed>, StoreError> {
-        shared!(self, grids::update_community(community, by))
+        shared!(self, grids::update_community(community, expected, by))
     }
 
     /// Sets (Some) or removes (None) a building's chief (楼栋长); false when no such building.

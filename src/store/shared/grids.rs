@@ -51,6 +51,25 @@ impl Stored {
         }
     }
 
+    /// `Stale` unless this stored row is still the one a write was based on (boundary, code,
+    /// name and parent): a compare-and-swap for features without a version column.
+    fn still(
+        &self,
+        layer: BoundaryLayer,
+        id: i64,
+        boundary: &AreaShape,
+        code: &str,
+        name: &str,
+        parent: Option<i64>,
+    ) -> Result<(), StoreError> {
+        let same_shape = b::decode_area(&self.geom).is_ok_and(|g| &g == boundary.shape());
+        if same_shape && self.code == code && self.name == name && self.parent == parent {
+            Ok(())
+        } else {
+            Err(StoreError::Stale(format!("{} {id}", layer.as_str())))
+        }
+    }
+
     fn rect(&self) -> Rect<f64> {
         Rect::new((self.bbox[0], self.bbox[1]), (self.bbox[2], self.bbox[3]))
     }
@@ -882,11 +901,20 @@ pub(crate) async fn update_street_office(
     tx: &mut b::Conn,
     origin: &str,
     office: &StreetOffice,
+    expected: &StreetOffice,
     by: &ChangeBy,
 ) -> Result<Option<Committed>, StoreError> {
     let Some(old) = read_stored(&mut *tx, BoundaryLayer::StreetOffices, office.id).await? else {
         return Ok(None);
     };
+    old.still(
+        BoundaryLayer::StreetOffices,
+        office.id,
+        &expected.boundary,
+        expected.code.as_str(),
+        &expected.name,
+        None,
+    )?;
     let new = Stored::of_shape(&office.boundary, office.code.as_str(), &office.name, None);
     sqlx::query(sql::UPDATE_STREET_OFFICE)
         .bind(&new.geom)
@@ -987,11 +1015,20 @@ pub(crate) async fn update_community(
     tx: &mut b::Conn,
     origin: &str,
     community: &Community,
+    expected: &Community,
     by: &ChangeBy,
 ) -> Result<Option<Committed>, StoreError> {
     let Some(old) = read_stored(&mut *tx, BoundaryLayer::Communities, community.id).await? else {
         return Ok(None);
     };
+    old.still(
+        BoundaryLayer::Communities,
+        community.id,
+        &expected.boundary,
+        expected.code.as_str(),
+        &expected.name,
+        Some(expected.street_office_id),
+    )?;
     let new = Stored::of_shape(
         &community.boundary,
         community.code.as_str(),
