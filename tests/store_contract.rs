@@ -452,8 +452,11 @@ mod ops {
         s.audit(after, limit, layer, feature).await.expect("audit")
     }
 
+    /// Puts `def` over whatever is stored now under its id (read first: the write is
+    /// conditional on it).
     pub async fn put_circle(s: &Store, def: &CircleDef) {
-        in_tx!(s, |tx| tx.put_circle(def)).expect("put_circle");
+        let stored = circles(s).await.into_iter().find(|c| c.id == def.id);
+        in_tx!(s, |tx| tx.put_circle(def, stored.as_ref())).expect("put_circle");
     }
 
     pub async fn circles(s: &Store) -> Vec<CircleDef> {
@@ -2361,6 +2364,16 @@ async fn circles(t: &Target) {
     let mut health = bundled.iter().find(|d| d.id == "health").unwrap().clone();
     health.minutes = 12.0;
     health.name_en = "Health (12 min)".into();
+    // Based on a definition that is no longer stored: refused, nothing changes.
+    let stale = CircleDef {
+        minutes: 9.0,
+        ..health.clone()
+    };
+    let mut tx = s.begin_write().await.unwrap();
+    let refused = tx.put_circle(&health, Some(&stale)).await;
+    tx.rollback().await;
+    assert!(matches!(refused, Err(StoreError::Stale(_))), "{refused:?}");
+    assert_eq!(by_id(ops::circles(s).await), by_id(bundled.clone()));
     ops::put_circle(s, &health).await;
     let loaded = ops::circles(s).await;
     assert_eq!(loaded.len(), bundled.len());

@@ -330,3 +330,45 @@ fn community_and_street_office_replaces_check_if_match() {
         assert_eq!(status, 200, "{collection}");
     }
 }
+
+/// Circle definitions carry an ETag too; a PUT based on a stale one is refused with 412.
+#[test]
+fn circle_definitions_check_if_match() {
+    let (_dir, server) = common::demo();
+    let r = reqwest::blocking::get(server.url("/circles/health")).unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let tag = r.headers()["etag"].to_str().unwrap().to_owned();
+    let def = |minutes: u32| json!({"name": "健康", "kinds": ["clinic", "hospital", "pharmacy"], "minutes": minutes});
+    let (status, changed, body) = request(
+        &server,
+        reqwest::Method::PUT,
+        "/circles/health",
+        Some(&def(12)),
+        Some(&tag),
+    );
+    assert_eq!(status, 200, "{body}");
+    let changed = changed.expect("a PUT answers with the ETag");
+    assert_ne!(changed, tag);
+    let before = store_bytes(&server.db);
+    let (status, _, refused) = request(
+        &server,
+        reqwest::Method::PUT,
+        "/circles/health",
+        Some(&def(14)),
+        Some(&tag),
+    );
+    assert_eq!(status, 412, "{refused}");
+    assert!(
+        store_bytes(&server.db) == before,
+        "a refused PUT changed the store"
+    );
+    assert_eq!(server.get("/circles/health").1["minutes"], 12.0);
+    let (status, _, _) = request(
+        &server,
+        reqwest::Method::PUT,
+        "/circles/health",
+        Some(&def(14)),
+        Some(&changed),
+    );
+    assert_eq!(status, 200);
+}

@@ -20,7 +20,7 @@ pub async fn load_snapshot(
         data.circles = CircleDef::bundled(&catalogue);
         let mut tx = store.begin_write().await?;
         for def in &data.circles {
-            tx.put_circle(def).await?;
+            tx.put_circle(def, None).await?;
         }
         tx.commit().await?;
     }

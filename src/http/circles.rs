@@ -3,6 +3,7 @@
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{Value, json};
@@ -10,8 +11,9 @@ use serde_json::{Value, json};
 use super::AppState;
 use super::access::{audit_entry, permit, writer};
 use super::error::{ApiError, ApiResult};
-use super::extract::Caller;
+use super::extract::{Caller, check_if_match, content_etag};
 use super::params::Params;
+use super::response::with_etag;
 use crate::app::{BoxFuture, Write};
 use crate::model::{CircleDef, CircleDraft, minutes};
 use crate::readmodel::{recompute_facility_circles, with_reach};
@@ -45,11 +47,16 @@ pub async fn list(State(state): State<AppState>) -> Json<Value> {
 
 /// `GET /circles/{id}` (id or Chinese name).
 #[utoipa::path(get, path = "/circles/{id}", params(("id" = String, Path)), responses((status = 200), (status = 404)))]
-pub async fn one(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+pub async fn one(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Response> {
     let s = state.snapshot.current();
     s.circle(&id)
-        .map(|c| Json(def_json(c)))
+        .map(|c| with_etag(Json(def_json(c)).into_response(), &circle_etag(c)))
         .ok_or_else(|| ApiError::not_found(format!("no circle {id:?}")))
+}
+
+/// A circle definition's ETag: a hash of the definition as stored.
+fn circle_etag(c: &CircleDef) -> String {
+    content_etag('c', &def_json(c).to_string())
 }
 
 /// `PUT /circles/{id}` with `{name, name_en, kinds, minutes, speed_kmh, mode}`: creates or
@@ -61,7 +68,7 @@ pub async fn put(
     Path(id): Path<String>,
     caller: Caller,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Response> {
     writer(&caller)?;
     let body = body?;
     let mut value: Value = serde_json::from_slice(&body).map_err(|e| {
@@ -105,56 +112,61 @@ pub async fn put(
     })?;
     let writes = state.writes.clone();
     writes
-        .run(
-            move |w: &mut Write| -> BoxFuture<'_, ApiResult<Json<Value>>> {
-                Box::pin(async move {
-                    let s = w.snapshot().clone();
-                    let def = draft.validate(&s.catalogue)?;
-                    permit(&caller, &s, crate::auth::Target::Circle)?;
-                    let before = s.circles.iter().find(|c| c.id == def.id).map(def_json);
-                    w.tx().await?.put_circle(&def).await?;
-                    let mut circles: Vec<CircleDef> = s
-                        .circles
-                        .iter()
-                        .filter(|c| c.id != def.id)
-                        .cloned()
-                        .collect();
-                    circles.push(def.clone());
-                    let next = s.with_circles(circles);
-                    // The definition's stored circles were dropped in this transaction: recompute.
-                    let kept: Vec<_> = next
-                        .facility_circles
-                        .items()
-                        .iter()
-                        .filter(|c| c.circle_id != def.id)
-                        .cloned()
-                        .collect();
-                    let refreshed =
-                        recompute_facility_circles(next.with_facility_circles(kept.clone()), kept)
-                            .await;
-                    if !refreshed.dirty_ids.is_empty() {
-                        w.tx()
-                            .await?
-                            .replace_facility_circles(&refreshed.dirty_ids, &refreshed.rewritten)
-                            .await?;
-                    }
-                    w.audit(audit_entry(
-                        &caller,
-                        if before.is_some() {
-                            "replace"
-                        } else {
-                            "create"
-                        },
-                        "circles",
-                        &def.id,
-                        before,
-                        Some(def_json(&def)),
-                    ));
-                    w.next_snapshot(refreshed.snapshot);
-                    Ok(Json(def_json(&def)))
-                })
-            },
-        )
+        .run(move |w: &mut Write| -> BoxFuture<'_, ApiResult<Response>> {
+            Box::pin(async move {
+                let s = w.snapshot().clone();
+                let def = draft.validate(&s.catalogue)?;
+                permit(&caller, &s, crate::auth::Target::Circle)?;
+                let old = s.circles.iter().find(|c| c.id == def.id);
+                if let Some(old) = old {
+                    check_if_match(&caller, &circle_etag(old), &format!("circle {}", old.id))?;
+                }
+                let before = old.map(def_json);
+                w.tx().await?.put_circle(&def, old).await?;
+                let mut circles: Vec<CircleDef> = s
+                    .circles
+                    .iter()
+                    .filter(|c| c.id != def.id)
+                    .cloned()
+                    .collect();
+                circles.push(def.clone());
+                let next = s.with_circles(circles);
+                // The definition's stored circles were dropped in this transaction: recompute.
+                let kept: Vec<_> = next
+                    .facility_circles
+                    .items()
+                    .iter()
+                    .filter(|c| c.circle_id != def.id)
+                    .cloned()
+                    .collect();
+                let refreshed =
+                    recompute_facility_circles(next.with_facility_circles(kept.clone()), kept)
+                        .await;
+                if !refreshed.dirty_ids.is_empty() {
+                    w.tx()
+                        .await?
+                        .replace_facility_circles(&refreshed.dirty_ids, &refreshed.rewritten)
+                        .await?;
+                }
+                w.audit(audit_entry(
+                    &caller,
+                    if before.is_some() {
+                        "replace"
+                    } else {
+                        "create"
+                    },
+                    "circles",
+                    &def.id,
+                    before,
+                    Some(def_json(&def)),
+                ));
+                w.next_snapshot(refreshed.snapshot);
+                Ok(with_etag(
+                    Json(def_json(&def)).into_response(),
+                    &circle_etag(&def),
+                ))
+            })
+        })
         .await
 }
 

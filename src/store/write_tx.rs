@@ -328,9 +328,15 @@ impl WriteTx {
         shared!(self, grids::heal_membership())
     }
 
-    /// Inserts or replaces a circle definition (by id) and drops its stored facility circles.
-    pub async fn put_circle(&mut self, def: &CircleDef) -> Result<(), StoreError> {
-        shared!(self, circles::put_circle(def))
+    /// Inserts or replaces a circle definition (by id), only if the stored one is still
+    /// `expected` (None: none yet; else [`StoreError::Stale`]), and drops its stored facility
+    /// circles.
+    pub async fn put_circle(
+        &mut self,
+        def: &CircleDef,
+        expected: Option<&CircleDef>,
+    ) -> Result<(), StoreError> {
+        shared!(self, circles::put_circle(def, expected))
     }
 
     /// Replaces the stored circles of `facility_ids` with `circles`.

@@ -42,13 +42,32 @@ pub(crate) async fn load_circles(
         .collect()
 }
 
-/// Inserts or replaces one definition (by its id); its stored circles are dropped so they are
-/// recomputed for the new definition.
+/// Inserts or replaces one definition (by its id), only if the stored one is still
+/// `expected` (None: there is none yet), else [`StoreError::Stale`]; its stored circles are
+/// dropped so they are recomputed for the new definition.
 pub(crate) async fn put_circle(
     tx: &mut b::Conn,
     origin: &str,
     def: &CircleDef,
+    expected: Option<&CircleDef>,
 ) -> Result<(), StoreError> {
+    let stored: Option<String> =
+        sqlx::query_scalar("SELECT definition FROM circles WHERE circle_id = $1")
+            .bind(&def.id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    let same = |text: &str, e: &CircleDef| {
+        serde_json::from_str::<serde_json::Value>(text).ok()
+            == serde_json::from_str(&definition_json(e)).ok()
+    };
+    let unchanged = match (stored.as_deref(), expected) {
+        (None, None) => true,
+        (Some(text), Some(e)) => same(text, e),
+        _ => false,
+    };
+    if !unchanged {
+        return Err(StoreError::Stale(format!("circle {}", def.id)));
+    }
     sqlx::query(
         "INSERT INTO circles (circle_id, definition) VALUES ($1, $2) \
          ON CONFLICT (circle_id) DO UPDATE SET definition = excluded.definition",
