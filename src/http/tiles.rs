@@ -15,10 +15,11 @@
 //! revalidate (a 304 costs no tile generation), so edits show at once. Encoded tiles are kept in
 //! a bounded in-memory cache keyed the same way.
 //!
-//! The protobuf encoder is hand-written (about 150 lines below) rather than taken from a crate:
-//! the `mvt` crate brings rust-protobuf 3 with its code generator, and geozero's MVT writer comes
-//! with prost and a geometry-processing stack we do not otherwise use, for a wire format that
-//! needs only varints, zigzag and length-delimited fields. MVT 2.1 is stable; the encoder is
+//! The tile encoder is hand-written on the shared protobuf primitives of
+//! [`crate::formats::protobuf`] rather than taken from a crate: the `mvt` crate brings
+//! rust-protobuf 3 with its code generator, and geozero's MVT writer comes with prost and a
+//! geometry-processing stack we do not otherwise use, for a wire format that needs only
+//! varints, zigzag and length-delimited fields. MVT 2.1 is stable; the encoder is
 //! checked against the specification's own examples here and decoded by GDAL's MVT driver
 //! (`ogrinfo`) in `tests/web_journeys.rs`.
 
@@ -43,6 +44,7 @@ use super::AppState;
 use super::cpu::run_blocking;
 use super::error::{ApiError, ApiResult};
 use super::params::Params;
+use crate::formats::protobuf::{bytes_field, key, packed, varint, zigzag};
 use crate::readmodel::{EnvelopeEntry, Snapshot};
 
 /// Tile extent: coordinates run 0..4096 across a tile.
@@ -655,36 +657,6 @@ pub enum GeomType {
     Polygon = 3,
 }
 
-fn varint(out: &mut Vec<u8>, mut v: u64) {
-    while v >= 0x80 {
-        out.push((v as u8 & 0x7f) | 0x80);
-        v >>= 7;
-    }
-    out.push(v as u8);
-}
-
-fn zigzag(v: i64) -> u64 {
-    ((v << 1) ^ (v >> 63)) as u64
-}
-
-fn key(out: &mut Vec<u8>, field: u32, wire: u8) {
-    varint(out, (u64::from(field) << 3) | u64::from(wire));
-}
-
-fn bytes_field(out: &mut Vec<u8>, field: u32, bytes: &[u8]) {
-    key(out, field, 2);
-    varint(out, bytes.len() as u64);
-    out.extend_from_slice(bytes);
-}
-
-fn packed(out: &mut Vec<u8>, field: u32, values: &[u32]) {
-    let mut body = Vec::with_capacity(values.len() * 2);
-    for &v in values {
-        varint(&mut body, u64::from(v));
-    }
-    bytes_field(out, field, &body);
-}
-
 /// The command integers of a geometry: points are `[(x, y)]` parts of one point; lines and
 /// rings are parts of two or more points (rings without the closing point).
 pub fn encode_geometry(kind: GeomType, parts: &[Vec<(i32, i32)>]) -> Vec<u32> {
@@ -804,11 +776,15 @@ impl LayerBuilder {
             varint(&mut f, id);
         }
         if !tags.is_empty() {
-            packed(&mut f, 2, &tags);
+            packed(&mut f, 2, tags.iter().map(|&v| u64::from(v)));
         }
         key(&mut f, 3, 0);
         varint(&mut f, kind as u64);
-        packed(&mut f, 4, &encode_geometry(kind, &parts));
+        packed(
+            &mut f,
+            4,
+            encode_geometry(kind, &parts).into_iter().map(u64::from),
+        );
         self.features.push(f);
     }
 

@@ -38,6 +38,7 @@
 //! # Ok::<(), anyhow::Error>(())
 //! ```
 
+use gridcircle::formats::protobuf::{self, zigzag};
 use std::collections::{HashMap, HashSet};
 use std::io::{BufWriter, Write};
 use std::path::Path;
@@ -850,45 +851,24 @@ pub fn write_tiled_pbf(
     Ok(summary)
 }
 
-/// A minimal protobuf encoder for the OSM PBF messages.
+/// An OSM PBF message being written, on the library's protobuf primitives.
 #[derive(Default)]
 struct Pb(Vec<u8>);
 
 impl Pb {
-    fn varint(&mut self, mut v: u64) {
-        while v >= 0x80 {
-            self.0.push((v as u8) | 0x80);
-            v >>= 7;
-        }
-        self.0.push(v as u8);
-    }
-    fn key(&mut self, field: u32, wire: u8) {
-        self.varint((u64::from(field) << 3) | u64::from(wire));
-    }
     fn uint(&mut self, field: u32, v: u64) {
-        self.key(field, 0);
-        self.varint(v);
+        protobuf::key(&mut self.0, field, 0);
+        protobuf::varint(&mut self.0, v);
     }
     fn sint(&mut self, field: u32, v: i64) {
-        self.key(field, 0);
-        self.varint(zigzag(v));
+        self.uint(field, zigzag(v));
     }
     fn bytes(&mut self, field: u32, b: &[u8]) {
-        self.key(field, 2);
-        self.varint(b.len() as u64);
-        self.0.extend_from_slice(b);
+        protobuf::bytes_field(&mut self.0, field, b);
     }
     fn packed(&mut self, field: u32, values: impl IntoIterator<Item = u64>) {
-        let mut inner = Pb::default();
-        for v in values {
-            inner.varint(v);
-        }
-        self.bytes(field, &inner.0);
+        protobuf::packed(&mut self.0, field, values);
     }
-}
-
-fn zigzag(v: i64) -> u64 {
-    ((v << 1) ^ (v >> 63)) as u64
 }
 
 fn deltas(values: impl IntoIterator<Item = i64>) -> impl Iterator<Item = u64> {
