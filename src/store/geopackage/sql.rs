@@ -70,19 +70,14 @@ pub(crate) const INSERT_GRID: &str = "INSERT INTO grids (geom, code, name, commu
 pub(crate) const UPDATE_GRID: &str = "UPDATE grids SET geom = $1, code = $2, name = $3, community_id = $4, chief_name = $5, \
      chief_phone = $6, workers = $7, demo = $8, version = version + 1, min_x = $11, min_y = $12, max_x = $13, \
      max_y = $14 WHERE fid = $9 AND ($10 IS NULL OR version = $10)";
-/// A new street office: $1 boundary, $2 code, $3 name, $4 demo, $5..$8 box; returns its fid.
-pub(crate) const INSERT_STREET_OFFICE: &str = "INSERT INTO street_offices (geom, code, name, demo, min_x, min_y, max_x, max_y) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING fid";
-/// Street office $5 rewritten: $1..$4 as for an insert, $6..$9 box.
-pub(crate) const UPDATE_STREET_OFFICE: &str = "UPDATE street_offices SET geom = $1, code = $2, name = $3, demo = $4, \
-     min_x = $6, min_y = $7, max_x = $8, max_y = $9 WHERE fid = $5";
-/// A new community: $1 boundary, $2 code, $3 name, $4 street office, $5 demo, $6..$9 box;
-/// returns its fid.
-pub(crate) const INSERT_COMMUNITY: &str = "INSERT INTO communities (geom, code, name, street_office_id, demo, min_x, min_y, max_x, max_y) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING fid";
+/// A new street office: $1 boundary, $2 code, $3 name, $5 demo, $7..$10 box; returns its fid.
+pub(crate) const INSERT_STREET_OFFICE: &str = "INSERT INTO street_offices (geom, code, name, demo, min_x, min_y, max_x, max_y) VALUES ($1, $2, $3, $5, $7, $8, $9, $10) RETURNING fid";
+/// Street office $6 rewritten: $1..$5 as for an insert, $7..$10 box.
+pub(crate) const UPDATE_STREET_OFFICE: &str = "UPDATE street_offices SET geom = $1, code = $2, name = $3, demo = $5, min_x = $7, min_y = $8, max_x = $9, max_y = $10 WHERE fid = $6";
+/// A new community: $1 boundary, $2 code, $3 name, $4 street office, $5 demo, $7..$10 box; returns its fid.
+pub(crate) const INSERT_COMMUNITY: &str = "INSERT INTO communities (geom, code, name, street_office_id, demo, min_x, min_y, max_x, max_y) VALUES ($1, $2, $3, $4, $5, $7, $8, $9, $10) RETURNING fid";
 /// Community $6 rewritten: $1..$5 as for an insert, $7..$10 box.
-pub(crate) const UPDATE_COMMUNITY: &str = "UPDATE communities SET geom = $1, code = $2, name = $3, street_office_id = $4, demo = $5, \
-     min_x = $7, min_y = $8, max_x = $9, max_y = $10 WHERE fid = $6";
+pub(crate) const UPDATE_COMMUNITY: &str = "UPDATE communities SET geom = $1, code = $2, name = $3, street_office_id = $4, demo = $5, min_x = $7, min_y = $8, max_x = $9, max_y = $10 WHERE fid = $6";
 /// The chiefs of the buildings whose ids are the JSON array $1.
 pub(crate) const CHIEFS_OF: &str = "SELECT building_id, name, phone FROM building_chiefs \
      WHERE building_id IN (SELECT value FROM json_each($1)) ORDER BY building_id";

@@ -72,18 +72,14 @@ pub(crate) const INSERT_GRID: &str = "INSERT INTO grids (geom, code, name, commu
 pub(crate) const UPDATE_GRID: &str = "UPDATE grids SET geom = ST_GeomFromWKB($1, 4326), code = $2, name = $3, community_id = $4, \
      chief_name = $5, chief_phone = $6, workers = $7, demo = $8, version = version + 1 \
      WHERE fid = $9 AND ($10::bigint IS NULL OR version = $10)";
-/// A new street office: $1 boundary, $2 code, $3 name, $4 demo; returns its fid.
-pub(crate) const INSERT_STREET_OFFICE: &str = "INSERT INTO street_offices (geom, code, name, demo) \
-     VALUES (ST_GeomFromWKB($1, 4326), $2, $3, $4) RETURNING fid";
-/// Street office $5 rewritten: $1..$4 as for an insert.
-pub(crate) const UPDATE_STREET_OFFICE: &str = "UPDATE street_offices SET geom = ST_GeomFromWKB($1, 4326), code = $2, name = $3, demo = $4 \
-     WHERE fid = $5";
+/// A new street office: $1 boundary, $2 code, $3 name, $5 demo; returns its fid.
+pub(crate) const INSERT_STREET_OFFICE: &str = "INSERT INTO street_offices (geom, code, name, demo) VALUES (ST_GeomFromWKB($1, 4326), $2, $3, $5) RETURNING fid";
+/// Street office $6 rewritten: $1..$5 as for an insert.
+pub(crate) const UPDATE_STREET_OFFICE: &str = "UPDATE street_offices SET geom = ST_GeomFromWKB($1, 4326), code = $2, name = $3, demo = $5 WHERE fid = $6";
 /// A new community: $1 boundary, $2 code, $3 name, $4 street office, $5 demo; returns its fid.
-pub(crate) const INSERT_COMMUNITY: &str = "INSERT INTO communities (geom, code, name, street_office_id, demo) \
-     VALUES (ST_GeomFromWKB($1, 4326), $2, $3, $4, $5) RETURNING fid";
+pub(crate) const INSERT_COMMUNITY: &str = "INSERT INTO communities (geom, code, name, street_office_id, demo) VALUES (ST_GeomFromWKB($1, 4326), $2, $3, $4, $5) RETURNING fid";
 /// Community $6 rewritten: $1..$5 as for an insert.
-pub(crate) const UPDATE_COMMUNITY: &str = "UPDATE communities SET geom = ST_GeomFromWKB($1, 4326), code = $2, name = $3, \
-     street_office_id = $4, demo = $5 WHERE fid = $6";
+pub(crate) const UPDATE_COMMUNITY: &str = "UPDATE communities SET geom = ST_GeomFromWKB($1, 4326), code = $2, name = $3, street_office_id = $4, demo = $5 WHERE fid = $6";
 /// The chiefs of the buildings whose ids are the JSON array $1.
 pub(crate) const CHIEFS_OF: &str = "SELECT building_id, name, phone FROM building_chiefs \
      WHERE building_id IN (SELECT value::bigint FROM json_array_elements_text($1::json)) ORDER BY building_id";

@@ -859,6 +859,146 @@ pub(crate) async fn renumber(
 
 // ---------------------------------------------------------------- communities, street offices
 
+/// A street office or community as the shared writes below see it: the parent is the street
+/// office of a community, none for a street office.
+struct AreaRow<'a> {
+    layer: BoundaryLayer,
+    id: i64,
+    boundary: &'a AreaShape,
+    code: &'a str,
+    name: &'a str,
+    parent: Option<i64>,
+    demo: bool,
+}
+
+impl<'a> From<&'a StreetOffice> for AreaRow<'a> {
+    fn from(o: &'a StreetOffice) -> Self {
+        AreaRow {
+            layer: BoundaryLayer::StreetOffices,
+            id: o.id,
+            boundary: &o.boundary,
+            code: o.code.as_str(),
+            name: &o.name,
+            parent: None,
+            demo: o.demo,
+        }
+    }
+}
+
+impl<'a> From<&'a Community> for AreaRow<'a> {
+    fn from(c: &'a Community) -> Self {
+        AreaRow {
+            layer: BoundaryLayer::Communities,
+            id: c.id,
+            boundary: &c.boundary,
+            code: c.code.as_str(),
+            name: &c.name,
+            parent: Some(c.street_office_id),
+            demo: c.demo,
+        }
+    }
+}
+
+impl AreaRow<'_> {
+    fn stored(&self) -> Stored {
+        Stored::of_shape(self.boundary, self.code, self.name, self.parent)
+    }
+
+    fn layer(&self) -> Layer {
+        match self.layer {
+            BoundaryLayer::StreetOffices => Layer::StreetOffices,
+            _ => Layer::Communities,
+        }
+    }
+
+    /// A UNIQUE violation is this code taken; a FOREIGN KEY one, the parent missing.
+    fn conflict(&self, e: sqlx::Error) -> StoreError {
+        let noun = match self.layer {
+            BoundaryLayer::StreetOffices => "street office",
+            _ => "community",
+        };
+        constraint_conflict(
+            e,
+            || format!("{noun} code {} already exists", self.code),
+            || match self.parent {
+                Some(p) => format!("street office {p} does not exist"),
+                None => format!("{noun} refers to a missing row"),
+            },
+        )
+    }
+
+    /// Binds `$1` boundary, `$2` code, `$3` name, `$4` parent, `$5` demo, `$6` fid and
+    /// `$7..$10` the bounding box: the parameters of `sql::{INSERT,UPDATE}_{STREET_OFFICE,
+    /// COMMUNITY}` (a statement leaves out those it does not use).
+    fn bind<'q>(
+        &self,
+        statement: &'static str,
+        new: &'q Stored,
+    ) -> sqlx::query::Query<'q, <b::Conn as sqlx::Connection>::Database, <<b::Conn as sqlx::Connection>::Database as sqlx::Database>::Arguments>
+    {
+        sqlx::query(statement)
+            .bind(&new.geom)
+            .bind(self.code.to_owned())
+            .bind(self.name.to_owned())
+            .bind(self.parent)
+            .bind(self.demo)
+            .bind(self.id)
+            .bind(new.bbox[0])
+            .bind(new.bbox[1])
+            .bind(new.bbox[2])
+            .bind(new.bbox[3])
+    }
+}
+
+/// Inserts a street office or community (its id is ignored) and records it.
+async fn create_area(
+    tx: &mut b::Conn,
+    origin: &str,
+    area: AreaRow<'_>,
+    statement: &'static str,
+    by: &ChangeBy,
+) -> Result<Committed, StoreError> {
+    let new = area.stored();
+    let row = area
+        .bind(statement, &new)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| area.conflict(e))?;
+    let fid: i64 = row.try_get(0)?;
+    let (at_text, at) = next_at(&mut *tx).await?;
+    let action = BoundaryAction::Create;
+    record(&mut *tx, area.layer, fid, action, by, &at_text, None, Some(&new), None).await?;
+    b::layer_changed(tx, origin, area.layer()).await?;
+    Ok(Committed { id: fid, at })
+}
+
+/// Replaces street office or community `area.id` only if it is still `expected`, and records
+/// the change; None when there is no such row.
+async fn update_area(
+    tx: &mut b::Conn,
+    origin: &str,
+    area: AreaRow<'_>,
+    expected: AreaRow<'_>,
+    statement: &'static str,
+    by: &ChangeBy,
+) -> Result<Option<Committed>, StoreError> {
+    let Some(old) = read_stored(&mut *tx, area.layer, area.id).await? else {
+        return Ok(None);
+    };
+    let e = &expected;
+    old.still(e.layer, e.id, e.boundary, e.code, e.name, e.parent)?;
+    let new = area.stored();
+    area.bind(statement, &new)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| area.conflict(e))?;
+    let (at_text, at) = next_at(&mut *tx).await?;
+    let action = BoundaryAction::Replace;
+    record(&mut *tx, area.layer, area.id, action, by, &at_text, Some(&old), Some(&new), None).await?;
+    b::layer_changed(tx, origin, area.layer()).await?;
+    Ok(Some(Committed { id: area.id, at }))
+}
+
 /// Inserts a street office and records it.
 pub(crate) async fn create_street_office(
     tx: &mut b::Conn,
@@ -866,37 +1006,11 @@ pub(crate) async fn create_street_office(
     office: &StreetOffice,
     by: &ChangeBy,
 ) -> Result<Committed, StoreError> {
-    let new = Stored::of_shape(&office.boundary, office.code.as_str(), &office.name, None);
-    let fid: i64 = sqlx::query_scalar(sql::INSERT_STREET_OFFICE)
-        .bind(&new.geom)
-        .bind(office.code.as_str())
-        .bind(&office.name)
-        .bind(office.demo)
-        .bind(new.bbox[0])
-        .bind(new.bbox[1])
-        .bind(new.bbox[2])
-        .bind(new.bbox[3])
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(|e| office_conflict(e, office))?;
-    let (at_text, at) = next_at(&mut *tx).await?;
-    record(
-        &mut *tx,
-        BoundaryLayer::StreetOffices,
-        fid,
-        BoundaryAction::Create,
-        by,
-        &at_text,
-        None,
-        Some(&new),
-        None,
-    )
-    .await?;
-    b::layer_changed(tx, origin, Layer::StreetOffices).await?;
-    Ok(Committed { id: fid, at })
+    create_area(tx, origin, office.into(), sql::INSERT_STREET_OFFICE, by).await
 }
 
-/// Replaces street office `office.id` and records the change; None when no such office.
+/// Replaces street office `office.id` if the stored one is still `expected`, and records the
+/// change; None when no such office.
 pub(crate) async fn update_street_office(
     tx: &mut b::Conn,
     origin: &str,
@@ -904,67 +1018,8 @@ pub(crate) async fn update_street_office(
     expected: &StreetOffice,
     by: &ChangeBy,
 ) -> Result<Option<Committed>, StoreError> {
-    let Some(old) = read_stored(&mut *tx, BoundaryLayer::StreetOffices, office.id).await? else {
-        return Ok(None);
-    };
-    old.still(
-        BoundaryLayer::StreetOffices,
-        office.id,
-        &expected.boundary,
-        expected.code.as_str(),
-        &expected.name,
-        None,
-    )?;
-    let new = Stored::of_shape(&office.boundary, office.code.as_str(), &office.name, None);
-    sqlx::query(sql::UPDATE_STREET_OFFICE)
-        .bind(&new.geom)
-        .bind(office.code.as_str())
-        .bind(&office.name)
-        .bind(office.demo)
-        .bind(office.id)
-        .bind(new.bbox[0])
-        .bind(new.bbox[1])
-        .bind(new.bbox[2])
-        .bind(new.bbox[3])
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| office_conflict(e, office))?;
-    let (at_text, at) = next_at(&mut *tx).await?;
-    record(
-        &mut *tx,
-        BoundaryLayer::StreetOffices,
-        office.id,
-        BoundaryAction::Replace,
-        by,
-        &at_text,
-        Some(&old),
-        Some(&new),
-        None,
-    )
-    .await?;
-    b::layer_changed(tx, origin, Layer::StreetOffices).await?;
-    Ok(Some(Committed { id: office.id, at }))
-}
-
-fn office_conflict(e: sqlx::Error, office: &StreetOffice) -> StoreError {
-    constraint_conflict(
-        e,
-        || format!("street office code {} already exists", office.code),
-        || "street office refers to a missing row".into(),
-    )
-}
-
-fn community_conflict(e: sqlx::Error, community: &Community) -> StoreError {
-    constraint_conflict(
-        e,
-        || format!("community code {} already exists", community.code),
-        || {
-            format!(
-                "street office {} does not exist",
-                community.street_office_id
-            )
-        },
-    )
+    let statement = sql::UPDATE_STREET_OFFICE;
+    update_area(tx, origin, office.into(), expected.into(), statement, by).await
 }
 
 /// Inserts a community and records it.
@@ -974,43 +1029,11 @@ pub(crate) async fn create_community(
     community: &Community,
     by: &ChangeBy,
 ) -> Result<Committed, StoreError> {
-    let new = Stored::of_shape(
-        &community.boundary,
-        community.code.as_str(),
-        &community.name,
-        Some(community.street_office_id),
-    );
-    let fid: i64 = sqlx::query_scalar(sql::INSERT_COMMUNITY)
-        .bind(&new.geom)
-        .bind(community.code.as_str())
-        .bind(&community.name)
-        .bind(community.street_office_id)
-        .bind(community.demo)
-        .bind(new.bbox[0])
-        .bind(new.bbox[1])
-        .bind(new.bbox[2])
-        .bind(new.bbox[3])
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(|e| community_conflict(e, community))?;
-    let (at_text, at) = next_at(&mut *tx).await?;
-    record(
-        &mut *tx,
-        BoundaryLayer::Communities,
-        fid,
-        BoundaryAction::Create,
-        by,
-        &at_text,
-        None,
-        Some(&new),
-        None,
-    )
-    .await?;
-    b::layer_changed(tx, origin, Layer::Communities).await?;
-    Ok(Committed { id: fid, at })
+    create_area(tx, origin, community.into(), sql::INSERT_COMMUNITY, by).await
 }
 
-/// Replaces community `community.id` and records the change; None when no such community.
+/// Replaces community `community.id` if the stored one is still `expected`, and records the
+/// change; None when no such community.
 pub(crate) async fn update_community(
     tx: &mut b::Conn,
     origin: &str,
@@ -1018,55 +1041,8 @@ pub(crate) async fn update_community(
     expected: &Community,
     by: &ChangeBy,
 ) -> Result<Option<Committed>, StoreError> {
-    let Some(old) = read_stored(&mut *tx, BoundaryLayer::Communities, community.id).await? else {
-        return Ok(None);
-    };
-    old.still(
-        BoundaryLayer::Communities,
-        community.id,
-        &expected.boundary,
-        expected.code.as_str(),
-        &expected.name,
-        Some(expected.street_office_id),
-    )?;
-    let new = Stored::of_shape(
-        &community.boundary,
-        community.code.as_str(),
-        &community.name,
-        Some(community.street_office_id),
-    );
-    sqlx::query(sql::UPDATE_COMMUNITY)
-        .bind(&new.geom)
-        .bind(community.code.as_str())
-        .bind(&community.name)
-        .bind(community.street_office_id)
-        .bind(community.demo)
-        .bind(community.id)
-        .bind(new.bbox[0])
-        .bind(new.bbox[1])
-        .bind(new.bbox[2])
-        .bind(new.bbox[3])
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| community_conflict(e, community))?;
-    let (at_text, at) = next_at(&mut *tx).await?;
-    record(
-        &mut *tx,
-        BoundaryLayer::Communities,
-        community.id,
-        BoundaryAction::Replace,
-        by,
-        &at_text,
-        Some(&old),
-        Some(&new),
-        None,
-    )
-    .await?;
-    b::layer_changed(tx, origin, Layer::Communities).await?;
-    Ok(Some(Committed {
-        id: community.id,
-        at,
-    }))
+    let statement = sql::UPDATE_COMMUNITY;
+    update_area(tx, origin, community.into(), expected.into(), statement, by).await
 }
 
 // ---------------------------------------------------------------- building chiefs
