@@ -22,7 +22,7 @@ use crate::auth::{BoundaryKind, Target};
 use crate::grids::{self, TopologyConfig, TopologyReport};
 use crate::model::{Community, CommunityCode, StreetOffice, StreetOfficeCode, parse_name};
 use crate::readmodel::{AdminLayer, Snapshot};
-use crate::store::history_time;
+use crate::store::{ChangeBy, Committed, history_time};
 
 fn with_warnings(
     mut f: geojson::Feature,
@@ -120,124 +120,6 @@ fn with_communities(snapshot: &Snapshot, items: Vec<Community>) -> Snapshot {
     }
 }
 
-/// Creates a community.
-pub async fn create_community(
-    state: &AppState,
-    body: &[u8],
-    caller: &Caller,
-) -> ApiResult<Response> {
-    writer(caller)?;
-    let (state, caller) = (state.clone(), caller.clone());
-    let body = body.to_vec();
-    let writes = state.writes.clone();
-    writes
-        .run(move |w: &mut Write| -> BoxFuture<'_, ApiResult<Response>> {
-            Box::pin(async move {
-                let snapshot = w.snapshot().clone();
-                let mut c = community_from_body(&snapshot, &body, state.limits.service_margin_m)?;
-                permit(
-                    &caller,
-                    &snapshot,
-                    Target::Boundary {
-                        kind: BoundaryKind::Community,
-                        before: None,
-                        after: Some(&c.boundary),
-                    },
-                )?;
-                let report = check_community(&snapshot, &c, None, &state.topology);
-                if !report.is_ok() {
-                    return Err(topology_error("community", &report));
-                }
-                let committed = w.tx().await?.create_community(&c, &caller.change()).await?;
-                c.id = committed.id;
-                let mut items = snapshot.communities.items().to_vec();
-                items.push(c.clone());
-                w.next_snapshot(with_communities(&snapshot, items));
-                w.audit(audit_entry(
-                    &caller,
-                    "create",
-                    "communities",
-                    c.id,
-                    None,
-                    record(&feature::community(&c)),
-                ));
-                let body = with_warnings(feature::community(&c), &report, committed.at);
-                Ok(with_etag(
-                    written(StatusCode::CREATED, "communities", c.id, body),
-                    &community_etag(&c),
-                ))
-            })
-        })
-        .await
-}
-
-/// Replaces community `id`.
-pub async fn replace_community(
-    state: &AppState,
-    id: i64,
-    body: &[u8],
-    caller: &Caller,
-) -> ApiResult<Response> {
-    writer(caller)?;
-    let (state, caller) = (state.clone(), caller.clone());
-    let body = body.to_vec();
-    let writes = state.writes.clone();
-    writes
-        .run(move |w: &mut Write| -> BoxFuture<'_, ApiResult<Response>> {
-            Box::pin(async move {
-                let snapshot = w.snapshot().clone();
-                let index = snapshot.communities.index_of(id).ok_or_else(|| {
-                    ApiError::not_found(format!("no communities feature with id {id}"))
-                })?;
-                let mut c = community_from_body(&snapshot, &body, state.limits.service_margin_m)?;
-                c.id = id;
-                let old = &snapshot.communities.items()[index];
-                check_if_match(&caller, &community_etag(old), &format!("community {id}"))?;
-                permit(
-                    &caller,
-                    &snapshot,
-                    Target::Boundary {
-                        kind: BoundaryKind::Community,
-                        before: Some(&old.boundary),
-                        after: Some(&c.boundary),
-                    },
-                )?;
-                let before = record(&feature::community(old));
-                let report = check_community(&snapshot, &c, Some(id), &state.topology);
-                if !report.is_ok() {
-                    return Err(topology_error("community", &report));
-                }
-                let Some(committed) = w
-                    .tx()
-                    .await?
-                    .update_community(&c, old, &caller.change())
-                    .await?
-                else {
-                    return Err(ApiError::not_found(format!(
-                        "no communities feature with id {id}"
-                    )));
-                };
-                let mut items = snapshot.communities.items().to_vec();
-                items[index] = c.clone();
-                w.next_snapshot(with_communities(&snapshot, items));
-                w.audit(audit_entry(
-                    &caller,
-                    "replace",
-                    "communities",
-                    id,
-                    before,
-                    record(&feature::community(&c)),
-                ));
-                let body = with_warnings(feature::community(&c), &report, committed.at);
-                Ok(with_etag(
-                    written(StatusCode::OK, "communities", id, body),
-                    &community_etag(&c),
-                ))
-            })
-        })
-        .await
-}
-
 // ---------------------------------------------------------------- street offices
 
 fn office_from_body(snapshot: &Snapshot, body: &[u8], margin_m: f64) -> ApiResult<StreetOffice> {
@@ -280,128 +162,6 @@ fn with_offices(snapshot: &Snapshot, items: Vec<StreetOffice>) -> Snapshot {
     }
 }
 
-/// Creates a street office.
-pub async fn create_street_office(
-    state: &AppState,
-    body: &[u8],
-    caller: &Caller,
-) -> ApiResult<Response> {
-    writer(caller)?;
-    let (state, caller) = (state.clone(), caller.clone());
-    let body = body.to_vec();
-    let writes = state.writes.clone();
-    writes
-        .run(move |w: &mut Write| -> BoxFuture<'_, ApiResult<Response>> {
-            Box::pin(async move {
-                let snapshot = w.snapshot().clone();
-                let mut o = office_from_body(&snapshot, &body, state.limits.service_margin_m)?;
-                permit(
-                    &caller,
-                    &snapshot,
-                    Target::Boundary {
-                        kind: BoundaryKind::StreetOffice,
-                        before: None,
-                        after: Some(&o.boundary),
-                    },
-                )?;
-                let report = check_office(&snapshot, &o, None, &state.topology);
-                if !report.is_ok() {
-                    return Err(topology_error("street office", &report));
-                }
-                let committed = w
-                    .tx()
-                    .await?
-                    .create_street_office(&o, &caller.change())
-                    .await?;
-                o.id = committed.id;
-                let mut items = snapshot.street_offices.items().to_vec();
-                items.push(o.clone());
-                w.next_snapshot(with_offices(&snapshot, items));
-                w.audit(audit_entry(
-                    &caller,
-                    "create",
-                    "street_offices",
-                    o.id,
-                    None,
-                    record(&feature::street_office(&o)),
-                ));
-                let body = with_warnings(feature::street_office(&o), &report, committed.at);
-                Ok(with_etag(
-                    written(StatusCode::CREATED, "street_offices", o.id, body),
-                    &office_etag(&o),
-                ))
-            })
-        })
-        .await
-}
-
-/// Replaces street office `id`.
-pub async fn replace_street_office(
-    state: &AppState,
-    id: i64,
-    body: &[u8],
-    caller: &Caller,
-) -> ApiResult<Response> {
-    writer(caller)?;
-    let (state, caller) = (state.clone(), caller.clone());
-    let body = body.to_vec();
-    let writes = state.writes.clone();
-    writes
-        .run(move |w: &mut Write| -> BoxFuture<'_, ApiResult<Response>> {
-            Box::pin(async move {
-                let snapshot = w.snapshot().clone();
-                let index = snapshot.street_offices.index_of(id).ok_or_else(|| {
-                    ApiError::not_found(format!("no street_offices feature with id {id}"))
-                })?;
-                let mut o = office_from_body(&snapshot, &body, state.limits.service_margin_m)?;
-                o.id = id;
-                let old = &snapshot.street_offices.items()[index];
-                check_if_match(&caller, &office_etag(old), &format!("street office {id}"))?;
-                permit(
-                    &caller,
-                    &snapshot,
-                    Target::Boundary {
-                        kind: BoundaryKind::StreetOffice,
-                        before: Some(&old.boundary),
-                        after: Some(&o.boundary),
-                    },
-                )?;
-                let before = record(&feature::street_office(old));
-                let report = check_office(&snapshot, &o, Some(id), &state.topology);
-                if !report.is_ok() {
-                    return Err(topology_error("street office", &report));
-                }
-                let Some(committed) = w
-                    .tx()
-                    .await?
-                    .update_street_office(&o, old, &caller.change())
-                    .await?
-                else {
-                    return Err(ApiError::not_found(format!(
-                        "no street_offices feature with id {id}"
-                    )));
-                };
-                let mut items = snapshot.street_offices.items().to_vec();
-                items[index] = o.clone();
-                w.next_snapshot(with_offices(&snapshot, items));
-                w.audit(audit_entry(
-                    &caller,
-                    "replace",
-                    "street_offices",
-                    id,
-                    before,
-                    record(&feature::street_office(&o)),
-                ));
-                let body = with_warnings(feature::street_office(&o), &report, committed.at);
-                Ok(with_etag(
-                    written(StatusCode::OK, "street_offices", id, body),
-                    &office_etag(&o),
-                ))
-            })
-        })
-        .await
-}
-
 /// A community's ETag (no version column: a hash of its stored attributes).
 pub fn community_etag(c: &Community) -> String {
     area_etag(
@@ -417,4 +177,286 @@ pub fn community_etag(c: &Community) -> String {
 /// A street office's ETag (no version column: a hash of its stored attributes).
 pub fn office_etag(o: &StreetOffice) -> String {
     area_etag(o.id, o.code.as_str(), &o.name, None, o.demo, &o.boundary)
+}
+
+// ---------------------------------------------------------------- the writes, once for both
+
+/// What the two writable administrative layers differ in, so that create and replace are
+/// written once.
+trait AdminArea: Clone + Send + Sync + 'static {
+    /// The collection's name.
+    const COLLECTION: &'static str;
+    /// The layer as a person says it, for messages.
+    const NOUN: &'static str;
+    /// What [`permit`] checks against the caller's scope.
+    const KIND: BoundaryKind;
+    fn from_body(snapshot: &Snapshot, body: &[u8], margin_m: f64) -> ApiResult<Self>;
+    fn id(&self) -> i64;
+    fn set_id(&mut self, id: i64);
+    fn boundary(&self) -> &crate::model::AreaShape;
+    fn items(snapshot: &Snapshot) -> &[Self];
+    fn index_of(snapshot: &Snapshot, id: i64) -> Option<usize>;
+    fn check(
+        &self,
+        snapshot: &Snapshot,
+        id: Option<i64>,
+        config: &TopologyConfig,
+    ) -> TopologyReport;
+    fn with(snapshot: &Snapshot, items: Vec<Self>) -> Snapshot;
+    fn feature(&self) -> geojson::Feature;
+    fn etag(&self) -> String;
+    fn create<'a>(&'a self, w: &'a mut Write, by: ChangeBy) -> BoxFuture<'a, ApiResult<Committed>>;
+    fn update<'a>(
+        &'a self,
+        w: &'a mut Write,
+        old: &'a Self,
+        by: ChangeBy,
+    ) -> BoxFuture<'a, ApiResult<Option<Committed>>>;
+}
+
+impl AdminArea for Community {
+    const COLLECTION: &'static str = "communities";
+    const NOUN: &'static str = "community";
+    const KIND: BoundaryKind = BoundaryKind::Community;
+    fn from_body(snapshot: &Snapshot, body: &[u8], margin_m: f64) -> ApiResult<Self> {
+        community_from_body(snapshot, body, margin_m)
+    }
+    fn id(&self) -> i64 {
+        self.id
+    }
+    fn set_id(&mut self, id: i64) {
+        self.id = id;
+    }
+    fn boundary(&self) -> &crate::model::AreaShape {
+        &self.boundary
+    }
+    fn items(snapshot: &Snapshot) -> &[Self] {
+        snapshot.communities.items()
+    }
+    fn index_of(snapshot: &Snapshot, id: i64) -> Option<usize> {
+        snapshot.communities.index_of(id)
+    }
+    fn check(
+        &self,
+        snapshot: &Snapshot,
+        id: Option<i64>,
+        config: &TopologyConfig,
+    ) -> TopologyReport {
+        check_community(snapshot, self, id, config)
+    }
+    fn with(snapshot: &Snapshot, items: Vec<Self>) -> Snapshot {
+        with_communities(snapshot, items)
+    }
+    fn feature(&self) -> geojson::Feature {
+        feature::community(self)
+    }
+    fn etag(&self) -> String {
+        community_etag(self)
+    }
+    fn create<'a>(&'a self, w: &'a mut Write, by: ChangeBy) -> BoxFuture<'a, ApiResult<Committed>> {
+        Box::pin(async move { Ok(w.tx().await?.create_community(self, &by).await?) })
+    }
+    fn update<'a>(
+        &'a self,
+        w: &'a mut Write,
+        old: &'a Self,
+        by: ChangeBy,
+    ) -> BoxFuture<'a, ApiResult<Option<Committed>>> {
+        Box::pin(async move { Ok(w.tx().await?.update_community(self, old, &by).await?) })
+    }
+}
+
+impl AdminArea for StreetOffice {
+    const COLLECTION: &'static str = "street_offices";
+    const NOUN: &'static str = "street office";
+    const KIND: BoundaryKind = BoundaryKind::StreetOffice;
+    fn from_body(snapshot: &Snapshot, body: &[u8], margin_m: f64) -> ApiResult<Self> {
+        office_from_body(snapshot, body, margin_m)
+    }
+    fn id(&self) -> i64 {
+        self.id
+    }
+    fn set_id(&mut self, id: i64) {
+        self.id = id;
+    }
+    fn boundary(&self) -> &crate::model::AreaShape {
+        &self.boundary
+    }
+    fn items(snapshot: &Snapshot) -> &[Self] {
+        snapshot.street_offices.items()
+    }
+    fn index_of(snapshot: &Snapshot, id: i64) -> Option<usize> {
+        snapshot.street_offices.index_of(id)
+    }
+    fn check(
+        &self,
+        snapshot: &Snapshot,
+        id: Option<i64>,
+        config: &TopologyConfig,
+    ) -> TopologyReport {
+        check_office(snapshot, self, id, config)
+    }
+    fn with(snapshot: &Snapshot, items: Vec<Self>) -> Snapshot {
+        with_offices(snapshot, items)
+    }
+    fn feature(&self) -> geojson::Feature {
+        feature::street_office(self)
+    }
+    fn etag(&self) -> String {
+        office_etag(self)
+    }
+    fn create<'a>(&'a self, w: &'a mut Write, by: ChangeBy) -> BoxFuture<'a, ApiResult<Committed>> {
+        Box::pin(async move { Ok(w.tx().await?.create_street_office(self, &by).await?) })
+    }
+    fn update<'a>(
+        &'a self,
+        w: &'a mut Write,
+        old: &'a Self,
+        by: ChangeBy,
+    ) -> BoxFuture<'a, ApiResult<Option<Committed>>> {
+        Box::pin(async move { Ok(w.tx().await?.update_street_office(self, old, &by).await?) })
+    }
+}
+
+/// Creates a community.
+pub async fn create_community(
+    state: &AppState,
+    body: &[u8],
+    caller: &Caller,
+) -> ApiResult<Response> {
+    create::<Community>(state, body, caller).await
+}
+
+/// Replaces community `id`.
+pub async fn replace_community(
+    state: &AppState,
+    id: i64,
+    body: &[u8],
+    caller: &Caller,
+) -> ApiResult<Response> {
+    replace::<Community>(state, id, body, caller).await
+}
+
+/// Creates a street office.
+pub async fn create_street_office(
+    state: &AppState,
+    body: &[u8],
+    caller: &Caller,
+) -> ApiResult<Response> {
+    create::<StreetOffice>(state, body, caller).await
+}
+
+/// Replaces street office `id`.
+pub async fn replace_street_office(
+    state: &AppState,
+    id: i64,
+    body: &[u8],
+    caller: &Caller,
+) -> ApiResult<Response> {
+    replace::<StreetOffice>(state, id, body, caller).await
+}
+
+/// Creates an `A` from a Feature body, on the write path.
+async fn create<A: AdminArea>(
+    state: &AppState,
+    body: &[u8],
+    caller: &Caller,
+) -> ApiResult<Response> {
+    writer(caller)?;
+    let (state, caller, body) = (state.clone(), caller.clone(), body.to_vec());
+    let writes = state.writes.clone();
+    writes
+        .run(move |w: &mut Write| -> BoxFuture<'_, ApiResult<Response>> {
+            Box::pin(async move {
+                let snapshot = w.snapshot().clone();
+                let mut area = A::from_body(&snapshot, &body, state.limits.service_margin_m)?;
+                let target = Target::Boundary {
+                    kind: A::KIND,
+                    before: None,
+                    after: Some(area.boundary()),
+                };
+                permit(&caller, &snapshot, target)?;
+                let report = area.check(&snapshot, None, &state.topology);
+                if !report.is_ok() {
+                    return Err(topology_error(A::NOUN, &report));
+                }
+                let committed = area.create(w, caller.change()).await?;
+                area.set_id(committed.id);
+                let mut items = A::items(&snapshot).to_vec();
+                items.push(area.clone());
+                w.next_snapshot(A::with(&snapshot, items));
+                let after = record(&area.feature());
+                w.audit(audit_entry(
+                    &caller,
+                    "create",
+                    A::COLLECTION,
+                    area.id(),
+                    None,
+                    after,
+                ));
+                let body = with_warnings(area.feature(), &report, committed.at);
+                let answer = written(StatusCode::CREATED, A::COLLECTION, area.id(), body);
+                Ok(with_etag(answer, &area.etag()))
+            })
+        })
+        .await
+}
+
+/// Replaces `A` `id` from a Feature body, on the write path: conditional on the record the
+/// request read (If-Match where given), checked again in the store transaction.
+async fn replace<A: AdminArea>(
+    state: &AppState,
+    id: i64,
+    body: &[u8],
+    caller: &Caller,
+) -> ApiResult<Response> {
+    writer(caller)?;
+    let (state, caller, body) = (state.clone(), caller.clone(), body.to_vec());
+    let writes = state.writes.clone();
+    writes
+        .run(move |w: &mut Write| -> BoxFuture<'_, ApiResult<Response>> {
+            Box::pin(async move {
+                let snapshot = w.snapshot().clone();
+                let missing =
+                    || ApiError::not_found(format!("no {} feature with id {id}", A::COLLECTION));
+                let index = A::index_of(&snapshot, id).ok_or_else(missing)?;
+                let mut area = A::from_body(&snapshot, &body, state.limits.service_margin_m)?;
+                area.set_id(id);
+                let old = &A::items(&snapshot)[index];
+                check_if_match(&caller, &old.etag(), &format!("{} {id}", A::NOUN))?;
+                let target = Target::Boundary {
+                    kind: A::KIND,
+                    before: Some(old.boundary()),
+                    after: Some(area.boundary()),
+                };
+                permit(&caller, &snapshot, target)?;
+                let before = record(&old.feature());
+                let report = area.check(&snapshot, Some(id), &state.topology);
+                if !report.is_ok() {
+                    return Err(topology_error(A::NOUN, &report));
+                }
+                let committed = area
+                    .update(w, old, caller.change())
+                    .await?
+                    .ok_or_else(missing)?;
+                let mut items = A::items(&snapshot).to_vec();
+                items[index] = area.clone();
+                w.next_snapshot(A::with(&snapshot, items));
+                let after = record(&area.feature());
+                w.audit(audit_entry(
+                    &caller,
+                    "replace",
+                    A::COLLECTION,
+                    id,
+                    before,
+                    after,
+                ));
+                let body = with_warnings(area.feature(), &report, committed.at);
+                Ok(with_etag(
+                    written(StatusCode::OK, A::COLLECTION, id, body),
+                    &area.etag(),
+                ))
+            })
+        })
+        .await
 }
