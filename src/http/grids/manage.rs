@@ -288,7 +288,8 @@ pub async fn draft(
     if s.communities.get(id).is_none() {
         return Err(ApiError::not_found(format!("no community with id {id}")));
     }
-    let answer = tokio::task::spawn_blocking(move || -> ApiResult<Value> {
+    let config = state.topology.clone();
+    let answer = run_blocking(&state, move || -> ApiResult<Value> {
         let community = s.communities.get(id).expect("checked above");
         let draft = grids::draft_grids(community, s.ways.items(), s.buildings.layer.items(), target)?;
         // The draft as the checks see it if it were saved in place of the community's grids.
@@ -310,7 +311,7 @@ pub async fn draft(
             .collect();
         let mut errors = Vec::new();
         let mut warnings = 0usize;
-        for report in check_map(community, &as_grids, s.buildings.layer.items(), &state.topology) {
+        for report in check_map(community, &as_grids, s.buildings.layer.items(), &config) {
             errors.extend(report.errors);
             warnings += report.warnings.len();
         }
@@ -319,8 +320,7 @@ pub async fn draft(
         body["saved"] = json!(false);
         Ok(body)
     })
-    .await
-    .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "draft_failed", format!("the draft failed: {e}")))??;
+    .await??;
     Ok((
         [(header::CONTENT_TYPE, "application/geo+json")],
         Json(answer),
@@ -701,17 +701,10 @@ async fn save_map(
     let checked = {
         let s = s.clone();
         let community = community.clone();
-        tokio::task::spawn_blocking(move || {
+        run_blocking(state, move || {
             check_map(&community, &as_siblings, s.buildings.layer.items(), &config)
         })
-        .await
-        .map_err(|e| {
-            ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "check_failed",
-                format!("the check failed: {e}"),
-            )
-        })?
+        .await?
     };
     let mut errors = Vec::new();
     let mut warnings = Vec::new();
