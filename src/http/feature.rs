@@ -8,7 +8,7 @@ use serde_json::json;
 use super::error::{ApiError, ApiResult};
 use crate::index::Snapshot;
 use crate::model::{
-    AreaShape, Audience, Building, Community, Facility, FacilityDraft, Grid, KindId, OpenAt,
+    AreaShape, Audience, Building, Community, Facility, FacilityDraft, Grid, Hours, KindId, OpenAt,
     OpenState, OsmRef, StreetOffice, StreetWay,
 };
 
@@ -176,10 +176,15 @@ impl<'a> FacilityProperties<'a> {
     }
 }
 
-/// An opening state as JSON: its state and the next change (RFC 3339), if known.
+/// An opening state as JSON: its state, the next change (RFC 3339) if there is one within the
+/// evaluation horizon ([`crate::model::HORIZON_DAYS`] days), and otherwise, for known hours,
+/// `no_change_until`: the end of the horizon searched (the state holds at least until then;
+/// nothing later was evaluated). A 24/7 facility is `{"next_change": null, "no_change_until":
+/// "<at + 8 days>", "state": "open"}`; a facility without hours has both null.
 #[derive(Debug, serde::Serialize)]
 pub struct OpenJson {
     next_change: Option<String>,
+    no_change_until: Option<String>,
     state: OpenState,
 }
 
@@ -188,6 +193,7 @@ impl OpenJson {
     pub fn new(open: &OpenAt) -> OpenJson {
         OpenJson {
             next_change: open.next_change.map(|t| t.to_rfc3339()),
+            no_change_until: open.no_change_until.map(|t| t.to_rfc3339()),
             state: open.state,
         }
     }
@@ -353,7 +359,7 @@ pub fn facility_draft(body: &[u8]) -> ApiResult<FacilityDraft> {
             "a position is [lon, lat]",
         ));
     }
-    Ok(FacilityDraft {
+    let draft = FacilityDraft {
         osm: None,
         lon: coordinates[0],
         lat: coordinates[1],
@@ -366,5 +372,18 @@ pub fn facility_draft(body: &[u8]) -> ApiResult<FacilityDraft> {
         free: props.int("free")?,
         shared: props.flag("shared")?,
         demo: props.flag("demo")?,
-    })
+    };
+    // Every facility write reads its body here: refuse hours too costly to evaluate
+    // (`FacilityDraft::validate_write`'s check; the handlers then call `validate`, as loading
+    // does). A value that does not parse is left to `validate`, which names it.
+    if let Some(Ok(hours)) = draft
+        .opening_hours
+        .as_deref()
+        .map(str::trim)
+        .filter(|raw| !raw.is_empty())
+        .map(|raw| Hours::parse(raw, "opening_hours"))
+    {
+        hours.check_budget("opening_hours")?;
+    }
+    Ok(draft)
 }

@@ -308,7 +308,7 @@ pub async fn import_geojson_layer_with(
                         shared: flag(p, "shared"),
                         demo: flag(p, "demo"),
                     };
-                    store.insert_facility(&draft.validate(0, catalogue)?).await?;
+                    store.insert_facility(&draft.validate_write(0, catalogue)?).await?;
                 }
             }
             Ok(())
