@@ -6,10 +6,11 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
+use chrono::Utc;
 use geo::{Contains, Distance, Euclidean, Polygon};
 use gridcircle::config::HouseholdEstimate;
 use gridcircle::import::{OsmImport, read_osm_pbf};
-use gridcircle::model::{AreaShape, HouseholdSource, KindCatalogue, OsmRef};
+use gridcircle::model::{AreaShape, Hours, HouseholdSource, KindCatalogue, MAX_EVAL_STEPS, OsmRef};
 
 const NANJING: &str = "nanjing-xinjiekou.osm.pbf";
 const PORTO: &str = "porto.osm.pbf";
@@ -682,6 +683,54 @@ fn opening_hours_are_kept_or_counted() {
                 .find(|f| f.osm == Some(*osm))
                 .expect("kept without hours");
             assert!(f.hours.is_none());
+        }
+    }
+}
+
+#[test]
+fn no_real_opening_hours_are_too_complex_to_evaluate() {
+    // Every opening_hours value in the extracts (osmium's reading), whatever the object.
+    for name in [NANJING, PORTO, MONACO] {
+        let values: BTreeMap<String, u64> = tags_filter(name, &["nwr/opening_hours"], true)
+            .iter()
+            .filter_map(|o| o.tag("opening_hours"))
+            .map(str::trim)
+            .filter(|h| !h.is_empty())
+            .fold(BTreeMap::new(), |mut m, h| {
+                *m.entry(h.to_owned()).or_default() += 1;
+                m
+            });
+        assert!(!values.is_empty(), "{name}");
+        let mut costliest = (0, String::new());
+        for value in values.keys() {
+            let Ok(hours) = Hours::parse(value, "opening_hours") else {
+                continue;
+            };
+            // The write-time budget refuses none of them, with a wide margin.
+            assert!(
+                hours.check_budget("opening_hours").is_ok(),
+                "{name}: {value:?}"
+            );
+            let steps = hours.evaluation_steps(Utc::now().naive_utc());
+            assert!(
+                steps <= MAX_EVAL_STEPS / 4,
+                "{name}: {value:?} costs {steps}"
+            );
+            costliest = costliest.max((steps, value.clone()));
+        }
+        println!("{name}: costliest opening_hours {costliest:?}");
+        // So the import dropped only the values that do not parse: as many as it counted.
+        let import = imported(name);
+        for (osm, value) in &import.report.invalid_opening_hours_refs {
+            assert!(
+                Hours::parse(value, "opening_hours").is_err(),
+                "{name}: {osm} {value:?} parses but was dropped"
+            );
+        }
+        for f in &import.facilities {
+            if let Some(h) = &f.hours {
+                assert!(values.contains_key(h.raw()), "{name}: {:?}", f.osm);
+            }
         }
     }
 }

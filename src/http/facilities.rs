@@ -88,7 +88,7 @@ pub async fn create(state: &AppState, body: &[u8], caller: &Caller) -> ApiResult
         .run(move |w: &mut Write| -> BoxFuture<'_, ApiResult<Response>> {
             Box::pin(async move {
                 let snapshot = w.snapshot().clone();
-                let mut facility = draft.validate(0, &snapshot.catalogue)?;
+                let mut facility = draft.validate_write(0, &snapshot.catalogue)?;
                 in_service_area(&state, &facility)?;
                 permit(
                     &caller,
@@ -139,7 +139,7 @@ pub async fn replace(
                 let index = snapshot.facilities.layer.index_of(id).ok_or_else(|| {
                     ApiError::not_found(format!("no facilities feature with id {id}"))
                 })?;
-                let mut facility = draft.validate(id, &snapshot.catalogue)?;
+                let mut facility = draft.validate_write(id, &snapshot.catalogue)?;
                 let old = &snapshot.facilities.layer.items()[index];
                 facility.osm = old.osm;
                 in_service_area(&state, &facility)?;

@@ -176,10 +176,15 @@ impl<'a> FacilityProperties<'a> {
     }
 }
 
-/// An opening state as JSON: its state and the next change (RFC 3339), if known.
+/// An opening state as JSON: its state, the next change (RFC 3339) if there is one within the
+/// evaluation horizon ([`crate::model::HORIZON_DAYS`] days), and otherwise, for known hours,
+/// `no_change_until`: the end of the horizon searched (the state holds at least until then;
+/// nothing later was evaluated). A 24/7 facility is `{"next_change": null, "no_change_until":
+/// "<at + 8 days>", "state": "open"}`; a facility without hours has both null.
 #[derive(Debug, serde::Serialize)]
 pub struct OpenJson {
     next_change: Option<String>,
+    no_change_until: Option<String>,
     state: OpenState,
 }
 
@@ -188,6 +193,7 @@ impl OpenJson {
     pub fn new(open: &OpenAt) -> OpenJson {
         OpenJson {
             next_change: open.next_change.map(|t| t.to_rfc3339()),
+            no_change_until: open.no_change_until.map(|t| t.to_rfc3339()),
             state: open.state,
         }
     }
@@ -353,7 +359,7 @@ pub fn facility_draft(body: &[u8]) -> ApiResult<FacilityDraft> {
             "a position is [lon, lat]",
         ));
     }
-    Ok(FacilityDraft {
+    let draft = FacilityDraft {
         osm: None,
         lon: coordinates[0],
         lat: coordinates[1],
@@ -366,5 +372,6 @@ pub fn facility_draft(body: &[u8]) -> ApiResult<FacilityDraft> {
         free: props.int("free")?,
         shared: props.flag("shared")?,
         demo: props.flag("demo")?,
-    })
+    };
+    Ok(draft)
 }

@@ -317,7 +317,7 @@ pub async fn import_geojson_layer_with(
                         shared: flag(p, "shared"),
                         demo: flag(p, "demo"),
                     };
-                    let facility = draft.validate(0, catalogue)?;
+                    let facility = draft.validate_write(0, catalogue)?;
                     let mut tx = store.begin_write().await?;
                     let id = tx.insert_facility(&facility).await?;
                     tx.append_audit(&imported("facilities", id, &by)).await?;

@@ -83,7 +83,8 @@ impl<'a> From<&'a OsmImport> for crate::store::OsmRows<'a> {
 ///   `office`, `tourism` or `leisure` tag.
 /// - **Facilities**: nodes, closed ways and multipolygon relations whose tags match a kind of
 ///   `catalogue` (areas at their representative point). An `opening_hours` value that does not
-///   parse is dropped (the facility is kept) and counted.
+///   parse, or that is too complex to evaluate ([`crate::model::Hours::check_budget`]), is
+///   dropped (the facility is kept) and counted.
 /// - **Street ways**: every way tagged `highway=*`.
 ///
 /// Objects with nodes or member ways outside the file, and outlines that are not valid
@@ -923,7 +924,7 @@ impl<'a> Importer<'a> {
         };
         // Each round drops the field at fault (a field that is still set), so this ends.
         loop {
-            let err = match draft.clone().validate(0, self.catalogue) {
+            let err = match draft.clone().validate_write(0, self.catalogue) {
                 Ok(facility) => {
                     *self
                         .report

@@ -194,14 +194,14 @@ impl FacilityDraft {
         };
         let capacity = count(self.capacity, "capacity")?;
         let free = count(self.free, "free")?;
-        if let (Some(c), Some(f)) = (capacity, free) {
-            if f > c {
-                return Err(ModelError::new(
-                    "free",
-                    "out_of_range",
-                    format!("free ({f}) exceeds capacity ({c})"),
-                ));
-            }
+        if let (Some(c), Some(f)) = (capacity, free)
+            && f > c
+        {
+            return Err(ModelError::new(
+                "free",
+                "out_of_range",
+                format!("free ({f}) exceeds capacity ({c})"),
+            ));
         }
         Ok(Facility {
             id,
@@ -217,5 +217,36 @@ impl FacilityDraft {
             shared: self.shared,
             demo: self.demo,
         })
+    }
+
+    /// [`FacilityDraft::validate`] for a new or changed facility (HTTP write, OSM or GeoJSON
+    /// import): also refuses opening hours whose evaluation would cost more than
+    /// [`MAX_EVAL_STEPS`](super::MAX_EVAL_STEPS) ([`Hours::check_budget`],
+    /// `opening_hours_too_complex`). Stored rows are loaded with `validate` alone, so an
+    /// expression stored before this check existed never stops start-up.
+    ///
+    /// ```
+    /// use gridcircle::model::{FacilityDraft, KindCatalogue};
+    /// let cat = KindCatalogue::bundled();
+    /// let draft = |hours: &str| FacilityDraft {
+    ///     lon: 118.78, lat: 32.04, kind: "toilet".into(),
+    ///     opening_hours: Some(hours.into()), ..Default::default()
+    /// };
+    /// assert!(draft("Mo-Su 00:00-24:00").validate_write(1, &cat).is_ok());
+    /// let vandal = ["Mo"; 150].join(";");
+    /// assert!(draft(&vandal).validate(1, &cat).is_ok());
+    /// let err = draft(&vandal).validate_write(1, &cat).unwrap_err();
+    /// assert_eq!((err.field.as_str(), err.code), ("opening_hours", "opening_hours_too_complex"));
+    /// ```
+    pub fn validate_write(
+        self,
+        id: i64,
+        catalogue: &super::KindCatalogue,
+    ) -> Result<Facility, ModelError> {
+        let facility = self.validate(id, catalogue)?;
+        if let Some(hours) = &facility.hours {
+            hours.check_budget("opening_hours")?;
+        }
+        Ok(facility)
     }
 }

@@ -33,7 +33,7 @@ pub use facility::{Audience, Facility, FacilityDraft};
 pub use facility_circle::FacilityCircle;
 pub use grid::Grid;
 pub use holidays::HolidayCalendar;
-pub use hours::{Hours, OpenAt, OpenState};
+pub use hours::{HORIZON_DAYS, Hours, MAX_EVAL_STEPS, OpenAt, OpenState};
 pub use kind::{FacilityKind, KindCatalogue, KindId};
 pub use land_area::{LandArea, LandClass};
 pub use lonlat::{LonLat, chord_to_metres};

@@ -60,7 +60,8 @@ pub struct ImportReport {
     pub facilities_per_kind: BTreeMap<String, u64>,
     /// Ways tagged as a facility that are not closed (so not an area): not imported.
     pub facility_lines_not_imported: u64,
-    /// Facilities whose `opening_hours` does not parse: imported without hours.
+    /// Facilities whose `opening_hours` does not parse or is too complex to evaluate
+    /// (`opening_hours_too_complex`): imported without hours.
     pub invalid_opening_hours: u64,
     /// The first 50 of them (smallest references): reference → the `opening_hours` value.
     pub invalid_opening_hours_refs: BTreeMap<OsmRef, String>,
