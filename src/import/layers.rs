@@ -1,11 +1,12 @@
 //! GeoJSON layer import and export: street offices, communities, grids and facilities drawn
 //! outside the service (or by its own tools), with parents named by code.
 //!
-//! Import checks every feature like an HTTP write: the model rules, the parent by code, and the
-//! topology checks of [`crate::grids`] against the parent and the siblings already in the store
-//! or imported before it from the same file. Every rejected feature is reported with every
-//! problem; the others are written, each in its own transaction with its history row (actor
-//! `import`) and, for grids, the membership of its buildings.
+//! Import writes every feature through the one write path ([`crate::app::WritePath`]), as an
+//! HTTP write: the model rules, the parent by code, and the topology checks of
+//! [`crate::grids`] against the snapshot of what is stored and imported before it from the same
+//! file. Every rejected feature is reported with every problem; the others are written, each
+//! in its own transaction with its history row (actor `import`), its audit record and, for
+//! grids, the membership of its buildings.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -19,6 +20,10 @@ use crate::model::{
     AreaShape, Community, CommunityCode, FacilityDraft, Grid, GridCode, KindCatalogue, ModelError,
     Person, StreetOffice, StreetOfficeCode, parse_name,
 };
+use std::sync::Arc;
+
+use crate::app::{BoxFuture, Write, WritePath};
+use crate::readmodel::{AdminLayer, Snapshot, SnapshotCell};
 use crate::store::{ChangeBy, Store};
 
 /// The layers a GeoJSON file can fill.
@@ -145,8 +150,8 @@ fn workers(p: &JsonObject) -> anyhow::Result<Vec<Person>> {
     }
 }
 
-/// Refuses on errors (each problem with the other party), counts warnings.
-fn topology(report: TopologyReport, warnings: &mut BTreeMap<String, usize>) -> anyhow::Result<()> {
+/// Refuses on errors (each problem with the other party); the kinds of the warnings.
+fn topology(report: TopologyReport) -> anyhow::Result<Vec<String>> {
     if !report.is_ok() {
         let problems: Vec<String> = report
             .errors
@@ -158,10 +163,7 @@ fn topology(report: TopologyReport, warnings: &mut BTreeMap<String, usize>) -> a
             .collect();
         bail!("topology: {}", problems.join("; "));
     }
-    for p in &report.warnings {
-        *warnings.entry(p.kind.to_string()).or_default() += 1;
-    }
-    Ok(())
+    Ok(report.warnings.iter().map(|p| p.kind.to_string()).collect())
 }
 
 /// Imports every feature of a GeoJSON FeatureCollection into `layer`, with the default options.
@@ -189,11 +191,6 @@ pub async fn import_geojson_layer_with(
     let collection: FeatureCollection = text_in
         .parse()
         .with_context(|| format!("{} is not a GeoJSON FeatureCollection", path.display()))?;
-    let existing = store.load(catalogue).await?;
-    let mut offices = existing.street_offices;
-    let mut communities = existing.communities;
-    let mut all_grids = existing.grids;
-    let buildings = existing.buildings;
     let parent_field = options
         .parent_field
         .clone()
@@ -201,143 +198,210 @@ pub async fn import_geojson_layer_with(
     if parent_field.is_some() && layer.default_parent_field().is_none() {
         bail!("--parent-field applies to communities and grids only");
     }
-    let by = ChangeBy::new(options.actor.clone());
-    let config = &options.topology;
+    // Every feature is one write on the write path, checked against the snapshot of what is
+    // stored and imported so far, exactly as an HTTP write is.
+    let existing = store.load(catalogue).await?;
+    let snapshot = Snapshot::build(existing, Arc::new(catalogue.clone()));
+    let writes = WritePath::new(store.clone(), SnapshotCell::new(snapshot));
     let mut report = LayerReport::default();
-    for (i, feature) in collection.features.iter().enumerate() {
-        let empty = JsonObject::new();
-        let p = feature.properties.as_ref().unwrap_or(&empty);
-        let parent_code = || -> anyhow::Result<String> {
-            let field = parent_field
-                .as_deref()
-                .expect("layers with parents have a field");
-            text(p, field)
-                .with_context(|| format!("property {field} (the parent's code) is required"))
-        };
-        let outcome: anyhow::Result<()> = async {
-            match layer {
-                Layer::StreetOffices => {
-                    let mut office = StreetOffice {
-                        id: 0,
-                        code: StreetOfficeCode::parse(&required(p, "code")?, "code")?,
-                        name: parse_name(&required(p, "name")?, "name")?,
-                        boundary: area(feature)?,
-                        demo: flag(p, "demo"),
-                    };
-                    topology(
-                        grids::check_street_office(&office.boundary, &office.code, None, &offices, &buildings, config),
-                        &mut report.warnings,
-                    )?;
-                    let mut tx = store.begin_write().await?;
-                    office.id = tx.create_street_office(&office, &by).await?.id;
-                    tx.append_audit(&imported("street_offices", office.id, &by)).await?;
-                    tx.commit().await?;
-                    offices.push(office);
-                }
-                Layer::Communities => {
-                    let code = CommunityCode::parse(&required(p, "code")?, "code")?;
-                    let parent = parent_code()?;
-                    let Some(office) = offices.iter().find(|o| o.code.as_str() == parent) else {
-                        bail!("no street office with code {parent}")
-                    };
-                    if code.street_office().as_str() != parent {
-                        bail!("community code {code} does not start with its street office code {parent}");
-                    }
-                    let mut community = Community {
-                        id: 0,
-                        code,
-                        name: parse_name(&required(p, "name")?, "name")?,
-                        street_office_id: office.id,
-                        boundary: area(feature)?,
-                        demo: flag(p, "demo"),
-                    };
-                    let siblings: Vec<Community> =
-                        communities.iter().filter(|c| c.street_office_id == office.id).cloned().collect();
-                    topology(
-                        grids::check_community(&community.boundary, &community.code, None, office, &siblings, &buildings, config),
-                        &mut report.warnings,
-                    )?;
-                    let mut tx = store.begin_write().await?;
-                    community.id = tx.create_community(&community, &by).await?.id;
-                    tx.append_audit(&imported("communities", community.id, &by)).await?;
-                    tx.commit().await?;
-                    communities.push(community);
-                }
-                Layer::Grids => {
-                    let code = GridCode::parse(&required(p, "code")?, "code")?;
-                    let parent = parent_code()?;
-                    let Some(community) = communities.iter().find(|c| c.code.as_str() == parent) else {
-                        bail!("no community with code {parent}")
-                    };
-                    if code.community().as_str() != parent {
-                        bail!("grid code {code} does not start with its community code {parent}");
-                    }
-                    let chief = match text(p, "chief_name") {
-                        Some(n) => Some(Person::new(&n, text(p, "chief_phone").as_deref())?),
-                        None => None,
-                    };
-                    let mut grid = Grid {
-                        id: 0,
-                        code,
-                        name: parse_name(&required(p, "name")?, "name")?,
-                        community_id: community.id,
-                        chief,
-                        workers: workers(p)?,
-                        boundary: area(feature)?,
-                        demo: flag(p, "demo"),
-                        version: 1,
-                    };
-                    let siblings: Vec<Grid> =
-                        all_grids.iter().filter(|g| g.community_id == community.id).cloned().collect();
-                    topology(
-                        grids::check_grid(&grid.boundary, &grid.code, None, community, &siblings, &buildings, config),
-                        &mut report.warnings,
-                    )?;
-                    let mut tx = store.begin_write().await?;
-                    grid.id = tx.create_grid(&grid, &by).await?.id;
-                    tx.append_audit(&imported("grids", grid.id, &by)).await?;
-                    tx.commit().await?;
-                    all_grids.push(grid);
-                }
-                Layer::Facilities => {
-                    let Some(geojson::GeometryValue::Point { coordinates }) = feature.geometry.as_ref().map(|g| &g.value) else {
-                        bail!("a facility needs a Point geometry");
-                    };
-                    let draft = FacilityDraft {
-                        osm: None,
-                        lon: coordinates[0],
-                        lat: coordinates[1],
-                        kind: required(p, "kind")?,
-                        name: text(p, "name"),
-                        owner: text(p, "owner"),
-                        audience: text(p, "audience"),
-                        opening_hours: text(p, "opening_hours"),
-                        capacity: p.get("capacity").and_then(JsonValue::as_i64),
-                        free: p.get("free").and_then(JsonValue::as_i64),
-                        shared: flag(p, "shared"),
-                        demo: flag(p, "demo"),
-                    };
-                    let facility = draft.validate_write(0, catalogue)?;
-                    let mut tx = store.begin_write().await?;
-                    let id = tx.insert_facility(&facility).await?;
-                    tx.append_audit(&imported("facilities", id, &by)).await?;
-                    tx.commit().await?;
-                }
-            }
-            Ok(())
-        }
-        .await;
+    for (i, feature) in collection.features.into_iter().enumerate() {
+        let label = feature
+            .properties
+            .as_ref()
+            .and_then(|p| text(p, "code"))
+            .map(|c| format!("code {c}: "))
+            .unwrap_or_default();
+        let (parent_field, by) = (parent_field.clone(), ChangeBy::new(options.actor.clone()));
+        let config = options.topology.clone();
+        let outcome = writes
+            .run(
+                move |w: &mut Write| -> BoxFuture<'_, anyhow::Result<Vec<String>>> {
+                    Box::pin(import_feature(w, layer, feature, parent_field, by, config))
+                },
+            )
+            .await;
         match outcome {
-            Ok(()) => report.imported += 1,
-            Err(e) => {
-                let label = text(p, "code")
-                    .map(|c| format!("code {c}: "))
-                    .unwrap_or_default();
-                report.rejected.push((i, format!("{label}{e:#}")))
+            Ok(warnings) => {
+                report.imported += 1;
+                for kind in warnings {
+                    *report.warnings.entry(kind).or_default() += 1;
+                }
             }
+            Err(e) => report.rejected.push((i, format!("{label}{e:#}"))),
         }
     }
     Ok(report)
+}
+
+/// One feature of a layer import as a write-path command: checked against the write's
+/// snapshot, stored with its history and audit record in one transaction, and added to the
+/// next snapshot (so the following features are checked against it). Returns the kinds of its
+/// topology warnings.
+async fn import_feature(
+    w: &mut Write,
+    layer: Layer,
+    feature: geojson::Feature,
+    parent_field: Option<String>,
+    by: ChangeBy,
+    config: TopologyConfig,
+) -> anyhow::Result<Vec<String>> {
+    let s = w.snapshot().clone();
+    let empty = JsonObject::new();
+    let p = feature.properties.as_ref().unwrap_or(&empty);
+    let parent_code = || -> anyhow::Result<String> {
+        let field = parent_field
+            .as_deref()
+            .expect("layers with parents have a field");
+        text(p, field).with_context(|| format!("property {field} (the parent's code) is required"))
+    };
+    let buildings = s.buildings.layer.items();
+    match layer {
+        Layer::StreetOffices => {
+            let mut office = StreetOffice {
+                id: 0,
+                code: StreetOfficeCode::parse(&required(p, "code")?, "code")?,
+                name: parse_name(&required(p, "name")?, "name")?,
+                boundary: area(&feature)?,
+                demo: flag(p, "demo"),
+            };
+            let offices = s.street_offices.items();
+            let check = grids::check_street_office(
+                &office.boundary,
+                &office.code,
+                None,
+                offices,
+                buildings,
+                &config,
+            );
+            let warnings = topology(check)?;
+            office.id = w.tx().await?.create_street_office(&office, &by).await?.id;
+            w.audit(imported("street_offices", office.id, &by));
+            let mut items = offices.to_vec();
+            items.push(office);
+            w.next_snapshot(Snapshot {
+                street_offices: Arc::new(AdminLayer::new(items)),
+                ..(*s).clone()
+            });
+            Ok(warnings)
+        }
+        Layer::Communities => {
+            let code = CommunityCode::parse(&required(p, "code")?, "code")?;
+            let parent = parent_code()?;
+            let Some(office) = s
+                .street_offices
+                .items()
+                .iter()
+                .find(|o| o.code.as_str() == parent)
+            else {
+                bail!("no street office with code {parent}")
+            };
+            if code.street_office().as_str() != parent {
+                bail!("community code {code} does not start with its street office code {parent}");
+            }
+            let mut community = Community {
+                id: 0,
+                code,
+                name: parse_name(&required(p, "name")?, "name")?,
+                street_office_id: office.id,
+                boundary: area(&feature)?,
+                demo: flag(p, "demo"),
+            };
+            let communities = s.communities.items();
+            let siblings: Vec<Community> = communities
+                .iter()
+                .filter(|c| c.street_office_id == office.id)
+                .cloned()
+                .collect();
+            let check = grids::check_community(
+                &community.boundary,
+                &community.code,
+                None,
+                office,
+                &siblings,
+                buildings,
+                &config,
+            );
+            let warnings = topology(check)?;
+            community.id = w.tx().await?.create_community(&community, &by).await?.id;
+            w.audit(imported("communities", community.id, &by));
+            let mut items = communities.to_vec();
+            items.push(community);
+            w.next_snapshot(Snapshot {
+                communities: Arc::new(AdminLayer::new(items)),
+                ..(*s).clone()
+            });
+            Ok(warnings)
+        }
+        Layer::Grids => {
+            let code = GridCode::parse(&required(p, "code")?, "code")?;
+            let parent = parent_code()?;
+            let Some(community) = s
+                .communities
+                .items()
+                .iter()
+                .find(|c| c.code.as_str() == parent)
+            else {
+                bail!("no community with code {parent}")
+            };
+            if code.community().as_str() != parent {
+                bail!("grid code {code} does not start with its community code {parent}");
+            }
+            let chief = match text(p, "chief_name") {
+                Some(n) => Some(Person::new(&n, text(p, "chief_phone").as_deref())?),
+                None => None,
+            };
+            let mut grid = Grid {
+                id: 0,
+                code,
+                name: parse_name(&required(p, "name")?, "name")?,
+                community_id: community.id,
+                chief,
+                workers: workers(p)?,
+                boundary: area(&feature)?,
+                demo: flag(p, "demo"),
+                version: 1,
+            };
+            let check = s
+                .check_grid(&grid.boundary, &grid.code, None, community.id, &config)
+                .expect("the community is in this snapshot");
+            let warnings = topology(check)?;
+            grid.id = w.tx().await?.create_grid(&grid, &by).await?.id;
+            w.audit(imported("grids", grid.id, &by));
+            let mut items = s.grids.layer.items().to_vec();
+            items.push(grid);
+            w.next_snapshot(s.with_grids(items));
+            Ok(warnings)
+        }
+        Layer::Facilities => {
+            let Some(geojson::GeometryValue::Point { coordinates }) =
+                feature.geometry.as_ref().map(|g| &g.value)
+            else {
+                bail!("a facility needs a Point geometry");
+            };
+            let draft = FacilityDraft {
+                osm: None,
+                lon: coordinates[0],
+                lat: coordinates[1],
+                kind: required(p, "kind")?,
+                name: text(p, "name"),
+                owner: text(p, "owner"),
+                audience: text(p, "audience"),
+                opening_hours: text(p, "opening_hours"),
+                capacity: p.get("capacity").and_then(JsonValue::as_i64),
+                free: p.get("free").and_then(JsonValue::as_i64),
+                shared: flag(p, "shared"),
+                demo: flag(p, "demo"),
+            };
+            let mut facility = draft.validate_write(0, &s.catalogue)?;
+            facility.id = w.tx().await?.insert_facility(&facility).await?;
+            w.audit(imported("facilities", facility.id, &by));
+            // Its service circles are derived data: computed at the next start.
+            let mut items = s.facilities.layer.items().to_vec();
+            items.push(facility);
+            w.next_snapshot(s.with_facilities(items));
+            Ok(Vec::new())
+        }
+    }
 }
 
 fn area_geometry(a: &AreaShape) -> geojson::Geometry {
