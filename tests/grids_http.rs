@@ -1233,8 +1233,13 @@ fn import_reports_every_rejected_grid_and_export_round_trips() {
     let mut outside = first.clone();
     outside["properties"]["code"] = json!("320104001001992");
     outside["geometry"] = rect_geometry(Rect::new((w - 0.02, s), (w - 0.01, n)));
+    // A misspelt property is refused, not dropped (the import reads properties as strictly as
+    // an HTTP write does).
+    let mut typo = first.clone();
+    typo["properties"]["code"] = json!("320104001001993");
+    typo["properties"]["chief_nmae"] = json!("张三");
     let bad_from = features.len();
-    features.extend([overlap, bowtie, orphan, duplicate, outside]);
+    features.extend([overlap, bowtie, orphan, duplicate, outside, typo]);
     let file = dir.path().join("grids.geojson");
     std::fs::write(
         &file,
@@ -1254,7 +1259,7 @@ fn import_reports_every_rejected_grid_and_export_round_trips() {
     assert!(ok, "{out}");
     eprintln!("{out}");
     assert!(
-        out.contains(&format!("{} imported, 5 rejected", bad_from)),
+        out.contains(&format!("{} imported, 6 rejected", bad_from)),
         "{out}"
     );
     let line = |i: usize| {
@@ -1270,6 +1275,12 @@ fn import_reports_every_rejected_grid_and_export_round_trips() {
         line(bad_from + 3).contains("duplicate_code") && line(bad_from + 3).contains("overlap")
     );
     assert!(line(bad_from + 4).contains("outside_parent"));
+    assert!(
+        line(bad_from + 5).contains("properties.chief_nmae")
+            && line(bad_from + 5).contains("unknown property"),
+        "{}",
+        line(bad_from + 5)
+    );
     // Without --parent-field the parent property is missing: every feature says so.
     let (_, out) = run(&[
         "import",

@@ -35,8 +35,8 @@ pub fn area_from_geometry(geometry: Option<geojson::Geometry>) -> ApiResult<Area
 pub type Refusal = Box<(ApiError, Option<Problem>)>;
 
 /// A refusal that is not about the polygon's own validity.
-pub fn plain(error: ApiError) -> Refusal {
-    Box::new((error, None))
+pub fn plain(error: impl Into<ApiError>) -> Refusal {
+    Box::new((error.into(), None))
 }
 
 /// [`area_from_geometry`], also giving the problem itself (for `/grids/validate`).

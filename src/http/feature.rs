@@ -6,6 +6,7 @@ use geojson::{Feature, GeometryValue, JsonObject, JsonValue};
 use serde_json::json;
 
 use super::error::{ApiError, ApiResult};
+pub use crate::formats::geojson::{Props, require_geometry};
 use crate::model::{
     AreaShape, Audience, Building, Community, Facility, FacilityDraft, Grid, KindId, OpenAt,
     OpenState, OsmRef, StreetOffice, StreetWay,
@@ -233,102 +234,6 @@ pub fn parse_feature(body: &[u8]) -> ApiResult<(Option<geojson::Geometry>, JsonO
         )
     })?;
     Ok((f.geometry, f.properties.unwrap_or_default()))
-}
-
-/// Typed access to Feature properties, with field paths in errors, refusing unknown names.
-pub struct Props<'a>(pub &'a JsonObject);
-
-impl Props<'_> {
-    /// Refuses properties outside `writable` and `read_only` (read-only ones, such as `id`,
-    /// are accepted so a client may send back what it read, and are ignored).
-    pub fn only(&self, writable: &[&str], read_only: &[&str]) -> ApiResult<()> {
-        match self
-            .0
-            .keys()
-            .find(|k| !writable.contains(&k.as_str()) && !read_only.contains(&k.as_str()))
-        {
-            Some(k) => Err(ApiError::invalid(
-                &format!("properties.{k}"),
-                "unknown_property",
-                format!("unknown property {k:?}; writable: {}", writable.join(", ")),
-            )),
-            None => Ok(()),
-        }
-    }
-
-    /// An optional string.
-    pub fn text(&self, name: &str) -> ApiResult<Option<String>> {
-        match self.0.get(name) {
-            None | Some(JsonValue::Null) => Ok(None),
-            Some(JsonValue::String(s)) => Ok(Some(s.clone())),
-            Some(_) => Err(ApiError::invalid(
-                &format!("properties.{name}"),
-                "wrong_type",
-                format!("{name} must be a string"),
-            )),
-        }
-    }
-
-    /// A required string.
-    pub fn required_text(&self, name: &str) -> ApiResult<String> {
-        self.text(name)?.ok_or_else(|| {
-            ApiError::invalid(
-                &format!("properties.{name}"),
-                "missing_property",
-                format!("{name} is required"),
-            )
-        })
-    }
-
-    /// An optional integer.
-    pub fn int(&self, name: &str) -> ApiResult<Option<i64>> {
-        match self.0.get(name) {
-            None | Some(JsonValue::Null) => Ok(None),
-            Some(v) => v.as_i64().map(Some).ok_or_else(|| {
-                ApiError::invalid(
-                    &format!("properties.{name}"),
-                    "wrong_type",
-                    format!("{name} must be a whole number"),
-                )
-            }),
-        }
-    }
-
-    /// An optional boolean, `false` when absent.
-    pub fn flag(&self, name: &str) -> ApiResult<bool> {
-        match self.0.get(name) {
-            None | Some(JsonValue::Null) => Ok(false),
-            Some(JsonValue::Bool(b)) => Ok(*b),
-            Some(_) => Err(ApiError::invalid(
-                &format!("properties.{name}"),
-                "wrong_type",
-                format!("{name} must be true or false"),
-            )),
-        }
-    }
-}
-
-/// The geometry, required to be of one of the named GeoJSON types.
-pub fn require_geometry(
-    geometry: Option<geojson::Geometry>,
-    allowed: &[&str],
-) -> ApiResult<GeometryValue> {
-    let g = geometry.ok_or_else(|| {
-        ApiError::invalid(
-            "geometry",
-            "missing_geometry",
-            "the feature has no geometry",
-        )
-    })?;
-    let name = g.value.type_name();
-    if !allowed.contains(&name) {
-        return Err(ApiError::invalid(
-            "geometry",
-            "wrong_geometry_type",
-            format!("geometry must be {}, got {name}", allowed.join(" or ")),
-        ));
-    }
-    Ok(g.value)
 }
 
 /// A facility draft from a Feature body: a Point and the writable properties.

@@ -90,20 +90,18 @@ impl GridBody {
             .map_err(plain)?;
         let code = match props.text("code").map_err(plain)? {
             None => None,
-            Some(text) => {
-                Some(GridCode::parse(&text, "properties.code").map_err(|e| plain(e.into()))?)
-            }
+            Some(text) => Some(GridCode::parse(&text, "properties.code").map_err(plain)?),
         };
         let name = match props.text("name").map_err(plain)? {
             None => None,
-            Some(text) => Some(parse_name(&text, "properties.name").map_err(|e| plain(e.into()))?),
+            Some(text) => Some(parse_name(&text, "properties.name").map_err(plain)?),
         };
         let community_id = props.int("community_id").map_err(plain)?;
         let chief = match props.text("chief_name").map_err(plain)? {
             None => None,
             Some(n) => Some(
                 Person::new(&n, props.text("chief_phone").map_err(plain)?.as_deref())
-                    .map_err(|e| plain(e.under("properties.chief_").into()))?,
+                    .map_err(|e| plain(e.under("properties.chief_")))?,
             ),
         };
         let workers = match properties.get("workers") {

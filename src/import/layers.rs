@@ -23,6 +23,7 @@ use crate::model::{
 use std::sync::Arc;
 
 use crate::app::{BoxFuture, Write, WritePath};
+use crate::formats::geojson::Props;
 use crate::readmodel::{AdminLayer, Snapshot, SnapshotCell};
 use crate::store::{ChangeBy, Store};
 
@@ -87,20 +88,6 @@ impl Default for LayerOptions {
 
 fn text(p: &JsonObject, name: &str) -> Option<String> {
     p.get(name).and_then(JsonValue::as_str).map(str::to_owned)
-}
-
-fn required(p: &JsonObject, name: &str) -> Result<String, ModelError> {
-    text(p, name).ok_or_else(|| {
-        ModelError::new(
-            name,
-            "missing_property",
-            format!("property {name} is required"),
-        )
-    })
-}
-
-fn flag(p: &JsonObject, name: &str) -> bool {
-    p.get(name).and_then(JsonValue::as_bool).unwrap_or(false)
 }
 
 /// The feature's area, through [`grids::check_raw`]: an invalid polygon is refused with the
@@ -248,21 +235,63 @@ async fn import_feature(
     let s = w.snapshot().clone();
     let empty = JsonObject::new();
     let p = feature.properties.as_ref().unwrap_or(&empty);
-    let parent_code = || -> anyhow::Result<String> {
-        let field = parent_field
-            .as_deref()
-            .expect("layers with parents have a field");
-        text(p, field).with_context(|| format!("property {field} (the parent's code) is required"))
+    let props = Props(p);
+    let parent = parent_field.as_deref().unwrap_or("");
+    // What each layer takes (and, for a parent, the `--parent-field`); what the export and our
+    // own drawing tool write besides is accepted and ignored; anything else is refused.
+    let (writable, ignored): (&[&str], &[&str]) = match layer {
+        Layer::StreetOffices => (&["code", "name", "demo"], &["id", "version", "area_m2"]),
+        Layer::Communities => (
+            &["code", "name", "demo", parent],
+            &["id", "version", "area_m2", "street_office_id"],
+        ),
+        Layer::Grids => (
+            &[
+                "code",
+                "name",
+                "chief_name",
+                "chief_phone",
+                "workers",
+                "demo",
+                parent,
+            ],
+            &[
+                "id",
+                "version",
+                "area_m2",
+                "community_id",
+                "households",
+                "residents",
+                "building_count",
+                "households_at_drawing",
+            ],
+        ),
+        Layer::Facilities => (
+            &[
+                "kind",
+                "name",
+                "owner",
+                "audience",
+                "opening_hours",
+                "capacity",
+                "free",
+                "shared",
+                "demo",
+            ],
+            &["id", "osm", "open", "building_osm"],
+        ),
     };
+    props.only(writable, ignored)?;
+    let parent_code = || props.required_text(parent);
     let buildings = s.buildings.layer.items();
     match layer {
         Layer::StreetOffices => {
             let mut office = StreetOffice {
                 id: 0,
-                code: StreetOfficeCode::parse(&required(p, "code")?, "code")?,
-                name: parse_name(&required(p, "name")?, "name")?,
+                code: StreetOfficeCode::parse(&props.required_text("code")?, "code")?,
+                name: parse_name(&props.required_text("name")?, "name")?,
                 boundary: area(&feature)?,
-                demo: flag(p, "demo"),
+                demo: props.flag("demo")?,
             };
             let offices = s.street_offices.items();
             let check = grids::check_street_office(
@@ -285,7 +314,7 @@ async fn import_feature(
             Ok(warnings)
         }
         Layer::Communities => {
-            let code = CommunityCode::parse(&required(p, "code")?, "code")?;
+            let code = CommunityCode::parse(&props.required_text("code")?, "code")?;
             let parent = parent_code()?;
             let Some(office) = s
                 .street_offices
@@ -301,10 +330,10 @@ async fn import_feature(
             let mut community = Community {
                 id: 0,
                 code,
-                name: parse_name(&required(p, "name")?, "name")?,
+                name: parse_name(&props.required_text("name")?, "name")?,
                 street_office_id: office.id,
                 boundary: area(&feature)?,
-                demo: flag(p, "demo"),
+                demo: props.flag("demo")?,
             };
             let communities = s.communities.items();
             let siblings: Vec<Community> = communities
@@ -333,7 +362,7 @@ async fn import_feature(
             Ok(warnings)
         }
         Layer::Grids => {
-            let code = GridCode::parse(&required(p, "code")?, "code")?;
+            let code = GridCode::parse(&props.required_text("code")?, "code")?;
             let parent = parent_code()?;
             let Some(community) = s
                 .communities
@@ -346,19 +375,19 @@ async fn import_feature(
             if code.community().as_str() != parent {
                 bail!("grid code {code} does not start with its community code {parent}");
             }
-            let chief = match text(p, "chief_name") {
-                Some(n) => Some(Person::new(&n, text(p, "chief_phone").as_deref())?),
+            let chief = match props.text("chief_name")? {
+                Some(n) => Some(Person::new(&n, props.text("chief_phone")?.as_deref())?),
                 None => None,
             };
             let mut grid = Grid {
                 id: 0,
                 code,
-                name: parse_name(&required(p, "name")?, "name")?,
+                name: parse_name(&props.required_text("name")?, "name")?,
                 community_id: community.id,
                 chief,
                 workers: workers(p)?,
                 boundary: area(&feature)?,
-                demo: flag(p, "demo"),
+                demo: props.flag("demo")?,
                 version: 1,
             };
             let check = s
@@ -382,15 +411,15 @@ async fn import_feature(
                 osm: None,
                 lon: coordinates[0],
                 lat: coordinates[1],
-                kind: required(p, "kind")?,
-                name: text(p, "name"),
-                owner: text(p, "owner"),
-                audience: text(p, "audience"),
-                opening_hours: text(p, "opening_hours"),
-                capacity: p.get("capacity").and_then(JsonValue::as_i64),
-                free: p.get("free").and_then(JsonValue::as_i64),
-                shared: flag(p, "shared"),
-                demo: flag(p, "demo"),
+                kind: props.required_text("kind")?,
+                name: props.text("name")?,
+                owner: props.text("owner")?,
+                audience: props.text("audience")?,
+                opening_hours: props.text("opening_hours")?,
+                capacity: props.int("capacity")?,
+                free: props.int("free")?,
+                shared: props.flag("shared")?,
+                demo: props.flag("demo")?,
             };
             let mut facility = draft.validate_write(0, &s.catalogue)?;
             facility.id = w.tx().await?.insert_facility(&facility).await?;
