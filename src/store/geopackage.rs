@@ -46,14 +46,11 @@ mod load {
 }
 pub(super) mod sql;
 
-use std::borrow::Cow;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use chrono_tz::Tz;
-use sqlx::SqlSafeStr;
 use sqlx::SqlitePool;
-use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
 use super::{Dataset, HouseholdCount, LayerSelection, StoreError};
@@ -96,23 +93,6 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../../migrations/sqlite/0005_land.sql"),
     ),
 ];
-
-fn migrator() -> Migrator {
-    Migrator::with_migrations(
-        MIGRATIONS
-            .iter()
-            .map(|&(version, description, sql)| {
-                Migration::new(
-                    version,
-                    Cow::Borrowed(description),
-                    MigrationType::Simple,
-                    sql.into_sql_str(),
-                    false,
-                )
-            })
-            .collect(),
-    )
-}
 
 /// SQLite file laid out as an OGC GeoPackage 1.3.
 #[derive(Debug, Clone)]
@@ -183,7 +163,7 @@ impl GeoPackageStore {
             }
         };
         super::check_schema(applied, MIGRATIONS)?;
-        migrator().run(&writer).await?;
+        super::migrator(MIGRATIONS).run(&writer).await?;
         // Readers are opened after the writer switched the file to WAL (a persistent setting),
         // so they need not (and, read-only, could not) change the journal mode.
         let reader = SqlitePoolOptions::new()
@@ -307,24 +287,9 @@ mod tests {
 
     #[test]
     fn embedded_migrations_match_the_directory() {
-        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/sqlite");
-        let mut files: Vec<String> = std::fs::read_dir(dir)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .filter(|n| n.ends_with(".sql"))
-            .collect();
-        files.sort();
-        assert_eq!(
-            files.len(),
-            MIGRATIONS.len(),
-            "register every file of {dir} in MIGRATIONS"
+        crate::store::check_embedded_migrations(
+            concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/sqlite"),
+            MIGRATIONS,
         );
-        for (file, &(version, description, sql)) in files.iter().zip(MIGRATIONS) {
-            assert_eq!(file, &format!("{version:04}_{description}.sql"));
-            assert_eq!(
-                std::fs::read_to_string(format!("{dir}/{file}")).unwrap(),
-                sql
-            );
-        }
     }
 }

@@ -114,6 +114,55 @@ pub enum StoreError {
     },
 }
 
+/// The migrator of an embedded migration list (`(version, description, sql)` in version
+/// order). `sqlx::migrate!` would embed the files too, but it needs sqlx's `macros` feature,
+/// which this crate does not enable; [`check_embedded_migrations`] holds each list to its
+/// directory.
+pub(crate) fn migrator(
+    migrations: &[(i64, &'static str, &'static str)],
+) -> sqlx::migrate::Migrator {
+    use sqlx::SqlSafeStr;
+    use sqlx::migrate::{Migration, MigrationType, Migrator};
+    Migrator::with_migrations(
+        migrations
+            .iter()
+            .map(|&(version, description, sql)| {
+                Migration::new(
+                    version,
+                    std::borrow::Cow::Borrowed(description),
+                    MigrationType::Simple,
+                    sql.into_sql_str(),
+                    false,
+                )
+            })
+            .collect(),
+    )
+}
+
+/// Asserts that `migrations` is exactly the `.sql` files of `dir`, named
+/// `NNNN_description.sql`, in order and byte for byte (a unit test of each backend calls it).
+#[cfg(test)]
+pub(crate) fn check_embedded_migrations(dir: &str, migrations: &[(i64, &str, &str)]) {
+    let mut files: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".sql"))
+        .collect();
+    files.sort();
+    assert_eq!(
+        files.len(),
+        migrations.len(),
+        "register every file of {dir} in MIGRATIONS"
+    );
+    for (file, &(version, description, sql)) in files.iter().zip(migrations) {
+        assert_eq!(file, &format!("{version:04}_{description}.sql"));
+        assert_eq!(
+            std::fs::read_to_string(format!("{dir}/{file}")).unwrap(),
+            sql
+        );
+    }
+}
+
 /// Refuses a database migrated further than `migrations` (the binary's embedded list) go.
 pub(crate) fn check_schema(
     applied: i64,

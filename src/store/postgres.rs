@@ -44,14 +44,12 @@ pub(super) mod facilities {
 pub(super) mod sql;
 mod wkb;
 
-use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono_tz::Tz;
-use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{PgPool, SqlSafeStr};
 
 use super::{Change, Dataset, HouseholdCount, LayerSelection, StoreError};
 use crate::model::KindCatalogue;
@@ -78,23 +76,6 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../../migrations/postgres/0003_land.sql"),
     ),
 ];
-
-fn migrator() -> Migrator {
-    Migrator::with_migrations(
-        MIGRATIONS
-            .iter()
-            .map(|&(version, description, sql)| {
-                Migration::new(
-                    version,
-                    Cow::Borrowed(description),
-                    MigrationType::Simple,
-                    sql.into_sql_str(),
-                    false,
-                )
-            })
-            .collect(),
-    )
-}
 
 /// True for the locations this backend serves: `postgres://…` and `postgresql://…`.
 pub fn is_postgres_location(location: &str) -> bool {
@@ -127,7 +108,7 @@ impl PostgresStore {
             })?;
         let applied = applied_version(&pool).await?;
         super::check_schema(applied, MIGRATIONS)?;
-        migrator().run(&pool).await?;
+        super::migrator(MIGRATIONS).run(&pool).await?;
         let origin: Arc<str> = format!(
             "{}-{}-{:08x}",
             hostname(),
@@ -267,25 +248,10 @@ mod tests {
 
     #[test]
     fn embedded_migrations_match_the_directory() {
-        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/postgres");
-        let mut files: Vec<String> = std::fs::read_dir(dir)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .filter(|n| n.ends_with(".sql"))
-            .collect();
-        files.sort();
-        assert_eq!(
-            files.len(),
-            MIGRATIONS.len(),
-            "register every file of {dir} in MIGRATIONS"
+        crate::store::check_embedded_migrations(
+            concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/postgres"),
+            MIGRATIONS,
         );
-        for (file, &(version, description, sql)) in files.iter().zip(MIGRATIONS) {
-            assert_eq!(file, &format!("{version:04}_{description}.sql"));
-            assert_eq!(
-                std::fs::read_to_string(format!("{dir}/{file}")).unwrap(),
-                sql
-            );
-        }
     }
 
     #[test]
