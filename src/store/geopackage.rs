@@ -39,7 +39,7 @@ pub(super) mod grids {
     include!("shared/grids.rs");
 }
 /// Loading the layers into model types: `src/store/shared/load.rs` for this backend.
-mod load {
+pub(super) mod load {
     use super::backend as b;
     use super::sql;
     include!("shared/load.rs");
@@ -195,16 +195,6 @@ impl GeoPackageStore {
                 .fetch_one(&self.reader)
                 .await?,
         )
-    }
-
-    /// True when nothing was imported yet (no buildings, no street offices).
-    pub async fn is_empty(&self) -> Result<bool, StoreError> {
-        let n: i64 = sqlx::query_scalar(
-            "SELECT (SELECT COUNT(*) FROM buildings) + (SELECT COUNT(*) FROM street_offices)",
-        )
-        .fetch_one(&self.reader)
-        .await?;
-        Ok(n == 0)
     }
 
     /// Writes an OSM import in one transaction (see [`crate::store::Store::write_osm_import`]).

@@ -277,7 +277,7 @@ impl Store {
 
     /// True when nothing was imported yet (no buildings, no street offices).
     pub async fn is_empty(&self) -> Result<bool, StoreError> {
-        dispatch!(self, s => s.is_empty().await)
+        read_shared!(self, load::is_empty())
     }
 
     /// Loads only the selected layers (the others are left empty).

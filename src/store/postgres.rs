@@ -29,7 +29,7 @@ pub(super) mod grids {
     include!("shared/grids.rs");
 }
 /// Loading the layers into model types: `src/store/shared/load.rs` for this backend.
-mod load {
+pub(super) mod load {
     use super::backend as b;
     use super::sql;
     include!("shared/load.rs");
@@ -172,16 +172,6 @@ impl PostgresStore {
     /// The highest applied schema migration.
     pub async fn schema_version(&self) -> Result<i64, StoreError> {
         applied_version(&self.pool).await
-    }
-
-    /// True when nothing was imported yet (no buildings, no street offices).
-    pub async fn is_empty(&self) -> Result<bool, StoreError> {
-        let n: i64 = sqlx::query_scalar(
-            "SELECT (SELECT COUNT(*) FROM buildings) + (SELECT COUNT(*) FROM street_offices)",
-        )
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(n == 0)
     }
 
     /// Writes an OSM import in one transaction.

@@ -380,3 +380,13 @@ mod tests {
         assert!(parse_timezone("Mars/Olympus").is_err());
     }
 }
+
+/// True when nothing was imported yet (no buildings, no street offices).
+pub(crate) async fn is_empty(reader: &b::Pool) -> Result<bool, StoreError> {
+    let n: i64 = sqlx::query_scalar(
+        "SELECT (SELECT COUNT(*) FROM buildings) + (SELECT COUNT(*) FROM street_offices)",
+    )
+    .fetch_one(reader)
+    .await?;
+    Ok(n == 0)
+}
