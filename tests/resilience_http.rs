@@ -371,3 +371,103 @@ fn idle_and_slow_connections_are_closed_and_connections_beyond_the_cap_wait() {
     assert_eq!(server.get("/health").0, 200);
     assert!(server.terminate(Duration::from_secs(60)).success());
 }
+
+/// The CPU bound gates the passes over every building, not the pages of a report already
+/// cached: with the bound's only permit held by other work, a cached first page of `/coverage`
+/// is answered at once, while a report still to be built waits for the permit and is answered
+/// when the permit comes back. Real Nanjing demo data, in-process, on loopback.
+#[test]
+fn a_cached_coverage_page_does_not_wait_for_the_cpu_bound_but_a_new_report_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("demo.gpkg");
+    // `gridcircle demo` imports the demo city into the store; then the store is served here.
+    Server::demo(&db).terminate(Duration::from_secs(30));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let bound = gridcircle::http::CpuBound::new(1);
+    let (listener, state) = runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let store = Store::open(db.to_str().unwrap()).await.unwrap();
+        let snapshot = gridcircle::app::load_snapshot(&store, Arc::new(KindCatalogue::bundled()))
+            .await
+            .unwrap();
+        let mut state = AppState::new(
+            store,
+            SnapshotCell::new(snapshot),
+            Limits::default(),
+            Default::default(),
+        );
+        state.cpu = bound.clone();
+        (listener, state)
+    });
+    let addr = listener.local_addr().unwrap();
+    let app = gridcircle::http::app(state, None);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let handle = runtime.handle().clone();
+    let server = std::thread::spawn(move || {
+        runtime.block_on(serve_until(
+            listener,
+            app,
+            ConnectionLimits::default(),
+            async move {
+                let _ = stopped.await;
+            },
+        ))
+    });
+    let client = reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .build()
+        .unwrap();
+    let url = |path: &str| format!("http://{addr}{path}");
+    let page = "/coverage?circle=health&minutes=10&limit=20";
+    let first: Value = client.get(url(page)).send().unwrap().json().unwrap();
+    let listed = first["uncovered"]["features"].as_array().unwrap().len();
+    assert!(listed > 0 && listed <= 20, "{listed} buildings on the page");
+
+    // Take the only permit and keep it until told.
+    let (release, released) = std::sync::mpsc::channel::<()>();
+    let (holding, held) = std::sync::mpsc::channel::<()>();
+    let holder = handle.spawn({
+        let bound = bound.clone();
+        async move {
+            bound
+                .run(move || {
+                    holding.send(()).unwrap();
+                    released.recv_timeout(Duration::from_secs(60)).unwrap();
+                })
+                .await
+                .unwrap()
+        }
+    });
+    held.recv_timeout(Duration::from_secs(30)).unwrap();
+    assert_eq!(bound.available(), 0);
+
+    // The cached page: answered while the permit is held, and the same answer.
+    let again: Value = client.get(url(page)).send().unwrap().json().unwrap();
+    assert_eq!(again["summary"], first["summary"]);
+    assert_eq!(again["uncovered"], first["uncovered"]);
+
+    // A report never built (another reach): waits for the permit.
+    let fresh = url("/coverage?circle=health&minutes=7&limit=20");
+    let waiting = std::thread::spawn({
+        let client = client.clone();
+        move || {
+            let r = client.get(fresh).send().unwrap();
+            (r.status().as_u16(), Instant::now())
+        }
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(!waiting.is_finished(), "a new report ran without a permit");
+    let released_at = Instant::now();
+    release.send(()).unwrap();
+    let (status, answered_at) = waiting.join().unwrap();
+    assert_eq!(status, 200);
+    assert!(answered_at >= released_at);
+    handle.block_on(holder).unwrap();
+    assert_eq!(bound.available(), 1);
+    let _ = stop.send(());
+    server.join().unwrap().unwrap();
+}

@@ -9,13 +9,13 @@ use axum::routing::get;
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
-use super::cpu::run_blocking;
+use super::cpu::{run_blocking, run_short};
 use super::error::{ApiError, ApiResult};
 use super::params::{Params, circle_param, minutes_param, mode_param};
 use super::{AppState, feature};
 use crate::model::{CircleDef, ReachMode, minutes as to_minutes};
 use crate::readmodel::Snapshot;
-use crate::readmodel::coverage::{BuildingReach, CoverageReport, Within, report};
+use crate::readmodel::coverage::{BuildingReach, CoverageReport, Within, cached_report, report};
 
 /// Routes of this group.
 pub fn router() -> Router<AppState> {
@@ -331,11 +331,21 @@ pub async fn coverage(State(state): State<AppState>, params: Params) -> ApiResul
     } else {
         Listing::All
     };
-    // The pass over every building is CPU work: keep it off the async workers.
+    // The pass over every building is CPU work: keep it off the async workers, under the CPU
+    // bound. A page or summary of a report already cached costs one page's serialisation: it
+    // runs off the async workers too, but without waiting for a permit (see `run_short`).
+    let cached = match listing {
+        Listing::All => None,
+        _ => cached_report(&s, circle, minutes, mode, at, within, compare),
+    };
+    let short = cached.is_some();
     let s2 = s.clone();
     let circle = circle.clone();
-    let result = run_blocking(&state, move || {
-        let r = report(&s2, &circle, minutes, mode, at, within, compare)?;
+    let work = move || {
+        let r = match cached {
+            Some(r) => r,
+            None => report(&s2, &circle, minutes, mode, at, within, compare)?,
+        };
         let links = |media: &str| match listing {
             Listing::Page { offset, limit } => {
                 let matched = r
@@ -375,7 +385,11 @@ pub async fn coverage(State(state): State<AppState>, params: Params) -> ApiResul
             }
             Json(body).into_response()
         })
-    })
-    .await??;
+    };
+    let result = if short {
+        run_short(work).await??
+    } else {
+        run_blocking(&state, work).await??
+    };
     Ok(result)
 }

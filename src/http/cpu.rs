@@ -64,6 +64,19 @@ pub async fn run_blocking<T: Send + 'static>(
     state.cpu.run(f).await
 }
 
+/// Runs `f` on tokio's blocking pool **without** a permit: for short work whose size the
+/// request cannot choose (a page of a report already cached: at most `max_items` features,
+/// under a millisecond). A panic in `f` is a 500 as in [`run_blocking`].
+///
+/// Why not under the bound: with the bound at the core count, a permit sits idle during each
+/// hand-off (the blocking task ends, the semaphore wakes the next request on an async worker,
+/// which hands its work to a pool thread) and while its holder is descheduled. For sub-
+/// millisecond work that idle share cost a fifth of the throughput of the cached `/coverage`
+/// page (docs/PERFORMANCE.md). The connection cap bounds how many run at once.
+pub async fn run_short<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> ApiResult<T> {
+    joined(tokio::task::spawn_blocking(f)).await
+}
+
 impl CpuBound {
     /// Runs `f` on tokio's blocking pool under one of this bound's permits (see
     /// [`run_blocking`], which every handler calls with the shared bound).
@@ -77,20 +90,25 @@ impl CpuBound {
             .acquire_owned()
             .await
             .map_err(|_| internal("the CPU bound was closed"))?;
-        let task = tokio::task::spawn_blocking(move || {
+        joined(tokio::task::spawn_blocking(move || {
             let _permit = permit;
             f()
-        });
-        task.await.map_err(|e| {
-            if e.is_panic() {
-                let message = panic_text(e.into_panic().as_ref());
-                tracing::error!(panic = %message, "CPU work panicked");
-            } else {
-                tracing::error!(error = %e, "CPU work was cancelled");
-            }
-            internal("the server failed while computing this answer; the failure was logged")
-        })
+        }))
+        .await
     }
+}
+
+/// The result of a blocking task; a panic or cancellation is logged and becomes a 500.
+async fn joined<T>(task: tokio::task::JoinHandle<T>) -> ApiResult<T> {
+    task.await.map_err(|e| {
+        if e.is_panic() {
+            let message = panic_text(e.into_panic().as_ref());
+            tracing::error!(panic = %message, "CPU work panicked");
+        } else {
+            tracing::error!(error = %e, "CPU work was cancelled");
+        }
+        internal("the server failed while computing this answer; the failure was logged")
+    })
 }
 
 fn internal(message: &str) -> ApiError {

@@ -103,6 +103,20 @@ fn counted_facilities(
     (open, all, h.finish())
 }
 
+/// The reach [`evaluate`] would answer, if it is cached; computes nothing but which facilities
+/// count at `at` (opening hours, cached per minute).
+pub fn cached_reach(
+    s: &Snapshot,
+    circle: &CircleDef,
+    minutes: f64,
+    mode: ReachMode,
+    at: Option<DateTime<Utc>>,
+) -> Option<Arc<CircleReach>> {
+    let (_, _, key) = counted_facilities(s, circle, at);
+    s.coverage_cache
+        .get(&Setting::new(circle, minutes, mode), key)
+}
+
 /// Computes (or takes from the cache) every building's distance to the nearest facility of
 /// `circle` that counts at `at`, for a budget of `minutes` in `mode`.
 ///

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use super::cache::ReportKey;
-use super::{BuildingReach, CircleReach, evaluate};
+use super::{BuildingReach, CircleReach, cached_reach, evaluate};
 use crate::model::{CircleDef, ModelError, ReachMode};
 use crate::readmodel::Snapshot;
 
@@ -164,6 +164,27 @@ fn considered(s: &Snapshot, within: Option<Within>) -> Result<Vec<usize>, ModelE
             all.filter(|&i| o.boundary.contains(buildings[i].point))
                 .collect()
         }
+    })
+}
+
+/// The report [`report`] would answer, if it is cached (no pass over the buildings).
+///
+/// The HTTP layer uses it to tell a page of a cached report, which costs a serialisation of at
+/// most one page, from a report still to be built, which costs a pass over every building.
+pub fn cached_report(
+    s: &Snapshot,
+    circle: &CircleDef,
+    minutes: f64,
+    mode: ReachMode,
+    at: Option<DateTime<Utc>>,
+    within: Option<Within>,
+    compare_radius: bool,
+) -> Option<Arc<CoverageReport>> {
+    let reach = cached_reach(s, circle, minutes, mode, at)?;
+    s.coverage_cache.report(&ReportKey {
+        reach: Arc::as_ptr(&reach) as usize,
+        within,
+        compare_radius,
     })
 }
 
