@@ -41,6 +41,30 @@ async fn empty_state(dir: &Path) -> AppState {
     )
 }
 
+/// Serves `app` on `listener` with the default connection limits, on a thread that runs
+/// `runtime`, until the returned sender is used (or dropped).
+fn serve_on_thread(
+    runtime: tokio::runtime::Runtime,
+    listener: tokio::net::TcpListener,
+    app: Router,
+) -> (
+    tokio::sync::oneshot::Sender<()>,
+    std::thread::JoinHandle<std::io::Result<()>>,
+) {
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = std::thread::spawn(move || {
+        runtime.block_on(serve_until(
+            listener,
+            app,
+            ConnectionLimits::default(),
+            async move {
+                let _ = stopped.await;
+            },
+        ))
+    });
+    (stop, server)
+}
+
 #[test]
 fn a_panicking_handler_answers_a_json_500_and_the_connection_and_route_go_on() {
     let dir = tempfile::tempdir().unwrap();
@@ -65,17 +89,7 @@ fn a_panicking_handler_answers_a_json_500_and_the_connection_and_route_go_on() {
             get(|ConnectInfo(peer): ConnectInfo<SocketAddr>| async move { peer.to_string() }),
         );
     let app = with_middleware(routes, state);
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = std::thread::spawn(move || {
-        runtime.block_on(serve_until(
-            listener,
-            app,
-            ConnectionLimits::default(),
-            async move {
-                let _ = stopped.await;
-            },
-        ))
-    });
+    let (stop, server) = serve_on_thread(runtime, listener, app);
 
     // One pooled keep-alive connection: the peer port the server sees names it.
     let client = reqwest::blocking::Client::builder()
@@ -405,18 +419,8 @@ fn a_cached_coverage_page_does_not_wait_for_the_cpu_bound_but_a_new_report_does(
     });
     let addr = listener.local_addr().unwrap();
     let app = gridcircle::http::app(state, None);
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let handle = runtime.handle().clone();
-    let server = std::thread::spawn(move || {
-        runtime.block_on(serve_until(
-            listener,
-            app,
-            ConnectionLimits::default(),
-            async move {
-                let _ = stopped.await;
-            },
-        ))
-    });
+    let (stop, server) = serve_on_thread(runtime, listener, app);
     let client = reqwest::blocking::Client::builder()
         .timeout(Duration::from_secs(60))
         .build()
