@@ -18,6 +18,17 @@ pub struct ReportKey {
     pub compare_radius: bool,
 }
 
+impl ReportKey {
+    /// The key of the report over `reach`, cut to `within`, with or without the comparison.
+    pub fn of(reach: &Arc<CircleReach>, within: Option<Within>, compare_radius: bool) -> Self {
+        ReportKey {
+            reach: Arc::as_ptr(reach) as usize,
+            within,
+            compare_radius,
+        }
+    }
+}
+
 /// Results keyed by circle setting and by the exact set of facilities open at the instant
 /// asked (so every instant with the same opening state shares one entry: the "hour bucket" of
 /// the design, made exact). Bounded: at most `CAPACITY` entries, oldest dropped first.

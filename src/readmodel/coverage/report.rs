@@ -181,11 +181,8 @@ pub fn cached_report(
     compare_radius: bool,
 ) -> Option<Arc<CoverageReport>> {
     let reach = cached_reach(s, circle, minutes, mode, at)?;
-    s.coverage_cache.report(&ReportKey {
-        reach: Arc::as_ptr(&reach) as usize,
-        within,
-        compare_radius,
-    })
+    s.coverage_cache
+        .report(&ReportKey::of(&reach, within, compare_radius))
 }
 
 /// Builds the report for `circle` with `minutes` and `mode` at `at`, restricted to `within`,
@@ -201,11 +198,7 @@ pub fn report(
     compare_radius: bool,
 ) -> Result<Arc<CoverageReport>, ModelError> {
     let reach = evaluate(s, circle, minutes, mode, at);
-    let key = ReportKey {
-        reach: Arc::as_ptr(&reach) as usize,
-        within,
-        compare_radius,
-    };
+    let key = ReportKey::of(&reach, within, compare_radius);
     if let Some(hit) = s.coverage_cache.report(&key) {
         return Ok(hit);
     }
