@@ -408,13 +408,13 @@ fn a_cached_coverage_page_does_not_wait_for_the_cpu_bound_but_a_new_report_does(
         let snapshot = gridcircle::app::load_snapshot(&store, Arc::new(KindCatalogue::bundled()))
             .await
             .unwrap();
-        let mut state = AppState::new(
+        let state = AppState::with_cpu_bound(
             store,
             SnapshotCell::new(snapshot),
             Limits::default(),
             Default::default(),
+            bound.clone(),
         );
-        state.cpu = bound.clone();
         (listener, state)
     });
     let addr = listener.local_addr().unwrap();

@@ -27,36 +27,91 @@ pub fn optional_instant(params: &Params) -> ApiResult<Option<DateTime<Utc>>> {
     params.text("at").map(|_| params.instant("at")).transpose()
 }
 
-/// The nearest facility of a building's answer, as JSON.
-fn nearest_json(s: &Snapshot, r: &BuildingReach, speed_kmh: f64) -> Value {
-    match (r.facility, r.distance_m) {
-        (Some(f), Some(d)) => {
-            let f = &s.facilities.layer.items()[f];
-            json!({ "facility_id": f.id, "name": f.name, "kind": f.kind, "metres": feature::tenth(d), "minutes": feature::tenth(to_minutes(d, speed_kmh)) })
-        }
-        _ => Value::Null,
+/// The nearest facility of a building's answer.
+#[derive(serde::Serialize)]
+struct NearestJson<'a> {
+    facility_id: i64,
+    kind: &'a crate::model::KindId,
+    metres: f64,
+    minutes: f64,
+    name: Option<&'a str>,
+}
+
+impl<'a> NearestJson<'a> {
+    fn of(s: &'a Snapshot, r: &BuildingReach, speed_kmh: f64) -> Option<NearestJson<'a>> {
+        let (f, d) = (r.facility?, r.distance_m?);
+        let f = &s.facilities.layer.items()[f];
+        Some(NearestJson {
+            facility_id: f.id,
+            kind: &f.kind,
+            metres: feature::tenth(d),
+            minutes: feature::tenth(to_minutes(d, speed_kmh)),
+            name: f.name.as_deref(),
+        })
     }
 }
 
-fn building_features(
-    s: &Snapshot,
-    indices: &[usize],
-    reach: &[BuildingReach],
+/// A building of a coverage list: its feature properties, its grid and its answer.
+#[derive(serde::Serialize)]
+struct ReachProperties<'a> {
+    #[serde(flatten)]
+    building: feature::BuildingProperties<'a>,
+    grid_id: Option<i64>,
+    nearest: Option<NearestJson<'a>>,
+    reason: Option<crate::readmodel::coverage::Reason>,
+}
+
+/// One list of buildings (`uncovered`, or the radius comparison's) as a FeatureCollection,
+/// written straight from the records (see [`feature::AreaFeature`]); with a page, it carries
+/// `numberMatched` and `numberReturned`.
+struct BuildingList<'a> {
+    s: &'a Snapshot,
+    shown: &'a [usize],
+    reach: &'a [BuildingReach],
     speed_kmh: f64,
-) -> Value {
-    let features: Vec<Value> = indices
-        .iter()
-        .map(|&i| {
-            let mut f = serde_json::to_value(feature::building(&s.buildings.layer.items()[i]))
-                .expect("feature serialises");
-            let r = &reach[i];
-            f["properties"]["reason"] = json!(r.reason);
-            f["properties"]["nearest"] = nearest_json(s, r, speed_kmh);
-            f["properties"]["grid_id"] = json!(s.grid_of_building(i).map(|g| g.id));
-            f
-        })
-        .collect();
-    json!({ "type": "FeatureCollection", "features": features })
+    /// `(numberMatched, numberReturned)` on a page.
+    counts: Option<(usize, usize)>,
+}
+
+impl serde::Serialize for BuildingList<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let buildings = self.s.buildings.layer.items();
+        let features = self.shown.iter().map(|&i| {
+            let b = &buildings[i];
+            let r = &self.reach[i];
+            feature::AreaFeature::new(
+                b.id,
+                &b.footprint,
+                ReachProperties {
+                    building: feature::BuildingProperties::new(b),
+                    grid_id: self.s.grid_of_building(i).map(|g| g.id),
+                    nearest: NearestJson::of(self.s, r, self.speed_kmh),
+                    reason: r.reason,
+                },
+            )
+        });
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("features", &Seq(std::cell::Cell::new(Some(features))))?;
+        if let Some((matched, returned)) = self.counts {
+            map.serialize_entry("numberMatched", &matched)?;
+            map.serialize_entry("numberReturned", &returned)?;
+        }
+        map.serialize_entry("type", "FeatureCollection")?;
+        map.end()
+    }
+}
+
+/// An iterator serialised as a JSON array, without collecting it first (once).
+struct Seq<I>(std::cell::Cell<Option<I>>);
+
+impl<I: Iterator<Item = T>, T: serde::Serialize> serde::Serialize for Seq<I> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self.0.take() {
+            Some(items) => serializer.collect_seq(items),
+            None => Err(serde::ser::Error::custom("a list serialised twice")),
+        }
+    }
 }
 
 /// How much of the building lists (`uncovered`, and `compare`'s) a `/coverage` answer carries.
@@ -98,57 +153,126 @@ pub fn report_json(
     at: Option<DateTime<Utc>>,
     r: &CoverageReport,
 ) -> Value {
-    report_json_listing(s, circle, minutes, mode, at, r, Listing::All)
+    serde_json::to_value(ReportJson::new(
+        s,
+        circle,
+        minutes,
+        mode,
+        at,
+        r,
+        Listing::All,
+    ))
+    .expect("a coverage report serialises")
 }
 
-/// The report as JSON with the building lists cut as `listing` says. With a page, each list
-/// carries `numberMatched` and `numberReturned`; with `SummaryOnly`, the lists are left out
-/// (`summary.buildings_uncovered` and `compare.count` still count them).
-pub fn report_json_listing(
-    s: &Snapshot,
-    circle: &CircleDef,
+/// A `/coverage` answer in JSON, written straight from the report (no `Value` tree: for a
+/// whole city's list of uncovered buildings that tree cost most of the answer's time). With a
+/// page, each list carries `numberMatched` and `numberReturned`; with `SummaryOnly`, the lists
+/// are left out (`summary.buildings_uncovered` and `compare.count` still count them).
+/// Fields are in alphabetical order, as the `Value` maps wrote them.
+#[derive(serde::Serialize)]
+pub struct ReportJson<'a> {
+    at: Option<String>,
+    breakdown: &'a [crate::readmodel::coverage::GridRow],
+    circle: CircleJson<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    compare: Option<CompareJson<'a>>,
+    facilities_counted: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    links: Option<Value>,
+    metres: f64,
     minutes: f64,
     mode: ReachMode,
-    at: Option<DateTime<Utc>>,
-    r: &CoverageReport,
-    listing: Listing,
-) -> Value {
-    let speed = circle.speed_kmh;
-    let list = |all: &[usize], reach: &[BuildingReach]| {
-        let shown = listing.window(all);
-        let mut fc = building_features(s, shown, reach, speed);
-        if matches!(listing, Listing::Page { .. }) {
-            fc["numberMatched"] = json!(all.len());
-            fc["numberReturned"] = json!(shown.len());
+    speed_kmh: f64,
+    summary: &'a crate::readmodel::coverage::Summary,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    uncovered: Option<BuildingList<'a>>,
+}
+
+#[derive(serde::Serialize)]
+struct CircleJson<'a> {
+    id: &'a str,
+    kinds: &'a [crate::model::KindId],
+    name: &'a str,
+    name_en: &'a str,
+}
+
+/// The radius comparison: how many buildings the radius circle covers that walking does not.
+#[derive(serde::Serialize)]
+struct CompareJson<'a> {
+    count: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    covered_by_radius_not_by_walking: Option<BuildingList<'a>>,
+    households: u64,
+    mode: &'static str,
+    radius_m: f64,
+}
+
+impl<'a> ReportJson<'a> {
+    /// The answer for report `r` of `circle`, its lists cut as `listing` says.
+    pub fn new(
+        s: &'a Snapshot,
+        circle: &'a CircleDef,
+        minutes: f64,
+        mode: ReachMode,
+        at: Option<DateTime<Utc>>,
+        r: &'a CoverageReport,
+        listing: Listing,
+    ) -> Self {
+        let speed = circle.speed_kmh;
+        let list = |all: &'a [usize], reach: &'a [BuildingReach]| {
+            (listing != Listing::SummaryOnly).then(|| {
+                let shown = listing.window(all);
+                BuildingList {
+                    s,
+                    shown,
+                    reach,
+                    speed_kmh: speed,
+                    counts: matches!(listing, Listing::Page { .. })
+                        .then_some((all.len(), shown.len())),
+                }
+            })
+        };
+        let radius_m = feature::tenth(crate::model::metres(minutes, speed));
+        let compare = match (&r.radius_only, &r.radius) {
+            (Some(only), Some(radius)) => Some(CompareJson {
+                count: only.len(),
+                covered_by_radius_not_by_walking: list(only, &radius.buildings),
+                households: only
+                    .iter()
+                    .map(|&i| u64::from(s.buildings.layer.items()[i].households))
+                    .sum(),
+                mode: "radius",
+                radius_m,
+            }),
+            _ => None,
+        };
+        ReportJson {
+            at: at.map(|t| t.with_timezone(&s.timezone).to_rfc3339()),
+            breakdown: &r.breakdown,
+            circle: CircleJson {
+                id: &circle.id,
+                kinds: &circle.kinds,
+                name: &circle.name,
+                name_en: &circle.name_en,
+            },
+            compare,
+            facilities_counted: r.reach.facilities_counted,
+            links: None,
+            metres: radius_m,
+            minutes,
+            mode,
+            speed_kmh: speed,
+            summary: &r.summary,
+            uncovered: list(&r.uncovered, &r.reach.buildings),
         }
-        fc
-    };
-    let mut body = json!({
-        "circle": { "id": circle.id, "name": circle.name, "name_en": circle.name_en, "kinds": circle.kinds },
-        "mode": mode,
-        "minutes": minutes,
-        "metres": feature::tenth(crate::model::metres(minutes, speed)),
-        "speed_kmh": speed,
-        "at": at.map(|t| t.with_timezone(&s.timezone).to_rfc3339()),
-        "facilities_counted": r.reach.facilities_counted,
-        "summary": r.summary,
-        "breakdown": r.breakdown,
-    });
-    if listing != Listing::SummaryOnly {
-        body["uncovered"] = list(&r.uncovered, &r.reach.buildings);
     }
-    if let (Some(only), Some(radius)) = (&r.radius_only, &r.radius) {
-        body["compare"] = json!({
-            "mode": "radius",
-            "radius_m": feature::tenth(crate::model::metres(minutes, speed)),
-            "count": only.len(),
-            "households": only.iter().map(|&i| u64::from(s.buildings.layer.items()[i].households)).sum::<u64>(),
-        });
-        if listing != Listing::SummaryOnly {
-            body["compare"]["covered_by_radius_not_by_walking"] = list(only, &radius.buildings);
-        }
+
+    /// With the paging links (`self`, `next`, `prev`).
+    pub fn with_links(mut self, links: Value) -> Self {
+        self.links = Some(links);
+        self
     }
-    body
 }
 
 /// CSV of the uncovered buildings: one row each.
@@ -379,9 +503,9 @@ pub async fn coverage(State(state): State<AppState>, params: Params) -> ApiResul
             }
             response
         } else {
-            let mut body = report_json_listing(&s2, &circle, minutes, mode, at, &r, listing);
+            let mut body = ReportJson::new(&s2, &circle, minutes, mode, at, &r, listing);
             if let Some(links) = links("application/json") {
-                body["links"] = json!(links);
+                body = body.with_links(json!(links));
             }
             Json(body).into_response()
         })

@@ -8,8 +8,8 @@ use serde_json::json;
 use super::error::{ApiError, ApiResult};
 pub use crate::formats::geojson::{Props, require_geometry};
 use crate::model::{
-    AreaShape, Audience, Building, Community, Facility, FacilityDraft, Grid, KindId, OpenAt,
-    OpenState, OsmRef, StreetOffice, StreetWay,
+    AreaShape, Audience, Building, Community, Facility, FacilityDraft, Grid, HouseholdSource,
+    KindId, OpenAt, OpenState, OsmRef, StreetOffice, StreetWay,
 };
 use crate::readmodel::Snapshot;
 
@@ -85,13 +85,114 @@ pub fn building(b: &Building) -> Feature {
     feature(
         b.id,
         area(&b.footprint),
-        json!({
-            "osm": b.osm, "name": b.name, "building": b.building, "levels": b.levels,
-            "area_m2": (b.area_m2() * 10.0).round() / 10.0, "households": b.households, "residents": b.residents,
-            "household_source": b.household_source, "residential": b.is_residential(),
-            "point": [b.point.lon(), b.point.lat()],
-        }),
+        serde_json::to_value(BuildingProperties::new(b)).expect("building properties serialise"),
     )
+}
+
+/// The properties of a building feature (one list for [`building`] and the typed features of
+/// `/coverage`). Alphabetical, as the `Value` maps write them.
+#[derive(Debug, serde::Serialize)]
+pub struct BuildingProperties<'a> {
+    area_m2: f64,
+    building: &'a str,
+    household_source: HouseholdSource,
+    households: u32,
+    id: i64,
+    levels: Option<u16>,
+    name: Option<&'a str>,
+    osm: &'a OsmRef,
+    point: [f64; 2],
+    residential: bool,
+    residents: u32,
+}
+
+impl<'a> BuildingProperties<'a> {
+    /// The properties of `b`.
+    pub fn new(b: &'a Building) -> BuildingProperties<'a> {
+        BuildingProperties {
+            area_m2: tenth(b.area_m2()),
+            building: &b.building,
+            household_source: b.household_source,
+            households: b.households,
+            id: b.id,
+            levels: b.levels,
+            name: b.name.as_deref(),
+            osm: &b.osm,
+            point: [b.point.lon(), b.point.lat()],
+            residential: b.is_residential(),
+            residents: b.residents,
+        }
+    }
+}
+
+/// A GeoJSON Feature with an area geometry and the properties `P`, serialised straight from
+/// the records: the same JSON as a [`Feature`] built with [`area`], without a
+/// `serde_json::Value` tree in between (for lists of thousands of buildings, building and
+/// dropping that tree was most of the time of a `/coverage` answer).
+#[derive(Debug, serde::Serialize)]
+pub struct AreaFeature<'a, P> {
+    geometry: AreaGeometry<'a>,
+    id: i64,
+    properties: P,
+    #[serde(rename = "type")]
+    type_: &'static str,
+}
+
+impl<'a, P: serde::Serialize> AreaFeature<'a, P> {
+    /// The feature `id` over `shape` with `properties`.
+    pub fn new(id: i64, shape: &'a AreaShape, properties: P) -> Self {
+        AreaFeature {
+            geometry: AreaGeometry(shape),
+            id,
+            properties,
+            type_: "Feature",
+        }
+    }
+}
+
+/// An area as a GeoJSON geometry: a Polygon when it has one part, else a MultiPolygon (as
+/// [`area`]).
+#[derive(Debug)]
+struct AreaGeometry<'a>(&'a AreaShape);
+
+impl serde::Serialize for AreaGeometry<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let parts = &self.0.shape().0;
+        let mut map = serializer.serialize_map(Some(2))?;
+        if let [one] = parts.as_slice() {
+            map.serialize_entry("coordinates", &PolygonCoordinates(one))?;
+            map.serialize_entry("type", "Polygon")?;
+        } else {
+            let polygons: Vec<PolygonCoordinates<'_>> =
+                parts.iter().map(PolygonCoordinates).collect();
+            map.serialize_entry("coordinates", &polygons)?;
+            map.serialize_entry("type", "MultiPolygon")?;
+        }
+        map.end()
+    }
+}
+
+/// A polygon's rings (exterior first) as arrays of `[lon, lat]`.
+struct PolygonCoordinates<'a>(&'a geo::Polygon<f64>);
+
+impl serde::Serialize for PolygonCoordinates<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(
+            std::iter::once(self.0.exterior())
+                .chain(self.0.interiors())
+                .map(Ring),
+        )
+    }
+}
+
+/// One ring as an array of `[lon, lat]`.
+struct Ring<'a>(&'a geo::LineString<f64>);
+
+impl serde::Serialize for Ring<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.0.iter().map(|c| [c.x, c.y]))
+    }
 }
 
 /// A facility, with its opening state at `at`.

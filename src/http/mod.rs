@@ -29,6 +29,7 @@ mod service;
 pub mod tiles;
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::DefaultBodyLimit;
@@ -88,9 +89,16 @@ impl Default for Limits {
     }
 }
 
-/// What every handler shares.
+/// What every handler shares: one `Arc`, so the clone axum makes per request and per
+/// middleware layer is one reference-count increment. (Cloning the fields one by one cost
+/// about a dozen atomic updates on counters both workers touch, and a copy of the CORS origin
+/// list: 3 % of the server's CPU on `/nearest` under load, docs/PERFORMANCE.md.) Fields are
+/// read through `Deref` ([`AppParts`]).
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<AppParts>);
+
+/// The parts of an [`AppState`].
+pub struct AppParts {
     /// The store; writes commit here first.
     pub store: Store,
     /// The published snapshot; reads come from here.
@@ -105,6 +113,14 @@ pub struct AppState {
     pub cpu: CpuBound,
 }
 
+impl std::ops::Deref for AppState {
+    type Target = AppParts;
+
+    fn deref(&self) -> &AppParts {
+        &self.0
+    }
+}
+
 impl AppState {
     /// The state of a service over `store`, serving `snapshot`: its write path publishes to
     /// the same cell, and CPU-heavy work is bounded by the machine's parallelism.
@@ -114,14 +130,25 @@ impl AppState {
         limits: Limits,
         topology: crate::grids::TopologyConfig,
     ) -> Self {
-        AppState {
+        Self::with_cpu_bound(store, snapshot, limits, topology, CpuBound::default())
+    }
+
+    /// As [`AppState::new`], with CPU-heavy work bounded by `cpu` (shared with its clones).
+    pub fn with_cpu_bound(
+        store: Store,
+        snapshot: SnapshotCell,
+        limits: Limits,
+        topology: crate::grids::TopologyConfig,
+        cpu: CpuBound,
+    ) -> Self {
+        AppState(Arc::new(AppParts {
             writes: crate::app::WritePath::new(store.clone(), snapshot.clone()),
             store,
             snapshot,
             limits,
             topology,
-            cpu: CpuBound::default(),
-        }
+            cpu,
+        }))
     }
 }
 
