@@ -15,7 +15,9 @@ use super::params::{Params, circle_param, minutes_param, mode_param};
 use super::{AppState, feature};
 use crate::model::{CircleDef, ReachMode, minutes as to_minutes};
 use crate::readmodel::Snapshot;
-use crate::readmodel::coverage::{BuildingReach, CoverageReport, Within, cached_report, report};
+use crate::readmodel::coverage::{
+    BuildingReach, CountedFacilities, CoverageReport, Within, cached_report, report_counted,
+};
 
 /// Routes of this group.
 pub fn router() -> Router<AppState> {
@@ -458,9 +460,10 @@ pub async fn coverage(State(state): State<AppState>, params: Params) -> ApiResul
     // The pass over every building is CPU work: keep it off the async workers, under the CPU
     // bound. A page or summary of a report already cached costs one page's serialisation: it
     // runs off the async workers too, but without waiting for a permit (see `run_short`).
+    let counted = CountedFacilities::of(&s, circle, at);
     let cached = match listing {
         Listing::All => None,
-        _ => cached_report(&s, circle, minutes, mode, at, within, compare),
+        _ => cached_report(&s, circle, minutes, mode, &counted, within, compare),
     };
     let short = cached.is_some();
     let s2 = s.clone();
@@ -468,7 +471,7 @@ pub async fn coverage(State(state): State<AppState>, params: Params) -> ApiResul
     let work = move || {
         let r = match cached {
             Some(r) => r,
-            None => report(&s2, &circle, minutes, mode, at, within, compare)?,
+            None => report_counted(&s2, &circle, minutes, mode, &counted, within, compare)?,
         };
         let links = |media: &str| match listing {
             Listing::Page { offset, limit } => {

@@ -75,56 +75,61 @@ pub struct CircleReach {
     pub facilities_counted: usize,
 }
 
-/// The facilities of `circle` that count at `at` (all of them when `at` is `None`), and a key
-/// naming that set.
-fn counted_facilities(
-    s: &Snapshot,
-    circle: &CircleDef,
-    at: Option<DateTime<Utc>>,
-) -> (Vec<usize>, usize, u64) {
-    let mut all = 0;
-    let mut open = Vec::new();
-    for (i, f) in s.facilities.layer.items().iter().enumerate() {
-        if !circle.kinds.contains(&f.kind) {
-            continue;
-        }
-        all += 1;
-        let counts = match at {
-            None => true,
-            Some(t) => s.open_at(f, t).state == OpenState::Open,
-        };
-        if counts {
-            open.push(i);
-        }
-    }
-    let mut h = DefaultHasher::new();
-    at.is_some().hash(&mut h);
-    open.hash(&mut h);
-    (open, all, h.finish())
+/// The facilities of a circle that count at an instant (those open then; all of them when no
+/// instant is given), and a key naming that set: the coverage cache keys its entries by it, so
+/// every instant with the same opening state shares one entry. Computed once per request and
+/// handed to [`cached_reach`], [`evaluate_counted`] and the report functions.
+#[derive(Debug, Clone)]
+pub struct CountedFacilities {
+    /// Indices into the snapshot's facility layer, ascending.
+    pub open: Vec<usize>,
+    /// Facilities of the circle's kinds, counted or not.
+    pub all: usize,
+    key: u64,
 }
 
-/// The reach [`evaluate`] would answer, if it is cached; computes nothing but which facilities
-/// count at `at` (opening hours, cached per minute).
+impl CountedFacilities {
+    /// The facilities of `circle` in `s` that count at `at` (opening hours, cached per minute).
+    pub fn of(s: &Snapshot, circle: &CircleDef, at: Option<DateTime<Utc>>) -> Self {
+        let mut all = 0;
+        let mut open = Vec::new();
+        for (i, f) in s.facilities.layer.items().iter().enumerate() {
+            if !circle.kinds.contains(&f.kind) {
+                continue;
+            }
+            all += 1;
+            let counts = match at {
+                None => true,
+                Some(t) => s.open_at(f, t).state == OpenState::Open,
+            };
+            if counts {
+                open.push(i);
+            }
+        }
+        let mut h = DefaultHasher::new();
+        at.is_some().hash(&mut h);
+        open.hash(&mut h);
+        CountedFacilities {
+            open,
+            all,
+            key: h.finish(),
+        }
+    }
+}
+
+/// The reach [`evaluate_counted`] would answer, if it is cached (computes nothing).
 pub fn cached_reach(
     s: &Snapshot,
     circle: &CircleDef,
     minutes: f64,
     mode: ReachMode,
-    at: Option<DateTime<Utc>>,
+    counted: &CountedFacilities,
 ) -> Option<Arc<CircleReach>> {
-    let (_, _, key) = counted_facilities(s, circle, at);
     s.coverage_cache
-        .get(&Setting::new(circle, minutes, mode), key)
+        .get(&Setting::new(circle, minutes, mode), counted.key)
 }
 
-/// Computes (or takes from the cache) every building's distance to the nearest facility of
-/// `circle` that counts at `at`, for a budget of `minutes` in `mode`.
-///
-/// Walk mode runs one multi-source Dijkstra from all counted facilities at once over the
-/// whole network (unbounded, so uncovered buildings also learn their nearest facility and how
-/// far it is), then reads each building through its snap. Radius mode puts the counted
-/// facilities in a [`SphereGrid`] and asks every building's nearest in one batch (the
-/// buildings' order is sorted once per snapshot).
+/// [`evaluate_counted`] with the facilities that count at `at`.
 pub fn evaluate(
     s: &Snapshot,
     circle: &CircleDef,
@@ -132,8 +137,33 @@ pub fn evaluate(
     mode: ReachMode,
     at: Option<DateTime<Utc>>,
 ) -> Arc<CircleReach> {
+    evaluate_counted(
+        s,
+        circle,
+        minutes,
+        mode,
+        &CountedFacilities::of(s, circle, at),
+    )
+}
+
+/// Computes (or takes from the cache) every building's distance to the nearest of the
+/// `counted` facilities of `circle`, for a budget of `minutes` in `mode`.
+///
+/// Walk mode runs one multi-source Dijkstra from all counted facilities at once over the
+/// whole network (unbounded, so uncovered buildings also learn their nearest facility and how
+/// far it is), then reads each building through its snap. Radius mode puts the counted
+/// facilities in a [`SphereGrid`] and asks every building's nearest in one batch (the
+/// buildings' order is sorted once per snapshot).
+pub fn evaluate_counted(
+    s: &Snapshot,
+    circle: &CircleDef,
+    minutes: f64,
+    mode: ReachMode,
+    counted: &CountedFacilities,
+) -> Arc<CircleReach> {
     let setting = Setting::new(circle, minutes, mode);
-    let (counted, all, key) = counted_facilities(s, circle, at);
+    let (key, all) = (counted.key, counted.all);
+    let counted = &counted.open;
     if let Some(hit) = s.coverage_cache.get(&setting, key) {
         return hit;
     }
@@ -148,7 +178,7 @@ pub fn evaluate(
         ReachMode::Walk => {
             let mut seeds: Vec<Snap> = Vec::with_capacity(counted.len());
             let mut seed_facility: Vec<usize> = Vec::with_capacity(counted.len());
-            for &i in &counted {
+            for &i in counted {
                 if let Some(snap) = s.facility_snaps[i] {
                     seeds.push(snap);
                     seed_facility.push(i);

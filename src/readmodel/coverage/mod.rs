@@ -9,6 +9,9 @@ mod report;
 mod shapes;
 
 pub use cache::CoverageCache;
-pub use evaluate::{BuildingReach, CircleReach, Reason, Setting, cached_reach, evaluate};
-pub use report::{CoverageReport, GridRow, Summary, Within, cached_report, report};
+pub use evaluate::{
+    BuildingReach, CircleReach, CountedFacilities, Reason, Setting, cached_reach, evaluate,
+    evaluate_counted,
+};
+pub use report::{CoverageReport, GridRow, Summary, Within, cached_report, report, report_counted};
 pub use shapes::{Refreshed, facility_circle, radius_area, refresh, source_hash, walking_areas};

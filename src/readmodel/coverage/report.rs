@@ -6,7 +6,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use super::cache::ReportKey;
-use super::{BuildingReach, CircleReach, cached_reach, evaluate};
+use super::{BuildingReach, CircleReach, CountedFacilities, cached_reach, evaluate_counted};
 use crate::model::{CircleDef, ModelError, ReachMode};
 use crate::readmodel::Snapshot;
 
@@ -167,7 +167,7 @@ fn considered(s: &Snapshot, within: Option<Within>) -> Result<Vec<usize>, ModelE
     })
 }
 
-/// The report [`report`] would answer, if it is cached (no pass over the buildings).
+/// The report [`report_counted`] would answer, if it is cached (no pass over the buildings).
 ///
 /// The HTTP layer uses it to tell a page of a cached report, which costs a serialisation of at
 /// most one page, from a report still to be built, which costs a pass over every building.
@@ -176,11 +176,11 @@ pub fn cached_report(
     circle: &CircleDef,
     minutes: f64,
     mode: ReachMode,
-    at: Option<DateTime<Utc>>,
+    counted: &CountedFacilities,
     within: Option<Within>,
     compare_radius: bool,
 ) -> Option<Arc<CoverageReport>> {
-    let reach = cached_reach(s, circle, minutes, mode, at)?;
+    let reach = cached_reach(s, circle, minutes, mode, counted)?;
     s.coverage_cache
         .report(&ReportKey::of(&reach, within, compare_radius))
 }
@@ -197,7 +197,21 @@ pub fn report(
     within: Option<Within>,
     compare_radius: bool,
 ) -> Result<Arc<CoverageReport>, ModelError> {
-    let reach = evaluate(s, circle, minutes, mode, at);
+    let counted = CountedFacilities::of(s, circle, at);
+    report_counted(s, circle, minutes, mode, &counted, within, compare_radius)
+}
+
+/// [`report`] over the facilities `counted` already found to count.
+pub fn report_counted(
+    s: &Snapshot,
+    circle: &CircleDef,
+    minutes: f64,
+    mode: ReachMode,
+    counted: &CountedFacilities,
+    within: Option<Within>,
+    compare_radius: bool,
+) -> Result<Arc<CoverageReport>, ModelError> {
+    let reach = evaluate_counted(s, circle, minutes, mode, counted);
     let key = ReportKey::of(&reach, within, compare_radius);
     if let Some(hit) = s.coverage_cache.report(&key) {
         return Ok(hit);
@@ -207,7 +221,7 @@ pub fn report(
         circle,
         minutes,
         mode,
-        at,
+        counted,
         within,
         compare_radius,
         reach,
@@ -223,7 +237,7 @@ fn build(
     circle: &CircleDef,
     minutes: f64,
     mode: ReachMode,
-    at: Option<DateTime<Utc>>,
+    counted: &CountedFacilities,
     within: Option<Within>,
     compare_radius: bool,
     reach: Arc<CircleReach>,
@@ -273,7 +287,7 @@ fn build(
             )
     });
     let (radius_only, radius) = if compare_radius && mode == ReachMode::Walk {
-        let radius = evaluate(s, circle, minutes, ReachMode::Radius, at);
+        let radius = evaluate_counted(s, circle, minutes, ReachMode::Radius, counted);
         let only = considered
             .iter()
             .copied()
