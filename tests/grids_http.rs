@@ -1332,6 +1332,46 @@ fn import_reports_every_rejected_grid_and_export_round_trips() {
         back["features"][0]["properties"]["chief_phone"],
         features[0]["properties"]["chief_phone"]
     );
+    // Facilities go through the decoder HTTP bodies use: a position with an altitude is
+    // rejected naming `geometry`, as an HTTP write is (the import used to drop the altitude
+    // silently), and so is a misspelt property; the good feature is imported.
+    let (x, y) = ((w + e) / 2.0, (s + n) / 2.0);
+    let facilities = json!({ "type": "FeatureCollection", "features": [
+        { "type": "Feature", "geometry": { "type": "Point", "coordinates": [x, y] },
+          "properties": { "kind": "toilet", "name": "导入测试公厕", "id": 99 } },
+        { "type": "Feature", "geometry": { "type": "Point", "coordinates": [x, y, 12.0] },
+          "properties": { "kind": "toilet" } },
+        { "type": "Feature", "geometry": { "type": "Point", "coordinates": [x, y] },
+          "properties": { "kind": "toilet", "opening_huors": "24/7" } },
+    ]});
+    let file = dir.path().join("facilities.geojson");
+    std::fs::write(&file, facilities.to_string()).unwrap();
+    let (ok, out) = run(&[
+        "import",
+        file.to_str().unwrap(),
+        "--layer",
+        "facilities",
+        "--db",
+        dbs,
+    ]);
+    assert!(ok, "{out}");
+    assert!(out.contains("1 imported, 2 rejected"), "{out}");
+    let rejected = |i: usize| {
+        out.lines()
+            .find(|l| l.trim_start().starts_with(&format!("feature {i}:")))
+            .unwrap_or_else(|| panic!("feature {i} reported: {out}"))
+            .to_owned()
+    };
+    assert!(
+        rejected(1).contains("geometry") && rejected(1).contains("[lon, lat]"),
+        "{}",
+        rejected(1)
+    );
+    assert!(
+        rejected(2).contains("properties.opening_huors"),
+        "{}",
+        rejected(2)
+    );
     // The membership the import stored agrees with point-in-polygon (checked over HTTP too).
     let api = Api::on(Server::serve(&db, &[]));
     let m = membership_agrees(&api);

@@ -16,7 +16,7 @@
 
 use geojson::{GeometryValue, JsonObject, JsonValue};
 
-use crate::model::ModelError;
+use crate::model::{FacilityDraft, ModelError};
 
 /// Typed access to Feature properties, with field paths in errors, refusing unknown names.
 pub struct Props<'a>(pub &'a JsonObject);
@@ -112,4 +112,72 @@ pub fn require_geometry(
         ));
     }
     Ok(g.value)
+}
+
+/// The properties a facility Feature may set (HTTP writes and the layer import).
+pub const FACILITY_WRITABLE: &[&str] = &[
+    "kind",
+    "name",
+    "owner",
+    "audience",
+    "opening_hours",
+    "capacity",
+    "free",
+    "shared",
+    "demo",
+];
+
+/// The properties of a facility Feature as the service writes them but a client cannot set
+/// (accepted, so a feature read or exported can be sent back, and ignored).
+pub const FACILITY_READ_ONLY: &[&str] = &["id", "osm", "open", "building_osm"];
+
+/// A facility draft from a Feature's geometry (a Point `[lon, lat]`) and properties: the one
+/// decoder of facility features, for HTTP bodies and the layer import. Unknown properties,
+/// wrong types, a missing `kind` and a geometry that is not a two-number Point are refused,
+/// each naming its field; the values themselves are checked by [`FacilityDraft::validate`].
+///
+/// ```
+/// use gridcircle::formats::geojson::facility_draft;
+/// let f: geojson::Feature = serde_json::from_str(r#"{"type": "Feature",
+///     "geometry": {"type": "Point", "coordinates": [118.78, 32.04]},
+///     "properties": {"kind": "toilet", "name": "公厕", "id": 7}}"#).unwrap();
+/// let draft = facility_draft(f.geometry.as_ref(), f.properties.as_ref().unwrap()).unwrap();
+/// assert_eq!((draft.kind.as_str(), draft.lon, draft.lat), ("toilet", 118.78, 32.04));
+/// let f: geojson::Feature = serde_json::from_str(r#"{"type": "Feature",
+///     "geometry": {"type": "Point", "coordinates": [118.78, 32.04, 12.0]},
+///     "properties": {"kind": "toilet"}}"#).unwrap();
+/// let err = facility_draft(f.geometry.as_ref(), f.properties.as_ref().unwrap()).unwrap_err();
+/// assert_eq!((err.field.as_str(), err.code), ("geometry", "bad_position"));
+/// ```
+pub fn facility_draft(
+    geometry: Option<&geojson::Geometry>,
+    properties: &JsonObject,
+) -> Result<FacilityDraft, ModelError> {
+    let props = Props(properties);
+    props.only(FACILITY_WRITABLE, FACILITY_READ_ONLY)?;
+    let GeometryValue::Point { coordinates } = require_geometry(geometry.cloned(), &["Point"])?
+    else {
+        unreachable!("require_geometry allowed only a Point")
+    };
+    let [lon, lat] = coordinates[..] else {
+        return Err(ModelError::new(
+            "geometry",
+            "bad_position",
+            "a position is [lon, lat]",
+        ));
+    };
+    Ok(FacilityDraft {
+        osm: None,
+        lon,
+        lat,
+        kind: props.required_text("kind")?,
+        name: props.text("name")?,
+        owner: props.text("owner")?,
+        audience: props.text("audience")?,
+        opening_hours: props.text("opening_hours")?,
+        capacity: props.int("capacity")?,
+        free: props.int("free")?,
+        shared: props.flag("shared")?,
+        demo: props.flag("demo")?,
+    })
 }

@@ -337,47 +337,12 @@ pub fn parse_feature(body: &[u8]) -> ApiResult<(Option<geojson::Geometry>, JsonO
     Ok((f.geometry, f.properties.unwrap_or_default()))
 }
 
-/// A facility draft from a Feature body: a Point and the writable properties.
+/// A facility draft from a Feature body: a Point and the writable properties
+/// ([`crate::formats::geojson::facility_draft`]).
 pub fn facility_draft(body: &[u8]) -> ApiResult<FacilityDraft> {
     let (geometry, properties) = parse_feature(body)?;
-    let props = Props(&properties);
-    props.only(
-        &[
-            "kind",
-            "name",
-            "owner",
-            "audience",
-            "opening_hours",
-            "capacity",
-            "free",
-            "shared",
-            "demo",
-        ],
-        &["id", "osm", "open"],
-    )?;
-    let GeometryValue::Point { coordinates } = require_geometry(geometry, &["Point"])? else {
-        unreachable!()
-    };
-    if coordinates.len() != 2 {
-        return Err(ApiError::invalid(
-            "geometry",
-            "bad_position",
-            "a position is [lon, lat]",
-        ));
-    }
-    let draft = FacilityDraft {
-        osm: None,
-        lon: coordinates[0],
-        lat: coordinates[1],
-        kind: props.required_text("kind")?,
-        name: props.text("name")?,
-        owner: props.text("owner")?,
-        audience: props.text("audience")?,
-        opening_hours: props.text("opening_hours")?,
-        capacity: props.int("capacity")?,
-        free: props.int("free")?,
-        shared: props.flag("shared")?,
-        demo: props.flag("demo")?,
-    };
-    Ok(draft)
+    Ok(crate::formats::geojson::facility_draft(
+        geometry.as_ref(),
+        &properties,
+    )?)
 }

@@ -17,8 +17,8 @@ use serde_json::json;
 
 use crate::grids::{self, TopologyConfig, TopologyReport};
 use crate::model::{
-    AreaShape, Community, CommunityCode, FacilityDraft, Grid, GridCode, KindCatalogue, ModelError,
-    Person, StreetOffice, StreetOfficeCode, parse_name,
+    AreaShape, Community, CommunityCode, Grid, GridCode, KindCatalogue, ModelError, Person,
+    StreetOffice, StreetOfficeCode, parse_name,
 };
 use std::sync::Arc;
 
@@ -267,18 +267,8 @@ async fn import_feature(
             ],
         ),
         Layer::Facilities => (
-            &[
-                "kind",
-                "name",
-                "owner",
-                "audience",
-                "opening_hours",
-                "capacity",
-                "free",
-                "shared",
-                "demo",
-            ],
-            &["id", "osm", "open", "building_osm"],
+            crate::formats::geojson::FACILITY_WRITABLE,
+            crate::formats::geojson::FACILITY_READ_ONLY,
         ),
     };
     props.only(writable, ignored)?;
@@ -402,25 +392,7 @@ async fn import_feature(
             Ok(warnings)
         }
         Layer::Facilities => {
-            let Some(geojson::GeometryValue::Point { coordinates }) =
-                feature.geometry.as_ref().map(|g| &g.value)
-            else {
-                bail!("a facility needs a Point geometry");
-            };
-            let draft = FacilityDraft {
-                osm: None,
-                lon: coordinates[0],
-                lat: coordinates[1],
-                kind: props.required_text("kind")?,
-                name: props.text("name")?,
-                owner: props.text("owner")?,
-                audience: props.text("audience")?,
-                opening_hours: props.text("opening_hours")?,
-                capacity: props.int("capacity")?,
-                free: props.int("free")?,
-                shared: props.flag("shared")?,
-                demo: props.flag("demo")?,
-            };
+            let draft = crate::formats::geojson::facility_draft(feature.geometry.as_ref(), p)?;
             let mut facility = draft.validate_write(0, &s.catalogue)?;
             facility.id = w.tx().await?.insert_facility(&facility).await?;
             w.audit(imported("facilities", facility.id, &by));
