@@ -134,22 +134,22 @@ fn nearest_open_now_keeps_only_facilities_open_at_that_instant() {
 #[test]
 fn locate_agrees_with_brute_force_point_in_polygon() {
     let (_dir, server) = demo();
-    let layers: Vec<(&str, Vec<(i64, geo::Geometry<f64>)>)> =
-        ["street_offices", "communities", "grids", "buildings"]
-            .into_iter()
-            .map(|name| {
-                let features =
-                    all_features(&server, &format!("/collections/{name}/items?limit=10000"));
-                assert!(!features.is_empty(), "{name} is empty");
-                (
-                    name,
-                    features
-                        .iter()
-                        .map(|f| (f["id"].as_i64().unwrap(), shape_of(f)))
-                        .collect(),
-                )
-            })
-            .collect();
+    // (layer, [(feature id, geometry)])
+    type Layers<'a> = Vec<(&'a str, Vec<(i64, geo::Geometry<f64>)>)>;
+    let layers: Layers = ["street_offices", "communities", "grids", "buildings"]
+        .into_iter()
+        .map(|name| {
+            let features = all_features(&server, &format!("/collections/{name}/items?limit=10000"));
+            assert!(!features.is_empty(), "{name} is empty");
+            (
+                name,
+                features
+                    .iter()
+                    .map(|f| (f["id"].as_i64().unwrap(), shape_of(f)))
+                    .collect(),
+            )
+        })
+        .collect();
     let [w, s, e, n] = extent(&server);
     let mut rng = rng(42);
     let buildings = &layers[3].1;
@@ -381,7 +381,9 @@ fn bad_input_gets_a_json_4xx_and_changes_nothing() {
     };
     let pt = json!({ "type": "Point", "coordinates": [lon, lat] });
     let big = "x".repeat(2 << 20);
-    let cases: Vec<(&str, &str, String, u16, &str, Option<&str>)> = vec![
+    // (method, path, body, status, error code, field)
+    type Case<'a> = (&'a str, &'a str, String, u16, &'a str, Option<&'a str>);
+    let cases: Vec<Case> = vec![
         (
             "POST",
             "/collections/facilities/items",

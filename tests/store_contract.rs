@@ -2503,7 +2503,7 @@ async fn stale_versions_are_refused(t: &Target) {
     let seen: Vec<(i64, i64)> = vec![(a.id, a.version), (renamed.id, renamed.version)];
     let mut tx = s.begin_write().await.unwrap();
     let refused = tx
-        .replace_community_grids(community, &seen, &[a.clone()], &by("erin"))
+        .replace_community_grids(community, &seen, std::slice::from_ref(&a), &by("erin"))
         .await;
     tx.rollback().await;
     match refused {

@@ -231,6 +231,15 @@ pub fn person_json(person: &Person, caller: &Caller) -> Value {
     }
 }
 
+/// Parses a feature id from the path: ids are whole numbers.
+pub fn parse_id(raw: &str) -> ApiResult<i64> {
+    raw.parse().map_err(|_| {
+        ApiError::not_found(format!(
+            "no feature with id {raw:?} (ids are whole numbers)"
+        ))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -293,13 +302,4 @@ mod tests {
         assert!(!may_see_personal_data(Some(&other_community), here));
         assert!(!may_see_personal_data(Some(&org), here));
     }
-}
-
-/// Parses a feature id from the path: ids are whole numbers.
-pub fn parse_id(raw: &str) -> ApiResult<i64> {
-    raw.parse().map_err(|_| {
-        ApiError::not_found(format!(
-            "no feature with id {raw:?} (ids are whole numbers)"
-        ))
-    })
 }

@@ -84,7 +84,10 @@ impl AreaShape {
             ));
         }
         let area_m2 = spherical_area_m2(&shape);
-        if !(area_m2 > 0.0) || shape.unsigned_area() <= 0.0 {
+        // Written so that a NaN area fails too (`area_m2 <= 0.0` would let it through).
+        #[allow(clippy::neg_cmp_op_on_partial_ord)]
+        let no_area = !(area_m2 > 0.0);
+        if no_area || shape.unsigned_area() <= 0.0 {
             return Err(ModelError::new(
                 field,
                 "zero_area",

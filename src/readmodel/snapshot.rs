@@ -116,11 +116,11 @@ fn changed_kinds(old: &[Facility], new: &[Facility]) -> std::collections::HashSe
     kinds
 }
 
-fn first_containing<'a, T: super::layers::Record>(
-    layer: &'a Layer<T>,
+fn first_containing<T: super::layers::Record>(
+    layer: &Layer<T>,
     p: LonLat,
     contains: impl Fn(&T) -> bool,
-) -> Option<&'a T> {
+) -> Option<&T> {
     let mut hits: Vec<usize> = layer
         .envelope_hits([p.lon(), p.lat()])
         .filter(|&i| contains(&layer.items()[i]))

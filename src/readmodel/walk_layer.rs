@@ -48,15 +48,15 @@ impl WalkLayer {
     }
 }
 
+/// One kind's walking targets and, for each, its facility's index in the facility layer.
+type KindTarget = (crate::walk::Targets, Vec<usize>);
+
 /// Walking-distance targets per facility kind, built on first use and kept for the
 /// snapshot's life (a facility write starts a fresh set).
 #[derive(Debug, Default)]
 pub struct KindTargets {
     by_kind: std::sync::Mutex<
-        std::collections::HashMap<
-            crate::model::KindId,
-            std::sync::Arc<(crate::walk::Targets, Vec<usize>)>,
-        >,
+        std::collections::HashMap<crate::model::KindId, std::sync::Arc<KindTarget>>,
     >,
 }
 
@@ -69,7 +69,7 @@ impl KindTargets {
         walk: &WalkLayer,
         facilities: &[Facility],
         snaps: &[Option<Snap>],
-    ) -> std::sync::Arc<(crate::walk::Targets, Vec<usize>)> {
+    ) -> std::sync::Arc<KindTarget> {
         let mut map = self.by_kind.lock().expect("targets lock");
         map.entry(kind.clone())
             .or_insert_with(|| {

@@ -24,6 +24,10 @@
 //! that constant is kept to a few multiplies (each bound's reciprocal is taken once per
 //! segment, and no libm rounding call is made per row).
 
+// The range checks are written `!(x > 0.0)`, not `x <= 0.0`, so that a NaN takes the empty or
+// clamped branch instead of reaching an index cast.
+#![allow(clippy::neg_cmp_op_on_partial_ord)]
+
 use geo::{Coord, LineString, MultiPolygon, Polygon};
 
 /// Largest grid, in nodes: a larger area gets coarser cells (16 MB of `f64` per field).

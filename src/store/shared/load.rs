@@ -355,6 +355,16 @@ async fn timezone(conn: &mut b::Conn) -> Result<Option<chrono_tz::Tz>, StoreErro
     }
 }
 
+/// True when nothing was imported yet (no buildings, no street offices).
+pub(crate) async fn is_empty(reader: &b::Pool) -> Result<bool, StoreError> {
+    let n: i64 = sqlx::query_scalar(
+        "SELECT (SELECT COUNT(*) FROM buildings) + (SELECT COUNT(*) FROM street_offices)",
+    )
+    .fetch_one(reader)
+    .await?;
+    Ok(n == 0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -379,14 +389,4 @@ mod tests {
         );
         assert!(parse_timezone("Mars/Olympus").is_err());
     }
-}
-
-/// True when nothing was imported yet (no buildings, no street offices).
-pub(crate) async fn is_empty(reader: &b::Pool) -> Result<bool, StoreError> {
-    let n: i64 = sqlx::query_scalar(
-        "SELECT (SELECT COUNT(*) FROM buildings) + (SELECT COUNT(*) FROM street_offices)",
-    )
-    .fetch_one(reader)
-    .await?;
-    Ok(n == 0)
 }
