@@ -44,6 +44,9 @@ if ! psql "$GRIDCIRCLE_TEST_PG/postgres" -XAtqc "SELECT 1" >/dev/null; then
   exit 1
 fi
 
+# Lints first (fails fast): the whole workspace, every target, warnings as errors.
+cargo clippy --locked --all-features --all-targets --workspace -- -D warnings
+
 # The whole workspace: the service and its development tools (tools/: the scale generator, the
 # demo-layer drawer and the benchmark worker, with their tests).
 cargo test --locked --all-features --workspace -- --test-threads="${TEST_THREADS:-2}"

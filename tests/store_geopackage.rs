@@ -671,7 +671,9 @@ async fn facility_and_grid_writes() {
     );
 
     // Insert grows the extent; fids are never reused (AUTOINCREMENT).
-    let again = ops::insert_facility(store, &user_facility()).await.unwrap();
+    let again = ops::insert_facility(&store, &user_facility())
+        .await
+        .unwrap();
     assert_eq!(again, 4);
     assert_eq!(
         contents_extent(&path, "facilities").await,
@@ -717,7 +719,7 @@ async fn duplicate_codes_and_missing_parents_are_conflicts() {
     let store = open(&path).await;
     let (office, community_id, grid1, _grid2, _) = populate(&store).await;
 
-    let err = ops::insert_grid(store, &grid(community_id, 1, false))
+    let err = ops::insert_grid(&store, &grid(community_id, 1, false))
         .await
         .unwrap_err();
     match err {
@@ -733,21 +735,21 @@ async fn duplicate_codes_and_missing_parents_are_conflicts() {
         matches!(ops::replace_grid(&store, &g).await, Err(StoreError::Conflict(m)) if m.contains("already exists"))
     );
     assert!(matches!(
-        ops::insert_street_office(store, &street_office()).await,
+        ops::insert_street_office(&store, &street_office()).await,
         Err(StoreError::Conflict(_))
     ));
     assert!(matches!(
-        ops::insert_community(store, &community(office)).await,
+        ops::insert_community(&store, &community(office)).await,
         Err(StoreError::Conflict(_))
     ));
     let orphan = grid(12345, 9, false);
     assert!(matches!(
-        ops::insert_grid(store, &orphan).await,
+        ops::insert_grid(&store, &orphan).await,
         Err(StoreError::Conflict(m)) if m == "community 12345 does not exist"
     ));
     let dup_osm = facility(Some(OsmRef::Node(5001)), 118.78, 32.04, "toilet", "又一个");
     assert!(matches!(
-        ops::insert_facility(store, &dup_osm).await,
+        ops::insert_facility(&store, &dup_osm).await,
         Err(StoreError::Conflict(_))
     ));
 
@@ -1014,7 +1016,9 @@ async fn rows_written_by_gdal_load() {
     assert_eq!(added.hours.as_ref().map(|h| h.raw()), Some("24/7"));
     // The service's own next write still works on the GDAL-edited file.
     assert_eq!(
-        ops::insert_facility(store, &user_facility()).await.unwrap(),
+        ops::insert_facility(&store, &user_facility())
+            .await
+            .unwrap(),
         5
     );
     store.close().await;
