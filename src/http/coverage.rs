@@ -75,26 +75,29 @@ struct BuildingList<'a> {
     counts: Option<(usize, usize)>,
 }
 
+impl<'a> BuildingList<'a> {
+    /// Building `i` (an index into the building layer) as a feature of this list.
+    fn feature(&self, i: usize) -> feature::AreaFeature<'a, ReachProperties<'a>> {
+        let b = &self.s.buildings.layer.items()[i];
+        let r = &self.reach[i];
+        feature::AreaFeature::new(
+            b.id,
+            &b.footprint,
+            ReachProperties {
+                building: feature::BuildingProperties::new(b),
+                grid_id: self.s.grid_of_building(i).map(|g| g.id),
+                nearest: NearestJson::of(self.s, r, self.speed_kmh),
+                reason: r.reason,
+            },
+        )
+    }
+}
+
 impl serde::Serialize for BuildingList<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
-        let buildings = self.s.buildings.layer.items();
-        let features = self.shown.iter().map(|&i| {
-            let b = &buildings[i];
-            let r = &self.reach[i];
-            feature::AreaFeature::new(
-                b.id,
-                &b.footprint,
-                ReachProperties {
-                    building: feature::BuildingProperties::new(b),
-                    grid_id: self.s.grid_of_building(i).map(|g| g.id),
-                    nearest: NearestJson::of(self.s, r, self.speed_kmh),
-                    reason: r.reason,
-                },
-            )
-        });
         let mut map = serializer.serialize_map(None)?;
-        map.serialize_entry("features", &Seq(std::cell::Cell::new(Some(features))))?;
+        map.serialize_entry("features", &Features(self))?;
         if let Some((matched, returned)) = self.counts {
             map.serialize_entry("numberMatched", &matched)?;
             map.serialize_entry("numberReturned", &returned)?;
@@ -104,15 +107,13 @@ impl serde::Serialize for BuildingList<'_> {
     }
 }
 
-/// An iterator serialised as a JSON array, without collecting it first (once).
-struct Seq<I>(std::cell::Cell<Option<I>>);
+/// The features of a [`BuildingList`], written one at a time (never collected first).
+struct Features<'l, 'a>(&'l BuildingList<'a>);
 
-impl<I: Iterator<Item = T>, T: serde::Serialize> serde::Serialize for Seq<I> {
+impl serde::Serialize for Features<'_, '_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        match self.0.take() {
-            Some(items) => serializer.collect_seq(items),
-            None => Err(serde::ser::Error::custom("a list serialised twice")),
-        }
+        let list = self.0;
+        serializer.collect_seq(list.shown.iter().map(|&i| list.feature(i)))
     }
 }
 
