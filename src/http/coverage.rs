@@ -461,18 +461,22 @@ pub async fn coverage(State(state): State<AppState>, params: Params) -> ApiResul
     // The pass over every building is CPU work: keep it off the async workers, under the CPU
     // bound. A page or summary of a report already cached costs one page's serialisation: it
     // runs off the async workers too, but without waiting for a permit (see `run_short`).
-    let counted = CountedFacilities::of(&s, circle, at);
-    let cached = match listing {
-        Listing::All => None,
-        _ => cached_report(&s, circle, minutes, mode, &counted, within, compare),
-    };
+    // Which facilities count is worked out here only where the cache lookup needs it (a page
+    // or summary); a whole report works it out in its blocking task, as it always did.
+    let counted = (listing != Listing::All).then(|| CountedFacilities::of(&s, circle, at));
+    let cached = counted
+        .as_ref()
+        .and_then(|c| cached_report(&s, circle, minutes, mode, c, within, compare));
     let short = cached.is_some();
     let s2 = s.clone();
     let circle = circle.clone();
     let work = move || {
         let r = match cached {
             Some(r) => r,
-            None => report_counted(&s2, &circle, minutes, mode, &counted, within, compare)?,
+            None => {
+                let counted = counted.unwrap_or_else(|| CountedFacilities::of(&s2, &circle, at));
+                report_counted(&s2, &circle, minutes, mode, &counted, within, compare)?
+            }
         };
         let links = |media: &str| match listing {
             Listing::Page { offset, limit } => {
